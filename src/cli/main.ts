@@ -1,0 +1,149 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { stringify as stringifyYaml } from 'yaml';
+import { DEFAULT_MODEL } from '../encode/model.js';
+import { builtInSpecNames, loadSpec } from '../input/spec.js';
+import { VERSION, runZeroShot, type RunOptions } from '../pipeline.js';
+import { summaryTable, writeResults } from '../report/results.js';
+import { progressReporter } from './progress.js';
+
+const positiveInt = (flag: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a whole number ≥ 1`);
+  return n;
+};
+
+interface RunFlags {
+  images: string;
+  spec: string;
+  labels?: string;
+  labelColumn: string;
+  imageColumn?: string;
+  labelMap?: string;
+  out: string;
+  model: string;
+  modelCache?: string;
+  offline?: boolean;
+  dtype: string;
+  threads: number;
+  batchSize: number;
+  strategies?: string;
+  quiet?: boolean;
+}
+
+async function runCommand(flags: RunFlags, note?: string): Promise<void> {
+  const log = (line: string) => !flags.quiet && process.stderr.write(line + '\n');
+  if (note) log(note);
+  const progress = progressReporter(process.stderr, !!flags.quiet);
+  const options: RunOptions = {
+    images: flags.images,
+    spec: flags.spec,
+    labels: flags.labels,
+    labelColumn: flags.labelColumn,
+    imageColumn: flags.imageColumn,
+    labelMap: flags.labelMap,
+    model: flags.model,
+    modelCacheDir: flags.modelCache,
+    offline: flags.offline,
+    dtype: flags.dtype,
+    threads: flags.threads,
+    batchSize: flags.batchSize,
+    strategies: flags.strategies?.split(',').map((s) => s.trim()).filter(Boolean),
+  };
+  const result = await runZeroShot(options, {
+    onStage: (stage) => stage === 'model' && log(`loading model ${flags.model}…`),
+    onProgress: (p) => progress.update(p),
+  });
+  progress.stop();
+  const files = await writeResults(result, flags.out);
+  process.stdout.write(summaryTable(result) + '\n');
+  if (result.failures.length) log(`${result.failures.length} images could not be read: see ${flags.out}/errors.jsonl`);
+  log(`wrote ${files.join(', ')}`);
+}
+
+function addModelOptions(command: Command): Command {
+  return command
+    .option('--model <id|folder>', 'Hugging Face model id or local folder', DEFAULT_MODEL)
+    .option('--model-cache <dir>', 'folder for downloaded models (default ~/.cache/zeroshot/models)')
+    .option('--offline', 'never touch the network: local folder or cached model only')
+    .option('--dtype <dtype>', 'ONNX weights variant: fp32, fp16, q8, …', 'fp32')
+    .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'), availableParallelism());
+}
+
+function addRunOptions(command: Command): Command {
+  return command
+    .option('--labels <csv>', 'labels CSV (e.g. FairFace fairface_label_val.csv)')
+    .option('--label-column <column>', 'column of the labels CSV holding the class', 'label')
+    .option('--image-column <column>', 'column of the labels CSV holding image paths (default: file, image or path)')
+    .option('--label-map <file>', 'YAML/JSON map from label values to class names')
+    .option('--out <dir>', 'results folder', 'results')
+    .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size'), 32)
+    .option('--strategies <list>', 'comma-separated: sum, mean, max, topk:K, embedding-mean (default: all)')
+    .option('-q, --quiet', 'no progress output');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('zeroshot')
+    .description('Zero-shot image classification with CLIP models: prompt ensembles, strategies, metrics.')
+    .version(VERSION)
+    .showHelpAfterError();
+
+  addRunOptions(
+    addModelOptions(
+      program
+        .command('run')
+        .description('classify a folder of images with a spec of classes and prompts, and evaluate against labels')
+        .requiredOption('--images <dir>', 'folder of images (searched recursively)')
+        .option('--spec <name|file>', `built-in spec (${builtInSpecNames().join(', ')}) or YAML/JSON file`, 'fairface-race'),
+    ),
+  ).action((flags: RunFlags) => runCommand(flags));
+
+  const fixture = (path: string) => fileURLToPath(new URL(`../../fixtures/${path}`, import.meta.url));
+  program
+    .command('demo')
+    .description('the whole pipeline on the bundled tiny model (random weights) and 14 FairFace faces; needs no network')
+    .option('--out <dir>', 'results folder', 'results-demo')
+    .option('-q, --quiet', 'no progress output')
+    .action((flags: { out: string; quiet?: boolean }) =>
+      runCommand(
+        {
+          images: fixture('demo-images'),
+          spec: 'fairface-race',
+          labels: fixture('demo-images/labels.csv'),
+          labelColumn: 'race',
+          out: flags.out,
+          model: fixture('tiny-clip'),
+          offline: true,
+          dtype: 'fp32',
+          threads: availableParallelism(),
+          batchSize: 32,
+          quiet: flags.quiet,
+        },
+        'demo: the bundled model has RANDOM weights, so its predictions are chance-level; it shows the pipeline, not CLIP. ' +
+          `For real results: zeroshot run --model ${DEFAULT_MODEL} --images DIR --labels CSV --label-column race`,
+      ),
+    );
+
+  program
+    .command('specs')
+    .description('list the built-in specs, or print one resolved (classes and their prompts)')
+    .argument('[spec]', 'built-in name or file')
+    .action(async (name?: string) => {
+      if (!name) return void process.stdout.write(builtInSpecNames().join('\n') + '\n');
+      const spec = await loadSpec(name);
+      process.stdout.write(stringifyYaml({ name: spec.name, classes: Object.fromEntries(spec.classes.map((c) => [c.name, c.prompts])) }));
+    });
+
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    process.stderr.write(`zeroshot: error: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}

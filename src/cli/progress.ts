@@ -1,0 +1,36 @@
+import cliProgress from 'cli-progress';
+import type { RunProgress } from '../pipeline.js';
+
+export type ProgressReporter = { update(progress: RunProgress): void; stop(): void };
+
+/** A live bar on a terminal, a plain line every few seconds otherwise (logs, CI), nothing when quiet. */
+export function progressReporter(stream: NodeJS.WriteStream, quiet: boolean): ProgressReporter {
+  if (quiet) return { update() {}, stop() {} };
+  const started = performance.now();
+  const rate = (done: number) => done / Math.max((performance.now() - started) / 1000, 1e-3);
+  if (stream.isTTY) {
+    const bar = new cliProgress.SingleBar(
+      { format: 'images {bar} {value}/{total} | {rate} img/s | ETA {eta_formatted} | failed {failed}', stream, hideCursor: true },
+      cliProgress.Presets.shades_classic,
+    );
+    let started_ = false;
+    return {
+      update({ done, total, failed }) {
+        if (!started_) bar.start(total, 0, { rate: '0', failed: 0 });
+        started_ = true;
+        bar.update(done, { rate: rate(done).toFixed(1), failed });
+      },
+      stop: () => bar.stop(),
+    };
+  }
+  let lastLine = 0;
+  return {
+    update({ done, total, failed }) {
+      const now = performance.now();
+      if (done < total && now - lastLine < 5000) return;
+      lastLine = now;
+      stream.write(`images ${done}/${total} (${rate(done).toFixed(1)} img/s, ${failed} failed)\n`);
+    },
+    stop() {},
+  };
+}

@@ -1,0 +1,158 @@
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism, homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import {
+  AutoImageProcessor,
+  AutoTokenizer,
+  CLIPTextModelWithProjection,
+  CLIPVisionModelWithProjection,
+  Tensor,
+  env,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+} from '@huggingface/transformers';
+import { l2NormalizeRows } from '../score/similarity.js';
+
+export const DEFAULT_MODEL = 'Xenova/clip-vit-base-patch32';
+
+export interface ModelOptions {
+  /** A Hugging Face model id (downloaded and cached on first use) or a local folder in the same layout. */
+  readonly model?: string;
+  /** Where downloaded models are cached (default: $ZEROSHOT_MODEL_CACHE, else ~/.cache/zeroshot/models). */
+  readonly modelCacheDir?: string;
+  /** Never touch the network: use a local folder or what the cache already holds. */
+  readonly offline?: boolean;
+  /** ONNX weights variant: fp32, fp16, q8, … (Transformers.js's `dtype`). */
+  readonly dtype?: string;
+  /** ONNX Runtime intra-op threads (default: every core; ORT would otherwise use one here). */
+  readonly threads?: number;
+  readonly revision?: string;
+}
+
+export interface ModelSource {
+  /** What the user passed: a hub id or a folder path. */
+  readonly id: string;
+  readonly kind: 'hub' | 'folder';
+  /** Absolute folder for `folder` models. */
+  readonly path?: string;
+  readonly revision: string;
+  readonly dtype: string;
+}
+
+/** Folder for downloaded models, outside node_modules so it survives reinstalls. */
+export function defaultModelCacheDir(): string {
+  if (process.env.ZEROSHOT_MODEL_CACHE) return process.env.ZEROSHOT_MODEL_CACHE;
+  const base = process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache');
+  return join(base, 'zeroshot', 'models');
+}
+
+/** A folder is local when it exists; anything else is treated as a hub id. */
+export function resolveModelSource(options: ModelOptions): ModelSource {
+  const id = options.model ?? DEFAULT_MODEL;
+  const revision = options.revision ?? 'main';
+  const dtype = options.dtype ?? 'fp32';
+  if (existsSync(id) && statSync(id).isDirectory()) return { id, kind: 'folder', path: resolve(id), revision, dtype };
+  if (/^[./~]|^[A-Za-z]:\\/.test(id)) throw new Error(`--model: folder '${id}' does not exist`);
+  return { id, kind: 'hub', revision, dtype };
+}
+
+/**
+ * Points Transformers.js at the right places. Its settings are process-wide, so they are set on every load:
+ * HF_ENDPOINT (as in huggingface_hub) selects a mirror, `offline` forbids any download.
+ */
+function configureHub(options: ModelOptions): void {
+  env.cacheDir = options.modelCacheDir ?? defaultModelCacheDir();
+  env.useFSCache = true;
+  env.allowLocalModels = true;
+  env.allowRemoteModels = !options.offline;
+  if (process.env.HF_ENDPOINT) env.remoteHost = process.env.HF_ENDPOINT.replace(/\/?$/, '/');
+}
+
+/** Fields of a Hugging Face `preprocessor_config.json` that image preprocessing reads. */
+export type PreprocessorConfig = Readonly<Record<string, unknown>>;
+
+/** A CLIP-family model: text and vision towers with projections, returning L2-normalised embeddings. */
+export class ClipModel {
+  private constructor(
+    readonly source: ModelSource,
+    readonly tokenizer: PreTrainedTokenizer,
+    readonly preprocessorConfig: PreprocessorConfig,
+    private readonly textModel: PreTrainedModel,
+    private readonly visionModel: PreTrainedModel,
+    readonly threads: number,
+  ) {}
+
+  static async load(options: ModelOptions = {}): Promise<ClipModel> {
+    const source = resolveModelSource(options);
+    configureHub(options);
+    const threads = options.threads ?? availableParallelism();
+    const name = source.path ?? source.id;
+    const common = { revision: source.revision, local_files_only: options.offline || source.kind === 'folder' };
+    const modelOptions = {
+      ...common,
+      dtype: source.dtype as 'fp32',
+      device: 'cpu' as const,
+      session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
+    };
+    try {
+      const [tokenizer, processor, textModel, visionModel] = await Promise.all([
+        AutoTokenizer.from_pretrained(name, common),
+        AutoImageProcessor.from_pretrained(name, common),
+        CLIPTextModelWithProjection.from_pretrained(name, modelOptions),
+        CLIPVisionModelWithProjection.from_pretrained(name, modelOptions),
+      ]);
+      const config = (processor as unknown as { config: PreprocessorConfig }).config;
+      return new ClipModel(source, tokenizer, config, textModel, visionModel, threads);
+    } catch (error) {
+      const where = source.kind === 'folder' ? `folder '${source.path}'` : `'${source.id}'${options.offline ? ' (offline: only the cache is used)' : ''}`;
+      throw new Error(`cannot load model ${where}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  /** Side length of the square image the vision tower takes. */
+  get imageSize(): number {
+    const crop = this.preprocessorConfig.crop_size as { height?: number } | number | undefined;
+    if (typeof crop === 'number') return crop;
+    return crop?.height ?? 224;
+  }
+
+  /**
+   * Normalised text embeddings, one row per prompt. Each batch is padded to its longest prompt, not to 77:
+   * CLIP's causal mask makes that exact, and it is several times cheaper.
+   */
+  async encodeTexts(prompts: readonly string[], batchSize = 64): Promise<{ embeddings: Float32Array; dim: number }> {
+    const chunks: Float32Array[] = [];
+    let dim = 0;
+    for (let start = 0; start < prompts.length; start += batchSize) {
+      const batch = prompts.slice(start, start + batchSize);
+      const inputs = this.tokenizer(batch, { padding: true, truncation: true, max_length: 77 });
+      const output = (await this.textModel(inputs)) as { text_embeds: Tensor };
+      dim = output.text_embeds.dims[1];
+      chunks.push(Float32Array.from(output.text_embeds.data as Float32Array));
+    }
+    return { embeddings: l2NormalizeRows(concat(chunks), dim), dim };
+  }
+
+  /** Normalised image embeddings for `count` preprocessed images laid out as [count, 3, size, size]. */
+  async encodeImages(pixels: Float32Array, count: number): Promise<{ embeddings: Float32Array; dim: number }> {
+    const size = this.imageSize;
+    const pixelValues = new Tensor('float32', pixels, [count, 3, size, size]);
+    const output = (await this.visionModel({ pixel_values: pixelValues })) as { image_embeds: Tensor };
+    const dim = output.image_embeds.dims[1];
+    return { embeddings: l2NormalizeRows(Float32Array.from(output.image_embeds.data as Float32Array), dim), dim };
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([this.textModel.dispose(), this.visionModel.dispose()]);
+  }
+}
+
+function concat(chunks: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}

@@ -1,0 +1,129 @@
+import { cosineScores, l2NormalizeRows, type ScoreMatrix } from './similarity.js';
+
+/**
+ * How prompt scores become one class per image.
+ * - `sum`: the seed's "Average Sum": sum of the class's prompt scores.
+ * - `mean`: the same divided by the class's prompt count.
+ * - `topk`: the seed's "Top K": sum of the class's k highest prompt scores (all of them if it has fewer).
+ * - `max`: the best single prompt (= topk with k = 1).
+ * - `embedding-mean`: OpenAI's prompt ensembling: the mean of the class's normalised prompt embeddings,
+ *   renormalised, scored against the image like a prompt.
+ */
+export type Strategy =
+  | { readonly kind: 'sum' }
+  | { readonly kind: 'mean' }
+  | { readonly kind: 'max' }
+  | { readonly kind: 'topk'; readonly k: number }
+  | { readonly kind: 'embedding-mean' };
+
+export function strategyName(strategy: Strategy): string {
+  return strategy.kind === 'topk' ? `topk:${strategy.k}` : strategy.kind;
+}
+
+export function parseStrategy(text: string): Strategy {
+  const name = text.trim();
+  if (name === 'sum' || name === 'mean' || name === 'max' || name === 'embedding-mean') return { kind: name };
+  const topk = /^topk:(\d+)$/.exec(name);
+  if (topk && Number(topk[1]) >= 1) return { kind: 'topk', k: Number(topk[1]) };
+  throw new Error(`unknown strategy '${text}'; use sum, mean, max, topk:K (K ≥ 1) or embedding-mean`);
+}
+
+/** The default set: every strategy, with top-k for K = 2 and 3 where some class has that many prompts. */
+export function defaultStrategies(promptsPerClass: ArrayLike<number>): Strategy[] {
+  const largest = Math.max(...Array.from(promptsPerClass));
+  const strategies: Strategy[] = [{ kind: 'sum' }, { kind: 'mean' }, { kind: 'max' }];
+  for (const k of [2, 3]) if (largest >= k) strategies.push({ kind: 'topk', k });
+  strategies.push({ kind: 'embedding-mean' });
+  return strategies;
+}
+
+/** Prompt indices of each class, in prompt order. */
+export function promptsByClass(promptClass: Int32Array, numClasses: number): Int32Array[] {
+  const lists: number[][] = Array.from({ length: numClasses }, () => []);
+  promptClass.forEach((c, j) => lists[c].push(j));
+  return lists.map((l) => Int32Array.from(l));
+}
+
+/**
+ * Class scores from prompt scores for the score-level strategies (`sum`, `mean`, `max`, `topk`).
+ * Sums run in double precision in the seed's order (prompt order for sum/mean, descending for top-k),
+ * as Python does on the floats of the seed's JSON.
+ */
+export function classScoresFromPrompts(similarity: ScoreMatrix, promptClass: Int32Array, numClasses: number, strategy: Strategy): Float64Array {
+  if (strategy.kind === 'embedding-mean') throw new Error('embedding-mean needs embeddings: use classScoresFromEmbeddings');
+  if (promptClass.length !== similarity.cols) throw new Error(`${promptClass.length} prompt classes for ${similarity.cols} prompt columns`);
+  const members = promptsByClass(promptClass, numClasses);
+  const k = strategy.kind === 'topk' ? strategy.k : strategy.kind === 'max' ? 1 : Infinity;
+  const out = new Float64Array(similarity.rows * numClasses);
+  const buffer = new Float64Array(Math.max(0, ...members.map((m) => m.length)));
+  for (let i = 0; i < similarity.rows; i++) {
+    const row = i * similarity.cols;
+    for (let c = 0; c < numClasses; c++) {
+      const prompts = members[c];
+      let total = 0;
+      if (k >= prompts.length) {
+        for (let p = 0; p < prompts.length; p++) total += similarity.data[row + prompts[p]];
+      } else {
+        for (let p = 0; p < prompts.length; p++) buffer[p] = similarity.data[row + prompts[p]];
+        const top = buffer.subarray(0, prompts.length).sort().reverse();
+        for (let p = 0; p < k; p++) total += top[p];
+      }
+      out[i * numClasses + c] = strategy.kind === 'mean' ? total / prompts.length : total;
+    }
+  }
+  return out;
+}
+
+/** OpenAI-style class embeddings: mean of each class's L2-normalised prompt embeddings, renormalised. */
+export function classEmbeddingMeans(textEmbeddings: Float32Array, dim: number, promptClass: Int32Array, numClasses: number): Float32Array {
+  const out = new Float32Array(numClasses * dim);
+  const counts = new Float64Array(numClasses);
+  const normalised = l2NormalizeRows(Float32Array.from(textEmbeddings), dim);
+  promptClass.forEach((c, j) => {
+    counts[c] += 1;
+    for (let d = 0; d < dim; d++) out[c * dim + d] += normalised[j * dim + d];
+  });
+  for (let c = 0; c < numClasses; c++) for (let d = 0; d < dim; d++) out[c * dim + d] /= counts[c];
+  return l2NormalizeRows(out, dim);
+}
+
+/** `embedding-mean` class scores: 100·cos between each image and each class's mean prompt embedding. */
+export function classScoresFromEmbeddings(imageEmbeddings: Float32Array, textEmbeddings: Float32Array, dim: number, promptClass: Int32Array, numClasses: number): Float64Array {
+  const classEmbeddings = classEmbeddingMeans(textEmbeddings, dim, promptClass, numClasses);
+  return Float64Array.from(cosineScores(imageEmbeddings, classEmbeddings, dim).data);
+}
+
+/** Index of the largest value in each row; ties go to the earliest column (the class listed first). */
+export function argmaxRows(scores: Float64Array | Float32Array, cols: number): Int32Array {
+  const rows = scores.length / cols;
+  const out = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let best = 0;
+    for (let c = 1; c < cols; c++) if (scores[i * cols + c] > scores[i * cols + best]) best = c;
+    out[i] = best;
+  }
+  return out;
+}
+
+/** Inputs every strategy may need: the similarity matrix and, for embedding-mean, the normalised embeddings. */
+export interface StrategyInputs {
+  readonly similarity: ScoreMatrix;
+  readonly promptClass: Int32Array;
+  readonly numClasses: number;
+  readonly imageEmbeddings?: Float32Array;
+  readonly textEmbeddings?: Float32Array;
+  readonly dim?: number;
+}
+
+/** Class scores (rows = images, cols = classes) for any strategy. */
+export function classScores(inputs: StrategyInputs, strategy: Strategy): Float64Array {
+  if (strategy.kind !== 'embedding-mean') return classScoresFromPrompts(inputs.similarity, inputs.promptClass, inputs.numClasses, strategy);
+  const { imageEmbeddings, textEmbeddings, dim } = inputs;
+  if (!imageEmbeddings || !textEmbeddings || !dim) throw new Error('embedding-mean needs the image and text embeddings');
+  return classScoresFromEmbeddings(imageEmbeddings, textEmbeddings, dim, inputs.promptClass, inputs.numClasses);
+}
+
+/** Predicted class index per image for each strategy, keyed by strategy name. */
+export function predictAll(inputs: StrategyInputs, strategies: readonly Strategy[]): Map<string, Int32Array> {
+  return new Map(strategies.map((s) => [strategyName(s), argmaxRows(classScores(inputs, s), inputs.numClasses)]));
+}

@@ -70,9 +70,11 @@ function fillTemplate(template: string, name: string, article?: 'a' | 'an'): str
 function describeIssue(issue: z.core.$ZodIssue, form: 'explicit' | 'templated'): string {
   const entry = issue.path.length ? issue.path.map(String).join('.') : '(top level)';
   if (issue.code === 'unrecognized_keys') {
-    const allowed = form === 'templated' ? 'name, description, templates, classes' : 'name, description, classes';
+    const allowed = issue.path.length
+      ? form === 'templated' ? 'name, probe, article' : 'prompts, probe'
+      : form === 'templated' ? 'name, description, templates, classes' : 'name, description, classes';
     const where = issue.path.length ? `in ${entry}` : 'at the top level';
-    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} ${where}; allowed here: ${issue.path.length ? 'prompts/name, probe, article' : allowed}`;
+    return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} ${where}; allowed here: ${allowed}`;
   }
   if (issue.path[0] === 'classes' && issue.path.length >= 2) return `class '${String(issue.path[1])}' is malformed; ${FIXES[form]}`;
   return `${entry}: ${issue.message}`;

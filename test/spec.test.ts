@@ -1,0 +1,78 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { builtInSpecNames, indefiniteArticle, loadSpec, parseSpec } from '../src/input/spec.js';
+
+const SEED_PROMPTS = [
+  'a photo of a white man', 'a photo of a white woman', 'a photo of a black man', 'a photo of a black woman',
+  'a photo of a latino hispanic man', 'a photo of a latino hispanic woman', 'a photo of an east asian man',
+  'a photo of an east asian woman', 'a photo of a southeast asian man', 'a photo of a southeast asian woman',
+  'a photo of an indian man', 'a photo of an indian woman', 'a photo of a middle eastern man', 'a photo of a middle eastern woman',
+];
+
+test('built-in fairface-race has the seed prompts and the FairFace labels', async () => {
+  const spec = await loadSpec('fairface-race');
+  assert.deepEqual(spec.prompts, SEED_PROMPTS);
+  assert.deepEqual(spec.classes.map((c) => c.name), ['White', 'Black', 'Latino_Hispanic', 'East Asian', 'Southeast Asian', 'Indian', 'Middle Eastern']);
+  assert.equal(spec.source, 'builtin:fairface-race');
+  assert.ok(builtInSpecNames().includes('fairface-race'));
+});
+
+test('template form expands {article} and {name} and gives the seed prompts', () => {
+  const spec = parseSpec(
+    `templates: ["a photo of {article} {name} man", "a photo of {article} {name} woman"]
+classes: {White: white, Black: black, Latino_Hispanic: latino hispanic, East Asian: east asian, Southeast Asian: southeast asian, Indian: indian, Middle Eastern: middle eastern}`,
+    'race.yaml',
+  );
+  assert.deepEqual(spec.prompts, SEED_PROMPTS);
+  assert.equal(spec.name, 'race');
+  assert.deepEqual(Array.from(spec.promptClass), [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]);
+});
+
+test('template form: synonyms, article override and probes', () => {
+  const spec = parseSpec(
+    `templates: ["{article} {name}"]
+classes:
+  person: [person, human]
+  unicorn: {name: unicorn, article: a}
+  animal: {name: animal, probe: true}`,
+    's.yaml',
+  );
+  assert.deepEqual(spec.prompts, ['a person', 'a human', 'a unicorn', 'an animal']);
+  assert.deepEqual(spec.classes.map((c) => c.probe), [false, false, true]);
+  assert.equal(indefiniteArticle('east asian'), 'an');
+});
+
+test('JSON specs and explicit probe classes', () => {
+  const spec = parseSpec(JSON.stringify({ name: 'j', classes: { cat: ['a cat'], thief: { prompts: ['a thief'], probe: true } } }), 'x.json');
+  assert.deepEqual(spec.classes.map((c) => [c.name, c.probe]), [['cat', false], ['thief', true]]);
+});
+
+const errorCases: [string, string, RegExp][] = [
+  ['no classes', 'classes: {}', /bad\.yaml: 'classes' is empty/],
+  ['missing classes', 'name: x', /bad\.yaml: classes: /],
+  ['class without prompts', 'classes: {a: [], b: [x]}', /class 'a' has no prompts; give it at least one/],
+  ['prompt in two classes', 'classes: {a: [x, y], b: [y]}', /prompt "y" appears in classes 'a' and 'b'/],
+  ['prompt twice in a class', 'classes: {a: [x, x]}', /prompt "x" appears twice in class 'a'/],
+  ['template without {name}', 'templates: ["a photo"]\nclasses: {a: cat}', /templates\[0\] "a photo" has no \{name\}/],
+  ['unknown top-level key', 'clases: {a: [x]}\nclasses: {a: [x]}', /unknown key 'clases' at the top level; allowed here: name, description, classes/],
+  ['unknown key in a class', 'classes: {a: {prompts: [x], prob: true}}', /unknown key 'prob' in classes\.a; allowed here: prompts, probe/],
+  ['malformed class', 'classes: {a: 3}', /class 'a' is malformed; give each class a list of prompts/],
+  ['not a mapping', '- a\n- b', /a spec must be a mapping/],
+  ['bad YAML', 'classes: {a: [x', /not valid YAML/],
+  ['duplicate class', 'classes:\n  a: [x]\n  a: [y]', /not valid YAML: Map keys must be unique/],
+  ['only probes', 'classes: {a: {prompts: [x], probe: true}}', /every class is a probe/],
+];
+for (const [name, text, expected] of errorCases) {
+  test(`spec error: ${name}`, () => assert.throws(() => parseSpec(text, 'bad.yaml'), expected));
+}
+
+test('loadSpec reads files and names unknown specs', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'zs-spec-'));
+  const path = join(dir, 'mine.yaml');
+  await writeFile(path, 'classes: {cat: [a cat], dog: [a dog]}');
+  assert.equal((await loadSpec(path)).name, 'mine');
+  await assert.rejects(loadSpec('no-such-spec'), /neither a file nor a built-in spec; built-ins: .*fairface-race/);
+});

@@ -65,7 +65,7 @@ function configureHub(options: ModelOptions): void {
   env.useFSCache = true;
   env.allowLocalModels = true;
   env.allowRemoteModels = !options.offline;
-  if (process.env.HF_ENDPOINT) env.remoteHost = process.env.HF_ENDPOINT.replace(/\/?$/, '/');
+  env.remoteHost = (process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/?$/, '/');
 }
 
 /** Fields of a Hugging Face `preprocessor_config.json` that image preprocessing reads. */

@@ -1,0 +1,165 @@
+import type { ScoreMatrix } from '../score/similarity.js';
+import { parseStrategy, type Strategy } from '../score/strategies.js';
+import { CONFIDENCE_LEVEL } from './bootstrap.js';
+import { auditGroups, intersectPartitions, partitionByAttribute, tallyOutcomes, wholePopulation, type GroupAudit, type Partition } from './groups.js';
+import { auditProbes, type ProbeAudit, type ProbeGroupRates } from './probes.js';
+import { analysePrompts, compareStrategy, type PromptAnalysis, type StrategyComparisonRow } from './prompt_analysis.js';
+import { auditRankingBias, DEFAULT_RANKING_DEPTH, type RankingBiasAudit } from './ranking_bias.js';
+
+export interface AuditOptions {
+  /** Bootstrap resamples per interval; 0 skips the intervals. */
+  readonly bootstrap: number;
+  readonly seed: number;
+  /** Groups smaller than this are reported with too_small: true and left out of the gaps. */
+  readonly minGroupSize: number;
+  /** Ranking depth k of MaxSkew@k and NDKL (capped at the number of ranked images). */
+  readonly rankingK: number;
+  /** Also audit every pair of attributes crossed (e.g. race × gender). */
+  readonly intersections: boolean;
+}
+
+export const DEFAULT_AUDIT_OPTIONS: AuditOptions = { bootstrap: 1000, seed: 0, minGroupSize: 30, rankingK: DEFAULT_RANKING_DEPTH, intersections: true };
+
+/** One group attribute, one value per image (null when unknown). */
+export interface ImageAttribute {
+  readonly name: string;
+  readonly values: readonly (string | null)[];
+}
+
+export interface AuditInput {
+  readonly classes: readonly string[];
+  /** probe[c]: class c is a harm probe (never a true label). */
+  readonly probe: readonly boolean[];
+  /** True class per image, −1 when unlabelled. */
+  readonly truth: Int32Array;
+  /** Strategy name → predicted class per image. */
+  readonly predictions: ReadonlyMap<string, Int32Array>;
+  readonly attributes: readonly ImageAttribute[];
+  /** Rows = images, cols = prompts. */
+  readonly similarity: ScoreMatrix;
+  readonly promptClass: Int32Array;
+  readonly prompts: readonly string[];
+  readonly options?: Partial<AuditOptions>;
+}
+
+export interface AttributeAudit extends GroupAudit {
+  readonly probes: ProbeAudit | null;
+}
+
+export interface StrategyAudit {
+  /** Probe rates over all images; null without probe classes. */
+  readonly probes_overall: ProbeGroupRates | null;
+  readonly attributes: readonly AttributeAudit[];
+}
+
+export interface AuditResult {
+  readonly settings: {
+    readonly bootstrap: number;
+    readonly seed: number;
+    readonly confidence: number;
+    readonly min_group_size: number;
+    readonly ranking_k: number;
+    readonly intersections: boolean;
+  };
+  readonly classes: readonly string[];
+  readonly probe_classes: readonly string[];
+  /** Accuracy and balanced accuracy per strategy, in the order of `predictions`. */
+  readonly comparison: readonly StrategyComparisonRow[];
+  readonly strategies: Record<string, StrategyAudit>;
+  readonly prompts: PromptAnalysis;
+  /** Per attribute (and intersection): each prompt's MaxSkew@k and NDKL. */
+  readonly ranking_bias: readonly RankingBiasAudit[];
+}
+
+function checkInput(input: AuditInput): void {
+  const n = input.truth.length;
+  const C = input.classes.length;
+  if (n === 0) throw new Error('no images to audit');
+  if (input.probe.length !== C) throw new Error(`${input.probe.length} probe flags for ${C} classes`);
+  input.truth.forEach((t, i) => {
+    if (t < -1 || t >= C) throw new Error(`image ${i}: true class ${t} is outside 0..${C - 1} (−1 marks unlabelled)`);
+    // A probe label would let a harmful assignment count as correct.
+    if (t >= 0 && input.probe[t]) throw new Error(`image ${i} is labelled with probe class '${input.classes[t]}'; probe classes are never true labels`);
+  });
+  for (const [name, predicted] of input.predictions) {
+    if (predicted.length !== n) throw new Error(`strategy ${name}: ${predicted.length} predictions for ${n} images`);
+    predicted.forEach((p, i) => {
+      if (p < 0 || p >= C) throw new Error(`strategy ${name}, image ${i}: predicted class ${p} is outside 0..${C - 1}`);
+    });
+  }
+  for (const attribute of input.attributes) {
+    if (attribute.values.length !== n) throw new Error(`attribute ${attribute.name}: ${attribute.values.length} values for ${n} images`);
+  }
+  const { rows, cols } = input.similarity;
+  if (rows !== n) throw new Error(`similarity matrix has ${rows} rows for ${n} images`);
+  if (input.promptClass.length !== cols || input.prompts.length !== cols) {
+    throw new Error(`similarity matrix has ${cols} prompt columns, but ${input.prompts.length} prompts and ${input.promptClass.length} prompt classes`);
+  }
+}
+
+/** Single attributes, then (if asked) each pair of them crossed, in input order. */
+function auditedPartitions(attributes: readonly ImageAttribute[], intersections: boolean): Partition[] {
+  const single = attributes.map((a) => partitionByAttribute(a.name, a.values));
+  if (!intersections) return single;
+  const crossed = single.flatMap((a, i) => single.slice(i + 1).map((b) => intersectPartitions(a, b)));
+  return [...single, ...crossed];
+}
+
+/** Strategy names that are score-level strategies (prompt leave-one-out reruns them from the score matrix). */
+function scoreLevelStrategies(names: Iterable<string>): Strategy[] {
+  return [...names].flatMap((name) => {
+    try {
+      const strategy = parseStrategy(name);
+      return strategy.kind === 'embedding-mean' ? [] : [strategy];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * The fairness audit of a set of predictions: per-group and intersectional metrics with gaps, harm-probe
+ * rates, bootstrap intervals, the strategy comparison, prompt analysis and ranking bias. Pure and JSON-ready.
+ * All strategies share each partition's resamples, so their intervals are paired.
+ */
+export function auditPredictions(input: AuditInput): AuditResult {
+  checkInput(input);
+  const options = { ...DEFAULT_AUDIT_OPTIONS, ...input.options };
+  const { classes, probe, truth } = input;
+  const C = classes.length;
+  const population = wholePopulation(truth.length);
+  const partitions = auditedPartitions(input.attributes, options.intersections);
+  const names = [...input.predictions.keys()];
+  const predictions = [...input.predictions.values()];
+  const populationTallies = tallyOutcomes(population, truth, predictions, C, options.bootstrap, options.seed);
+  const attributeAudits: AttributeAudit[][] = names.map(() => []);
+  for (const partition of partitions) {
+    const tallies = tallyOutcomes(partition, truth, predictions, C, options.bootstrap, options.seed);
+    predictions.forEach((predicted, s) => {
+      const groups = auditGroups({ partition, tallies: tallies[s], truth, predicted, classes, probe, minGroupSize: options.minGroupSize });
+      attributeAudits[s].push({ ...groups, probes: auditProbes(partition, tallies[s], classes, probe, options.minGroupSize) });
+    });
+  }
+  const strategies: Record<string, StrategyAudit> = {};
+  names.forEach((name, s) => {
+    // The one-group partition is never "too small" to report on.
+    const overall = auditProbes(population, populationTallies[s], classes, probe, 0);
+    strategies[name] = { probes_overall: overall === null ? null : overall.groups.all, attributes: attributeAudits[s] };
+  });
+  return {
+    settings: {
+      bootstrap: options.bootstrap,
+      seed: options.seed,
+      confidence: CONFIDENCE_LEVEL,
+      min_group_size: options.minGroupSize,
+      ranking_k: options.rankingK,
+      intersections: options.intersections,
+    },
+    classes,
+    probe_classes: classes.filter((_, c) => probe[c]),
+    comparison: names.map((name, s) => compareStrategy(name, truth, predictions[s], classes, populationTallies[s])),
+    strategies,
+    prompts: analysePrompts({ similarity: input.similarity, promptClass: input.promptClass, prompts: input.prompts, classes, truth, strategies: scoreLevelStrategies(input.predictions.keys()) }),
+    ranking_bias: auditRankingBias(input.similarity, input.prompts, input.promptClass, classes, partitions, options.rankingK),
+  };
+}

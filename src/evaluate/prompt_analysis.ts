@@ -1,0 +1,147 @@
+import { scoreMatrix, type ScoreMatrix } from '../score/similarity.js';
+import { argmaxRows, classScoresFromPrompts, promptsByClass, strategyName, type Strategy } from '../score/strategies.js';
+import type { Interval } from './bootstrap.js';
+import { classificationMetrics } from './classification.js';
+import { blockAccuracy, blockBalancedAccuracy, estimateForGroup, type OutcomeTallies } from './groups.js';
+
+/** For each prompt: how many images it is the top-scoring prompt for, overall and among its own class's images. */
+export function topPromptCounts(similarity: ScoreMatrix, promptClass: Int32Array, truth: Int32Array): { own_class: Int32Array; all: Int32Array } {
+  const top = argmaxRows(similarity.data, similarity.cols);
+  const ownClass = new Int32Array(similarity.cols);
+  const all = new Int32Array(similarity.cols);
+  top.forEach((j, i) => {
+    all[j] += 1;
+    if (truth[i] === promptClass[j]) ownClass[j] += 1;
+  });
+  return { own_class: ownClass, all };
+}
+
+/** One class's scores (one per image) from the given prompt columns, by a score-level strategy. */
+function classScoreFromColumns(similarity: ScoreMatrix, columns: Int32Array, strategy: Strategy): Float64Array {
+  const { rows, cols, data } = similarity;
+  const subset = new Float32Array(rows * columns.length);
+  for (let i = 0; i < rows; i++) for (let k = 0; k < columns.length; k++) subset[i * columns.length + k] = data[i * cols + columns[k]];
+  return classScoresFromPrompts(scoreMatrix(rows, columns.length, subset), new Int32Array(columns.length), 1, strategy);
+}
+
+/**
+ * Predictions of a score-level strategy with each prompt left out in turn (entry j: without prompt j).
+ * A score-level class score depends only on that class's own prompts, so only the left-out prompt's
+ * class is rescored. A class left without prompts gets score −∞, so it can no longer be predicted
+ * (rather than scoring 0, or NaN for `mean`).
+ */
+export function predictionsWithoutEachPrompt(similarity: ScoreMatrix, promptClass: Int32Array, numClasses: number, strategy: Strategy): Int32Array[] {
+  const C = numClasses;
+  const allPrompts = classScoresFromPrompts(similarity, promptClass, C, strategy);
+  const members = promptsByClass(promptClass, C);
+  return Array.from(promptClass, (c, removed) => {
+    const others = members[c].filter((j) => j !== removed);
+    const rescored = others.length === 0 ? new Float64Array(similarity.rows).fill(-Infinity) : classScoreFromColumns(similarity, others, strategy);
+    const scores = Float64Array.from(allPrompts);
+    rescored.forEach((score, i) => {
+      scores[i * C + c] = score;
+    });
+    return argmaxRows(scores, C);
+  });
+}
+
+export interface PromptUsage {
+  readonly prompt: string;
+  readonly class: string;
+  /** Labelled images of the prompt's class. */
+  readonly own_class_images: number;
+  /** Of those, how many have this prompt as their top-scoring prompt (argmax over all prompts). */
+  readonly own_class_top_count: number;
+  /** own_class_top_count / own_class_images; null when the class has no images (e.g. a probe class). */
+  readonly own_class_top_rate: number | null;
+  /** Images of any class whose top-scoring prompt this is. */
+  readonly top_count: number;
+  /** Per score-level strategy: accuracy without this prompt − accuracy with all prompts; null for a one-prompt spec. */
+  readonly accuracy_change: Record<string, number | null>;
+  /** The prompt is its class's only one: leaving it out makes the class impossible to predict. */
+  readonly removes_class: boolean;
+}
+
+export interface PromptAnalysis {
+  /** The score-level strategies analysed (embedding-mean needs the embeddings and is left out). */
+  readonly strategies: readonly string[];
+  /** Accuracy of each of those strategies with every prompt, recomputed from the score matrix. */
+  readonly accuracy_all_prompts: Record<string, number>;
+  readonly prompts: readonly PromptUsage[];
+}
+
+export interface PromptAnalysisInput {
+  readonly similarity: ScoreMatrix;
+  readonly promptClass: Int32Array;
+  readonly prompts: readonly string[];
+  readonly classes: readonly string[];
+  readonly truth: Int32Array;
+  /** Score-level strategies to rerun without each prompt. */
+  readonly strategies: readonly Strategy[];
+}
+
+/** Which prompts win images of their own class, and what each prompt adds to each strategy's accuracy. */
+export function analysePrompts(input: PromptAnalysisInput): PromptAnalysis {
+  const { similarity, promptClass, classes, truth } = input;
+  const C = classes.length;
+  const strategies = input.strategies.filter((s) => s.kind !== 'embedding-mean');
+  const accuracyOf = (predicted: Int32Array) => classificationMetrics(truth, predicted, classes).accuracy;
+  const baseline = strategies.map((s) => accuracyOf(argmaxRows(classScoresFromPrompts(similarity, promptClass, C, s), C)));
+  const top = topPromptCounts(similarity, promptClass, truth);
+  const support = new Int32Array(C);
+  for (const t of truth) if (t >= 0) support[t] += 1;
+  const promptsPerClass = promptsByClass(promptClass, C).map((m) => m.length);
+  const withoutEach = similarity.cols < 2 ? null : strategies.map((s) => predictionsWithoutEachPrompt(similarity, promptClass, C, s).map(accuracyOf));
+  const prompts = input.prompts.map((text, j): PromptUsage => {
+    const c = promptClass[j];
+    const accuracyChange: Record<string, number | null> = {};
+    strategies.forEach((s, k) => {
+      accuracyChange[strategyName(s)] = withoutEach === null ? null : withoutEach[k][j] - baseline[k];
+    });
+    return {
+      prompt: text,
+      class: classes[c],
+      own_class_images: support[c],
+      own_class_top_count: top.own_class[j],
+      own_class_top_rate: support[c] === 0 ? null : top.own_class[j] / support[c],
+      top_count: top.all[j],
+      accuracy_change: accuracyChange,
+      removes_class: promptsPerClass[c] === 1,
+    };
+  });
+  return {
+    strategies: strategies.map(strategyName),
+    accuracy_all_prompts: Object.fromEntries(strategies.map((s, k) => [strategyName(s), baseline[k]])),
+    prompts,
+  };
+}
+
+/** One row of the strategy comparison table. */
+export interface StrategyComparisonRow {
+  readonly strategy: string;
+  readonly n_labelled: number;
+  readonly accuracy: number;
+  readonly accuracy_ci: Interval | null;
+  readonly balanced_accuracy: number;
+  readonly balanced_accuracy_ci: Interval | null;
+}
+
+/**
+ * Accuracy and balanced accuracy of one strategy, with intervals from tallies over the whole population
+ * (a one-group partition).
+ */
+export function compareStrategy(strategy: string, truth: Int32Array, predicted: Int32Array, classes: readonly string[], population: OutcomeTallies): StrategyComparisonRow {
+  if (population.numGroups !== 1) throw new Error(`strategy comparison needs a one-group tally, got ${population.numGroups} groups`);
+  const C = classes.length;
+  const metrics = classificationMetrics(truth, predicted, classes);
+  const accuracy = estimateForGroup(population, 0, (counts, offset) => blockAccuracy(counts, offset, C));
+  const balanced = estimateForGroup(population, 0, (counts, offset) => blockBalancedAccuracy(counts, offset, C));
+  return {
+    strategy,
+    n_labelled: metrics.n,
+    accuracy: metrics.accuracy,
+    accuracy_ci: accuracy.ci,
+    balanced_accuracy: metrics.balanced_accuracy,
+    balanced_accuracy_ci: balanced.ci,
+  };
+}

@@ -69,3 +69,19 @@ test('model sources: folders are local, ids go to the hub, missing folders are n
 test('a folder that is not a model gives an error naming it', async () => {
   await assert.rejects(ClipModel.load({ model: fileURLToPath(new URL('../specs', import.meta.url)), offline: true }), /cannot load model folder '.*specs'/);
 });
+
+test('CLIP models use the exact tokenizer: prompts over 77 tokens keep their end token', async () => {
+  const model = await ClipModel.load({ model: FIXTURE, offline: true, threads: 1 });
+  try {
+    assert.equal(model.tokenizer.kind, 'clip-bpe');
+    const long = (word: string) => `a photo of ${Array(90).fill(word).join(' ')}`;
+    const batch = model.tokenizer.encodeBatch([long('cat'), 'a dog']);
+    assert.equal(batch.sequenceLength, 77);
+    assert.equal(batch.inputIds[76], 49407n, 'last token of the truncated row is <|endoftext|>');
+    // Without the end token both long prompts would pool at position 0 and embed identically.
+    const { embeddings, dim } = await model.encodeTexts([long('cat'), long('dog')]);
+    assert.ok(maxAbsDiff(embeddings.subarray(0, dim), embeddings.subarray(dim, 2 * dim)) > 1e-3);
+  } finally {
+    await model.dispose();
+  }
+});

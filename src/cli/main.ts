@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
-import { DEFAULT_MODEL } from '../encode/model.js';
+import { DEFAULT_MODEL, loadTextTokenizer } from '../encode/model.js';
 import { builtInSpecNames, loadSpec } from '../input/spec.js';
 import { VERSION, runZeroShot, type RunOptions } from '../pipeline.js';
 import { summaryTable, writeResults } from '../report/results.js';
@@ -134,6 +135,27 @@ export function buildProgram(): Command {
       if (!name) return void process.stdout.write(builtInSpecNames().join('\n') + '\n');
       const spec = await loadSpec(name);
       process.stdout.write(stringifyYaml({ name: spec.name, classes: Object.fromEntries(spec.classes.map((c) => [c.name, c.prompts])) }));
+    });
+
+  program
+    .command('tokenize')
+    .description("token ids of prompts, one JSON string per input line → {\"text\", \"ids\"} per output line (to diff against Python's clip.tokenize)")
+    .requiredOption('--jsonl <file>', "input: one JSON string per line ('-' for stdin)")
+    .option('--model <id|folder>', 'Hugging Face model id or local folder', DEFAULT_MODEL)
+    .option('--model-cache <dir>', 'folder for downloaded models')
+    .option('--offline', 'never touch the network')
+    .action(async (flags: { jsonl: string; model: string; modelCache?: string; offline?: boolean }) => {
+      const text = flags.jsonl === '-' ? readFileSync(0, 'utf8') : await readFile(flags.jsonl, 'utf8');
+      const prompts = text.split('\n').filter((line) => line.trim() !== '').map((line, i) => {
+        const value: unknown = JSON.parse(line);
+        if (typeof value !== 'string') throw new Error(`${flags.jsonl}:${i + 1}: expected a JSON string, got ${line.slice(0, 40)}`);
+        return value;
+      });
+      const tokenizer = await loadTextTokenizer({ model: flags.model, modelCacheDir: flags.modelCache, offline: flags.offline });
+      for (const prompt of prompts) {
+        const batch = tokenizer.encodeBatch([prompt]);
+        process.stdout.write(JSON.stringify({ text: prompt, ids: Array.from(batch.inputIds, Number) }) + '\n');
+      }
     });
 
   return program;

@@ -12,6 +12,7 @@ import {
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
 import { l2NormalizeRows } from '../score/similarity.js';
+import { ClipBpeTokenizer, type EncodedBatch } from './clip_tokenizer.js';
 
 export const DEFAULT_MODEL = 'Xenova/clip-vit-base-patch32';
 
@@ -68,6 +69,64 @@ function configureHub(options: ModelOptions): void {
   env.remoteHost = (process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/?$/, '/');
 }
 
+/** Turns prompts into padded id batches for the text tower. */
+export interface TextTokenizer {
+  /** `clip-bpe`: ours, identical to OpenAI's `clip.tokenize`; `transformers`: Transformers.js's, for other families. */
+  readonly kind: 'clip-bpe' | 'transformers';
+  encodeBatch(texts: string[]): EncodedBatch;
+}
+
+interface TokenizerJson {
+  model?: { type?: string; end_of_word_suffix?: string; vocab?: Record<string, number>; merges?: (string | [string, string])[] };
+}
+
+/**
+ * CLIP's BPE models (tokenizer.json: BPE with the `</w>` word suffix) get our exact tokenizer, built from the
+ * same tokenizer.json Transformers.js loaded; anything else keeps Transformers.js's tokenizer.
+ */
+function textTokenizerFor(tokenizer: PreTrainedTokenizer): TextTokenizer {
+  const json = (tokenizer as unknown as { _tokenizerJSON?: TokenizerJson })._tokenizerJSON;
+  const model = json?.model;
+  if (model?.type === 'BPE' && model.end_of_word_suffix === '</w>' && model.vocab && model.merges) {
+    const merges = model.merges.map((m) => (Array.isArray(m) ? m.join(' ') : m));
+    const clip = ClipBpeTokenizer.fromVocabAndMerges(model.vocab, merges);
+    return { kind: 'clip-bpe', encodeBatch: (texts) => clip.encodeBatch(texts) };
+  }
+  return {
+    kind: 'transformers',
+    encodeBatch(texts) {
+      const { input_ids, attention_mask } = tokenizer(texts, { padding: true, truncation: true }) as { input_ids: Tensor; attention_mask: Tensor };
+      return {
+        inputIds: input_ids.data as BigInt64Array,
+        attentionMask: attention_mask.data as BigInt64Array,
+        batchSize: input_ids.dims[0],
+        sequenceLength: input_ids.dims[1],
+      };
+    },
+  };
+}
+
+/** Just the tokenizer of a model (hub id or folder): for `zeroshot tokenize`, without loading the ONNX towers. */
+export async function loadTextTokenizer(options: ModelOptions = {}): Promise<TextTokenizer> {
+  const source = resolveModelSource(options);
+  configureHub(options);
+  try {
+    const tokenizer = await AutoTokenizer.from_pretrained(source.path ?? source.id, loaderOptions(options, source));
+    return textTokenizerFor(tokenizer);
+  } catch (error) {
+    throw loadError(source, options, error);
+  }
+}
+
+function loaderOptions(options: ModelOptions, source: ModelSource) {
+  return { revision: source.revision, local_files_only: options.offline || source.kind === 'folder' };
+}
+
+function loadError(source: ModelSource, options: ModelOptions, error: unknown): Error {
+  const where = source.kind === 'folder' ? `folder '${source.path}'` : `'${source.id}'${options.offline ? ' (offline: only the cache is used)' : ''}`;
+  return new Error(`cannot load model ${where}: ${(error as Error).message}`, { cause: error });
+}
+
 /** Fields of a Hugging Face `preprocessor_config.json` that image preprocessing reads. */
 export type PreprocessorConfig = Readonly<Record<string, unknown>>;
 
@@ -75,7 +134,7 @@ export type PreprocessorConfig = Readonly<Record<string, unknown>>;
 export class ClipModel {
   private constructor(
     readonly source: ModelSource,
-    readonly tokenizer: PreTrainedTokenizer,
+    readonly tokenizer: TextTokenizer,
     readonly preprocessorConfig: PreprocessorConfig,
     private readonly textModel: PreTrainedModel,
     private readonly visionModel: PreTrainedModel,
@@ -87,7 +146,7 @@ export class ClipModel {
     configureHub(options);
     const threads = options.threads ?? availableParallelism();
     const name = source.path ?? source.id;
-    const common = { revision: source.revision, local_files_only: options.offline || source.kind === 'folder' };
+    const common = loaderOptions(options, source);
     const modelOptions = {
       ...common,
       dtype: source.dtype as 'fp32',
@@ -102,10 +161,9 @@ export class ClipModel {
         CLIPVisionModelWithProjection.from_pretrained(name, modelOptions),
       ]);
       const config = (processor as unknown as { config: PreprocessorConfig }).config;
-      return new ClipModel(source, tokenizer, config, textModel, visionModel, threads);
+      return new ClipModel(source, textTokenizerFor(tokenizer), config, textModel, visionModel, threads);
     } catch (error) {
-      const where = source.kind === 'folder' ? `folder '${source.path}'` : `'${source.id}'${options.offline ? ' (offline: only the cache is used)' : ''}`;
-      throw new Error(`cannot load model ${where}: ${(error as Error).message}`, { cause: error });
+      throw loadError(source, options, error);
     }
   }
 
@@ -125,8 +183,12 @@ export class ClipModel {
     let dim = 0;
     for (let start = 0; start < prompts.length; start += batchSize) {
       const batch = prompts.slice(start, start + batchSize);
-      const inputs = this.tokenizer(batch, { padding: true, truncation: true, max_length: 77 });
-      const output = (await this.textModel(inputs)) as { text_embeds: Tensor };
+      const ids = this.tokenizer.encodeBatch(batch);
+      const shape = [ids.batchSize, ids.sequenceLength];
+      const output = (await this.textModel({
+        input_ids: new Tensor('int64', ids.inputIds, shape),
+        attention_mask: new Tensor('int64', ids.attentionMask, shape),
+      })) as { text_embeds: Tensor };
       dim = output.text_embeds.dims[1];
       chunks.push(Float32Array.from(output.text_embeds.data as Float32Array));
     }

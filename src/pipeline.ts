@@ -63,6 +63,8 @@ export interface RunResult {
   readonly strategies: readonly Strategy[];
   /** Keys (paths relative to the images folder) of the images that were embedded, in order. */
   readonly imageKeys: readonly string[];
+  /** Absolute path of the images folder the keys are relative to. */
+  readonly imagesRoot: string;
   /** Images × prompts, 100·cos. */
   readonly similarity: ScoreMatrix;
   readonly imageEmbeddings: Float32Array;
@@ -157,6 +159,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       spec,
       strategies,
       imageKeys: images.keys,
+      imagesRoot: listing.root,
       similarity,
       imageEmbeddings: images.embeddings,
       textEmbeddings: text.embeddings,

@@ -122,7 +122,7 @@ export function buildProgram(): Command {
           batchSize: 32,
           quiet: flags.quiet,
         },
-        'demo: the bundled model has RANDOM weights, so its predictions are chance-level; it shows the pipeline, not CLIP. ' +
+        'demo: the bundled model has RANDOM weights, so its predictions mean nothing; it shows the pipeline, not CLIP. ' +
           `For real results: zeroshot run --model ${DEFAULT_MODEL} --images DIR --labels CSV --label-column race`,
       ),
     );

@@ -24,6 +24,7 @@ export function runRecord(result: RunResult, extra: Record<string, unknown> = {}
       classes: result.spec.classes.map((c) => ({ name: c.name, prompts: c.prompts, probe: c.probe })),
     },
     strategies: result.strategies.map(strategyName),
+    images_root: result.imagesRoot,
     label_column: result.labelColumn ?? null,
     batch_size: result.batchSize,
     counts: result.counts,

@@ -1,0 +1,23 @@
+// The library API: each stage of the pipeline is usable on its own.
+export { runZeroShot, VERSION, type RunOptions, type RunResult, type RunHooks, type RunProgress, type ImageFailure } from './pipeline.js';
+export { loadSpec, parseSpec, builtInSpecNames, SpecError, type Spec, type SpecClass } from './input/spec.js';
+export { listImages, IMAGE_EXTENSIONS, type ImageEntry, type ImageListing } from './input/images.js';
+export { readLabelTable, matchLabelsToImages, labelIndices, readLabelMap, type LabelTable } from './input/labels.js';
+export { ClipModel, DEFAULT_MODEL, defaultModelCacheDir, type ModelOptions, type ModelSource } from './encode/model.js';
+export { createImagePreprocessor, type ImagePreprocessor } from './encode/preprocess.js';
+export { cosineScores, l2NormalizeRows, scoreMatrix, type ScoreMatrix } from './score/similarity.js';
+export {
+  argmaxRows,
+  classScores,
+  classScoresFromPrompts,
+  classScoresFromEmbeddings,
+  classEmbeddingMeans,
+  defaultStrategies,
+  parseStrategy,
+  predictAll,
+  strategyName,
+  type Strategy,
+} from './score/strategies.js';
+export { classificationMetrics, confusionMatrix, type ClassificationMetrics, type ClassMetrics } from './evaluate/classification.js';
+export { writeResults, summaryTable, RESULT_FILES } from './report/results.js';
+export { similaritiesJson, predictionsCsv } from './report/tables.js';

@@ -1,0 +1,178 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import { parse as parseCsv } from 'csv-parse/sync';
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL('../bin/zeroshot.js', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('../fixtures/tiny-clip', import.meta.url));
+const FAIRFACE = fileURLToPath(new URL('../../shared/data/fairface-val/', import.meta.url));
+
+async function zeroshot(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** A folder of generated images in several formats, with the broken inputs a real folder has. */
+async function makeImageFolder(): Promise<{ root: string; labels: string }> {
+  const root = await mkdtemp(join(tmpdir(), 'zs-cli-'));
+  const images = join(root, 'images');
+  await mkdir(join(images, 'sub'), { recursive: true });
+  const colours: [string, number, number, number][] = [
+    ['red.jpg', 220, 30, 30], ['green.png', 30, 200, 40], ['blue.webp', 20, 40, 230], ['sub/grey.jpg', 128, 128, 128],
+    ['wide.png', 250, 200, 10], ['tall.jpg', 10, 10, 10],
+  ];
+  for (const [name, r, g, b] of colours) {
+    const [width, height] = name.startsWith('wide') ? [400, 120] : name.startsWith('tall') ? [90, 300] : [256, 256];
+    const noise = Buffer.from(Array.from({ length: width * height * 3 }, (_, i) => [r, g, b][i % 3] ^ ((i * 7919) % 61)));
+    await sharp(noise, { raw: { width, height, channels: 3 } }).toFile(join(images, name));
+  }
+  await writeFile(join(images, 'empty.jpg'), '');
+  await writeFile(join(images, 'corrupt.png'), 'this is not a png');
+  const jpeg = await readFile(join(images, 'red.jpg'));
+  await writeFile(join(images, 'truncated.jpg'), jpeg.subarray(0, 200));
+  await writeFile(join(images, 'notes.txt'), 'not an image');
+  const labels = join(root, 'labels.csv');
+  await writeFile(
+    labels,
+    'file,colour,shade\nred.jpg,warm,light\ngreen.png,cool,light\nblue.webp,cool,dark\nsub/grey.jpg,cool,dark\nwide.png,warm,light\nmissing.jpg,warm,dark\n',
+  );
+  return { root, labels };
+}
+
+const SPEC = 'templates: ["a photo of something {name}"]\nclasses: {warm: [warm, red], cool: [cool, blue, green]}\n';
+
+test('zeroshot run: end to end on a folder, with bad files recorded and skipped', async () => {
+  const { root, labels } = await makeImageFolder();
+  const spec = join(root, 'colours.yaml');
+  await writeFile(spec, SPEC);
+  const out = join(root, 'results');
+  const result = await zeroshot(['run', '--images', join(root, 'images'), '--spec', spec, '--labels', labels, '--label-column', 'colour',
+    '--out', out, '--model', FIXTURE, '--offline', '--batch-size', '4', '--threads', '1']);
+  assert.equal(result.code, 0, result.stderr);
+
+  const similarities = JSON.parse(await readFile(join(out, 'similarities.json'), 'utf8')) as Record<string, Record<string, number>>;
+  const keys = ['blue.webp', 'green.png', 'red.jpg', 'sub/grey.jpg', 'tall.jpg', 'wide.png'];
+  assert.deepEqual(Object.keys(similarities), keys);
+  const prompts = ['a photo of something warm', 'a photo of something red', 'a photo of something cool', 'a photo of something blue', 'a photo of something green'];
+  for (const scores of Object.values(similarities)) {
+    assert.deepEqual(Object.keys(scores), prompts);
+    for (const s of Object.values(scores)) assert.ok(Number.isFinite(s) && Math.abs(s) <= 100);
+    // full float32 precision: every number round-trips through float32 unchanged
+    for (const s of Object.values(scores)) assert.equal(Math.fround(s), s);
+  }
+
+  const predictions = parseCsv(await readFile(join(out, 'predictions.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+  assert.deepEqual(Object.keys(predictions[0]), ['image', 'sum', 'mean', 'max', 'topk:2', 'topk:3', 'embedding-mean', 'label']);
+  assert.deepEqual(predictions.map((p) => p.image), keys);
+  assert.deepEqual(predictions.map((p) => p.label), ['cool', 'cool', 'warm', 'cool', '', 'warm']);
+
+  const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8'));
+  assert.deepEqual(metrics.classes, ['warm', 'cool']);
+  for (const [name, m] of Object.entries(metrics.strategies) as [string, { n: number; accuracy: number; confusion: number[][] }][]) {
+    assert.equal(m.n, 5, name);
+    assert.equal(m.confusion.flat().reduce((a, b) => a + b, 0), 5);
+    // accuracy agrees with predictions.csv
+    const correct = predictions.filter((p) => p.label && p[name] === p.label).length;
+    assert.equal(m.accuracy, correct / 5, name);
+  }
+
+  const errors = (await readFile(join(out, 'errors.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(errors.map((e) => e.image).sort(), ['corrupt.png', 'empty.jpg', 'truncated.jpg']);
+  for (const e of errors) assert.ok(typeof e.error === 'string' && e.error.length > 0);
+
+  const runJson = JSON.parse(await readFile(join(out, 'run.json'), 'utf8'));
+  assert.deepEqual(runJson.counts, { found: 9, ignored_files: 1, embedded: 6, failed: 3, labelled: 5, unlabelled: 1, labels_without_image: 1 });
+  assert.equal(runJson.model.kind, 'folder');
+  assert.equal(runJson.spec.classes[1].prompts.length, 3);
+  assert.deepEqual(runJson.strategies, ['sum', 'mean', 'max', 'topk:2', 'topk:3', 'embedding-mean']);
+  assert.match(result.stdout, /strategy\s+accuracy %\s+balanced acc\. %/);
+  assert.match(result.stdout, /6 images embedded, 3 failed, 1 non-image files ignored/);
+  assert.match(result.stderr, /3 images could not be read/);
+
+  // A second run replaces the results in place and leaves no temporary files behind.
+  const again = await zeroshot(['run', '--images', join(root, 'images'), '--spec', spec, '--out', out, '--model', FIXTURE, '--offline', '--strategies', 'sum,topk:2', '-q']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(again.stderr, '');
+  const files = await readdir(out);
+  assert.deepEqual(files.sort(), ['errors.jsonl', 'predictions.csv', 'run.json', 'similarities.json']);
+  assert.equal((await readFile(join(out, 'predictions.csv'), 'utf8')).split('\n')[0], 'image,sum,topk:2');
+  // Same model, same images: the same similarities.
+  assert.deepEqual(JSON.parse(await readFile(join(out, 'similarities.json'), 'utf8')), similarities);
+});
+
+test('zeroshot run: clear errors for bad input, before the model loads', async () => {
+  const { root, labels } = await makeImageFolder();
+  const base = ['run', '--model', FIXTURE, '--offline', '--out', join(root, 'r')];
+  const missing = await zeroshot([...base, '--images', join(root, 'nope')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /--images: '.*nope' does not exist/);
+
+  const column = await zeroshot([...base, '--images', join(root, 'images'), '--labels', labels, '--label-column', 'race']);
+  assert.match(column.stderr, /has no column 'race'; its columns are: file, colour, shade/);
+
+  const values = await zeroshot([...base, '--images', join(root, 'images'), '--labels', labels, '--label-column', 'colour']);
+  assert.match(values.stderr, /values that are no class of the spec: 'cool' \(3\), 'warm' \(2\); the classes are: White, Black/);
+
+  const badSpec = join(root, 'bad.yaml');
+  await writeFile(badSpec, 'classes: {a: [x], b: [x]}');
+  const spec = await zeroshot([...base, '--images', join(root, 'images'), '--spec', badSpec]);
+  assert.match(spec.stderr, /bad\.yaml: prompt "x" appears in classes 'a' and 'b'/);
+
+  const strategy = await zeroshot([...base, '--images', join(root, 'images'), '--strategies', 'median']);
+  assert.match(strategy.stderr, /unknown strategy 'median'/);
+});
+
+test('zeroshot run: a folder where nothing can be read exits non-zero', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'zs-cli-'));
+  await writeFile(join(root, 'a.jpg'), 'nope');
+  await writeFile(join(root, 'b.png'), '');
+  const result = await zeroshot(['run', '--images', root, '--model', FIXTURE, '--offline', '--out', join(root, 'r'), '-q']);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /none of the 2 images in '.*' could be read/);
+});
+
+test('zeroshot demo and tokenize work offline on the bundled fixture', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'zs-demo-'));
+  const demo = await zeroshot(['demo', '--out', out]);
+  assert.equal(demo.code, 0, demo.stderr);
+  assert.match(demo.stderr, /RANDOM weights/);
+  assert.match(demo.stdout, /14 images embedded, 0 failed/);
+  assert.ok(existsSync(join(out, 'metrics.json')));
+
+  const input = join(out, 'prompts.jsonl');
+  await writeFile(input, '"a photo of a white man"\n"caf\\u00c3\\u00a9 &amp; bar"\n');
+  const tokens = await zeroshot(['tokenize', '--model', FIXTURE, '--offline', '--jsonl', input]);
+  assert.equal(tokens.code, 0, tokens.stderr);
+  const lines = tokens.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(lines[0], { text: 'a photo of a white man', ids: [49406, 320, 1125, 539, 320, 1579, 786, 49407] });
+  assert.equal(lines[1].text, 'cafÃ© &amp; bar');
+});
+
+test('zeroshot run on real FairFace faces (skipped without ../shared)', { skip: !existsSync(FAIRFACE) && 'no ../shared/data/fairface-val' }, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'zs-fairface-'));
+  const csv = (await readFile(join(FAIRFACE, 'fairface_label_val.csv'), 'utf8')).trim().split('\n');
+  const rows = csv.slice(1, 25);
+  await mkdir(join(root, 'val'));
+  for (const row of rows) await copyFile(join(FAIRFACE, row.split(',')[0]), join(root, row.split(',')[0]));
+  await writeFile(join(root, 'labels.csv'), [csv[0], ...rows].join('\n') + '\n');
+  const out = join(root, 'results');
+  const result = await zeroshot(['run', '--images', join(root, 'val'), '--labels', join(root, 'labels.csv'), '--label-column', 'race',
+    '--out', out, '--model', FIXTURE, '--offline', '-q']);
+  assert.equal(result.code, 0, result.stderr);
+  const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8'));
+  assert.equal(metrics.strategies.sum.n, 24);
+  assert.deepEqual(metrics.classes, ['White', 'Black', 'Latino_Hispanic', 'East Asian', 'Southeast Asian', 'Indian', 'Middle Eastern']);
+});

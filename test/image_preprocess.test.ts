@@ -1,0 +1,264 @@
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import sharp from 'sharp';
+
+import { decodeImage, type DecodedImage } from '../src/encode/image_decode.js';
+import {
+  CLIP_MEAN,
+  CLIP_STD,
+  centerCropOffsets,
+  clipRgbCrop,
+  clipTransform,
+  clipTransformWithSize,
+  fromPreprocessorConfig,
+  preprocessImageFile,
+  resizedSize,
+  roundHalfEven,
+} from '../src/encode/clip_image_transform.js';
+import {
+  bicubicCoefficients,
+  mulDiv255,
+  nearestSourceIndices,
+  resizeBicubic8,
+  toFixedPoint,
+} from '../src/encode/pil_resample.js';
+
+const GOLDEN_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'golden', 'images');
+
+interface GoldenEntry {
+  file: string;
+  format: string;
+  mode: string;
+  size: [number, number];
+  shortestEdge: number;
+  crop: number;
+  exifRotate: boolean;
+  expected: string;
+  note: string;
+}
+
+const manifest = JSON.parse(readFileSync(path.join(GOLDEN_DIR, 'manifest.json'), 'utf8')) as {
+  pillow: string;
+  images: GoldenEntry[];
+};
+
+/**
+ * Allowed max abs difference per golden file. Every case is exact today
+ * (sharp's JPEG decoder matched Debian's libjpeg-turbo on all of them); a
+ * file listed here would document a decoder difference, not a resampling one.
+ */
+const TOLERANCE: Record<string, number> = {};
+
+async function readExpected(rel: string): Promise<Uint8Array> {
+  const { data, info } = await sharp(path.join(GOLDEN_DIR, rel)).raw().toBuffer({ resolveWithObject: true });
+  assert.equal(info.channels, 3, `${rel} must be an RGB PNG`);
+  return new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
+function maxAbsDiff(a: Uint8Array, b: Uint8Array): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (d > m) m = d;
+  }
+  return m;
+}
+
+const report: string[] = [];
+after(() => {
+  if (report.length) console.log(`PIL ${manifest.pillow} golden crops, max abs diff:\n  ${report.join('\n  ')}`);
+});
+
+describe('PIL/torchvision golden crops', () => {
+  assert.ok(manifest.images.length >= 30);
+  for (const entry of manifest.images) {
+    const label = `${entry.file} (${entry.format} ${entry.mode} ${entry.size.join('x')}, resize ${entry.shortestEdge}, crop ${entry.crop}${entry.exifRotate ? ', exif' : ''})`;
+    it(label, async () => {
+      const img = await decodeImage(path.join(GOLDEN_DIR, entry.file), { exifRotate: entry.exifRotate });
+      assert.equal(img.mode, entry.mode, 'decoded mode matches PIL');
+      if (!entry.exifRotate) assert.deepEqual([img.width, img.height], entry.size);
+      const options = {
+        size: { shortestEdge: entry.shortestEdge },
+        crop: { height: entry.crop, width: entry.crop },
+      };
+      const rgb = clipRgbCrop(img, options);
+      assert.equal(rgb.width, entry.crop);
+      assert.equal(rgb.height, entry.crop);
+      const expected = await readExpected(entry.expected);
+      const diff = maxAbsDiff(rgb.data, expected);
+      report.push(`${diff}  ${label}`);
+      assert.ok(diff <= (TOLERANCE[entry.file] ?? 0), `max abs diff ${diff} vs PIL`);
+
+      // Normalised tensor: torchvision's float32 steps applied to the crop.
+      const tensor = clipTransform(img, options);
+      const n = entry.crop * entry.crop;
+      assert.equal(tensor.length, 3 * n);
+      for (let c = 0; c < 3; c++) {
+        const mean = Math.fround(CLIP_MEAN[c]);
+        const std = Math.fround(CLIP_STD[c]);
+        for (let i = 0; i < n; i++) {
+          const x = rgb.data[3 * i + c];
+          const want = Math.fround(Math.fround(Math.fround(x / 255) - mean) / std);
+          if (tensor[c * n + i] !== want) assert.fail(`tensor[${c},${i}] = ${tensor[c * n + i]}, want ${want}`);
+          const exact = (x / 255 - CLIP_MEAN[c]) / CLIP_STD[c];
+          if (Math.abs(tensor[c * n + i] - exact) > 1e-6) assert.fail(`tensor[${c},${i}] far from the formula`);
+        }
+      }
+    });
+  }
+});
+
+describe('preprocessImageFile', () => {
+  it('decodes and transforms a file path and a buffer identically', async () => {
+    const file = path.join(GOLDEN_DIR, 'baseline420_500x375.jpg');
+    const a = await preprocessImageFile(file);
+    const b = await preprocessImageFile(readFileSync(file));
+    assert.equal(a.length, 3 * 224 * 224);
+    assert.deepEqual(a, b);
+  });
+});
+
+describe('decode errors', () => {
+  const jpeg = readFileSync(path.join(GOLDEN_DIR, 'baseline420_500x375.jpg'));
+  const png = readFileSync(path.join(GOLDEN_DIR, 'odd_253x397.png'));
+  const gif = readFileSync(path.join(GOLDEN_DIR, 'animated_240x180.gif'));
+  const bmp = readFileSync(path.join(GOLDEN_DIR, 'rgb24_211x161.bmp'));
+  const webp = readFileSync(path.join(GOLDEN_DIR, 'lossless_280x210.webp'));
+  const cases: [string, Uint8Array, RegExp][] = [
+    ['zero-byte buffer', new Uint8Array(0), /empty \(0 bytes\)/],
+    ['garbage', Buffer.from('definitely not an image, just text'), /cannot decode image buffer \(unrecognised format\)/],
+    ['truncated JPEG', jpeg.subarray(0, jpeg.length >> 1), /cannot decode image buffer \(JPEG\).*premature end/],
+    ['JPEG header only', jpeg.subarray(0, 200), /cannot decode image buffer \(JPEG\)/],
+    ['truncated PNG', png.subarray(0, png.length >> 1), /cannot decode image buffer \(PNG\)/],
+    ['PNG signature only', png.subarray(0, 8), /cannot decode image buffer \(PNG\).*truncated/],
+    ['truncated GIF', gif.subarray(0, gif.length >> 3), /cannot decode image buffer \(GIF\).*truncated/],
+    ['truncated BMP', bmp.subarray(0, bmp.length >> 1), /cannot decode image buffer \(BMP\).*truncated/],
+    ['BMP header only', bmp.subarray(0, 20), /cannot decode image buffer \(BMP\).*truncated/],
+    ['truncated WebP', webp.subarray(0, webp.length >> 1), /cannot decode image buffer \(WEBP\)/],
+  ];
+  for (const [name, bytes, pattern] of cases) {
+    it(`${name} throws a clear error`, async () => {
+      await assert.rejects(decodeImage(bytes), (err: Error) => {
+        assert.match(err.message, pattern);
+        return true;
+      });
+    });
+  }
+  it('missing file names the path', async () => {
+    await assert.rejects(decodeImage('/nonexistent/dir/x.jpg'), /cannot read image file \/nonexistent\/dir\/x\.jpg/);
+  });
+  it('zero-byte file names the path', async () => {
+    await assert.rejects(decodeImage('/dev/null'), /image file \/dev\/null is empty \(0 bytes\)/);
+  });
+});
+
+describe('geometry', () => {
+  it('round half to even like Python', () => {
+    assert.deepEqual([0.5, 1.5, 2.5, 3.5, -0.5, -1.5, 1.2, 1.7].map(roundHalfEven), [0, 2, 2, 4, 0, -2, 1, 2]);
+  });
+  it('center crop offsets use int(round(...))', () => {
+    const left = (w: number): number => centerCropOffsets(w, 224, 224, 224).left;
+    assert.equal(left(224), 0);
+    assert.equal(left(225), 0); // 0.5 -> 0
+    assert.equal(left(226), 1);
+    assert.equal(left(227), 2); // 1.5 -> 2
+    assert.equal(left(229), 2); // 2.5 -> 2
+    assert.equal(left(231), 4); // 3.5 -> 4
+    assert.equal(centerCropOffsets(224, 233, 224, 224).top, 4); // 4.5 -> 4
+  });
+  it('center crop larger than the image pads floor before, ceil after', () => {
+    assert.deepEqual(centerCropOffsets(200, 224, 224, 224), { left: -12, top: 0 });
+    assert.deepEqual(centerCropOffsets(201, 223, 224, 224), { left: -11, top: 0 });
+  });
+  it('resize keeps the short side and truncates the long one', () => {
+    assert.deepEqual(resizedSize(500, 375, { shortestEdge: 224 }), { width: 298, height: 224 });
+    assert.deepEqual(resizedSize(375, 500, { shortestEdge: 224 }), { width: 224, height: 298 });
+    assert.deepEqual(resizedSize(1, 1, { shortestEdge: 224 }), { width: 224, height: 224 });
+    assert.deepEqual(resizedSize(300, 300, { shortestEdge: 224 }), { width: 224, height: 224 });
+    assert.deepEqual(resizedSize(1500, 45, { shortestEdge: 224 }), { width: 7466, height: 224 });
+    assert.deepEqual(resizedSize(640, 480, { height: 100, width: 50 }), { width: 50, height: 100 });
+  });
+});
+
+describe('resampling internals', () => {
+  it('coefficients are normalised and fixed-point rounded half away from zero', () => {
+    const c = bicubicCoefficients(500, 298);
+    for (let i = 0; i < 298; i++) {
+      let s = 0;
+      for (let t = 0; t < c.count[i]; t++) s += c.weights[i * c.kernelSize + t];
+      assert.ok(Math.abs(s - 1) < 1e-12);
+    }
+    assert.deepEqual(Array.from(toFixedPoint(new Float64Array([0.5 / 4194304, -0.5 / 4194304, 0.25]))), [1, -1, 1048576]);
+  });
+  it('a window of the resize equals the same region of the full resize', () => {
+    const w = 97;
+    const h = 61;
+    const data = new Uint8Array(w * h * 3);
+    let seed = 7;
+    for (let i = 0; i < data.length; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      data[i] = seed >>> 24;
+    }
+    const src = { width: w, height: h, channels: 3, data };
+    const full = resizeBicubic8(src, 53, 140);
+    const win = { left: 7, top: 30, width: 20, height: 50 };
+    const part = resizeBicubic8(src, 53, 140, win);
+    for (let y = 0; y < win.height; y++) {
+      for (let x = 0; x < win.width * 3; x++) {
+        assert.equal(part.data[y * win.width * 3 + x], full.data[(y + win.top) * 53 * 3 + win.left * 3 + x]);
+      }
+    }
+  });
+  it('nearest picks floor((i + 0.5) * scale)', () => {
+    assert.deepEqual(Array.from(nearestSourceIndices(4, 8)), [0, 0, 1, 1, 2, 2, 3, 3]);
+    assert.deepEqual(Array.from(nearestSourceIndices(9, 3)), [1, 4, 7]);
+  });
+  it('MULDIV255 matches rounding of a*b/255', () => {
+    for (let a = 0; a < 256; a += 5) for (let b = 0; b < 256; b += 3) assert.equal(mulDiv255(a, b), Math.round((a * b) / 255));
+  });
+});
+
+describe('options', () => {
+  it('reads a Hugging Face preprocessor_config.json', () => {
+    const opts = fromPreprocessorConfig({
+      crop_size: { height: 336, width: 336 },
+      do_center_crop: true,
+      do_convert_rgb: true,
+      do_normalize: true,
+      do_rescale: true,
+      do_resize: true,
+      image_mean: [0.5, 0.5, 0.5],
+      image_std: [0.25, 0.25, 0.25],
+      resample: 3,
+      rescale_factor: 0.00392156862745098,
+      size: { shortest_edge: 336 },
+    });
+    assert.deepEqual(opts.size, { shortestEdge: 336 });
+    assert.deepEqual(opts.crop, { height: 336, width: 336 });
+    assert.deepEqual(opts.imageMean, [0.5, 0.5, 0.5]);
+    assert.deepEqual(opts.imageStd, [0.25, 0.25, 0.25]);
+  });
+  it('rejects unsupported resampling', () => {
+    assert.throws(() => fromPreprocessorConfig({ resample: 2 }), /resample=2 is not supported/);
+    assert.throws(() => fromPreprocessorConfig({ size: { shortest_edge: -3 } }), /shortest_edge must be a positive integer/);
+  });
+  it('do_center_crop=false keeps the resized size; do_normalize=false gives x/255', () => {
+    const img: DecodedImage = { width: 4, height: 2, format: 'OTHER', mode: 'L', data: new Uint8Array([0, 51, 102, 153, 204, 255, 0, 0]) };
+    const t = clipTransformWithSize(img, { size: { shortestEdge: 2 }, doCenterCrop: false, doNormalize: false });
+    assert.equal(t.width, 4);
+    assert.equal(t.height, 2);
+    assert.equal(t.data[1], Math.fround(51 / 255));
+    assert.equal(t.data[8 + 1], Math.fround(51 / 255));
+  });
+  it('16-bit grey can be shifted to 8 bits instead of PIL clipping', () => {
+    const img: DecodedImage = { width: 2, height: 1, format: 'PNG', mode: 'I', data: new Int32Array([0x1234, 0xff00]) };
+    const clip = clipRgbCrop(img, { doResize: false, doCenterCrop: false });
+    assert.deepEqual(Array.from(clip.data), [255, 255, 255, 255, 255, 255]);
+    const shifted = clipRgbCrop(img, { doResize: false, doCenterCrop: false, int32Grey: 'shift8' });
+    assert.deepEqual(Array.from(shifted.data), [0x12, 0x12, 0x12, 0xff, 0xff, 0xff]);
+  });
+});

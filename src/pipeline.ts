@@ -7,6 +7,7 @@ import { createImagePreprocessor, type ImagePreprocessor } from './encode/prepro
 import { cosineScores, type ScoreMatrix } from './score/similarity.js';
 import { defaultStrategies, parseStrategy, predictAll, type Strategy } from './score/strategies.js';
 import { classificationMetrics, type ClassificationMetrics } from './evaluate/classification.js';
+import { auditPredictions, type AuditOptions, type AuditResult } from './evaluate/audit.js';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -22,6 +23,10 @@ export interface RunOptions extends ModelOptions {
   /** Strategy names (`sum`, `mean`, `max`, `topk:K`, `embedding-mean`); default: all of them. */
   readonly strategies?: readonly string[];
   readonly batchSize?: number;
+  /** Label-CSV columns to audit by (e.g. gender, age): per-group metrics, gaps, intervals. */
+  readonly groups?: readonly string[];
+  /** Audit settings: bootstrap resamples, seed, min group size, ranking depth, intersections. */
+  readonly audit?: Partial<AuditOptions>;
 }
 
 export interface RunProgress {
@@ -77,6 +82,8 @@ export interface RunResult {
   readonly labelColumn?: string;
   /** Strategy name → metrics; absent without labels. */
   readonly metrics?: Record<string, ClassificationMetrics>;
+  /** The subgroup audit (metrics.json's `groups`); absent without labels. */
+  readonly audit?: AuditResult;
   readonly failures: readonly ImageFailure[];
   readonly counts: RunCounts;
   readonly timings: Record<string, number>;
@@ -100,6 +107,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     const table = await readLabelTable(options.labels, options.imageColumn);
     const labelColumn = options.labelColumn ?? 'label';
     requireColumn(table, labelColumn, '--label-column');
+    for (const column of options.groups ?? []) requireColumn(table, column, '--groups');
     labelMap = options.labelMap ? await readLabelMap(options.labelMap) : undefined;
     labelRows = matchLabelsToImages(table, listing);
     labelIndices(labelRows.rowOfImage, labelColumn, classes, labelMap);
@@ -142,6 +150,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
 
     let truth: Int32Array | undefined;
     let metrics: Record<string, ClassificationMetrics> | undefined;
+    let audit: AuditResult | undefined;
     let labelled = 0;
     if (labelRows) {
       const embeddedRows = images.sourceIndex.map((i) => labelRows!.rowOfImage[i]);
@@ -149,6 +158,17 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       truth = labels.truth;
       labelled = labels.labelled;
       metrics = Object.fromEntries([...predictions].map(([name, predicted]) => [name, classificationMetrics(labels.truth, predicted, classes)]));
+      audit = auditPredictions({
+        classes,
+        probe: spec.classes.map((c) => c.probe),
+        truth: labels.truth,
+        predictions,
+        attributes: (options.groups ?? []).map((name) => ({ name, values: embeddedRows.map((row) => row?.[name] || null) })),
+        similarity,
+        promptClass: spec.promptClass,
+        prompts: spec.prompts,
+        options: options.audit,
+      });
     }
     timings.score_s = seconds(stageStart);
     timings.total_s = seconds(started);
@@ -168,6 +188,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       truth,
       labelColumn: labelRows ? (options.labelColumn ?? 'label') : undefined,
       metrics,
+      audit,
       failures: images.failures,
       counts: {
         found: listing.images.length,

@@ -131,6 +131,9 @@ test('zeroshot run: clear errors for bad input, before the model loads', async (
   const spec = await zeroshot([...base, '--images', join(root, 'images'), '--spec', badSpec]);
   assert.match(spec.stderr, /bad\.yaml: prompt "x" appears in classes 'a' and 'b'/);
 
+  const groups = await zeroshot([...base, '--images', join(root, 'images'), '--labels', labels, '--label-column', 'colour', '--groups', 'shade,size']);
+  assert.match(groups.stderr, /--groups: '.*labels\.csv' has no column 'size'; its columns are: file, colour, shade/);
+
   const strategy = await zeroshot([...base, '--images', join(root, 'images'), '--strategies', 'median']);
   assert.match(strategy.stderr, /unknown strategy 'median'/);
 });
@@ -175,4 +178,23 @@ test('zeroshot run on real FairFace faces (skipped without ../shared)', { skip: 
   const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8'));
   assert.equal(metrics.strategies.sum.n, 24);
   assert.deepEqual(metrics.classes, ['White', 'Black', 'Latino_Hispanic', 'East Asian', 'Southeast Asian', 'Indian', 'Middle Eastern']);
+});
+
+test('zeroshot run --groups: the audit lands in metrics.json under groups', async () => {
+  const out = await mkdtemp(join(tmpdir(), 'zs-groups-'));
+  const demo = fileURLToPath(new URL('../fixtures/demo-images', import.meta.url));
+  const result = await zeroshot(['run', '--images', demo, '--labels', join(demo, 'labels.csv'), '--label-column', 'race',
+    '--groups', 'gender,age', '--bootstrap', '50', '--min-group-size', '5', '--model', FIXTURE, '--offline', '--out', out, '-q']);
+  assert.equal(result.code, 0, result.stderr);
+  const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8'));
+  assert.deepEqual(metrics.groups.settings.bootstrap, 50);
+  const attributes = metrics.groups.strategies.sum.attributes as { attribute: string; groups: Record<string, { n: number; accuracy: number; too_small: boolean }> }[];
+  assert.deepEqual(attributes.map((a) => a.attribute), ['gender', 'age', 'gender × age']);
+  const gender = attributes[0].groups;
+  assert.deepEqual(Object.keys(gender).sort(), ['Female', 'Male']);
+  assert.equal(gender.Male.n + gender.Female.n, 14);
+  assert.equal(gender.Male.too_small, false);
+  // The group accuracies agree with the overall accuracy in metrics.json.
+  const correct = gender.Male.accuracy * gender.Male.n + gender.Female.accuracy * gender.Female.n;
+  assert.ok(Math.abs(correct / 14 - metrics.strategies.sum.accuracy) < 1e-12);
 });

@@ -16,6 +16,13 @@ const positiveInt = (flag: string) => (value: string) => {
   return n;
 };
 
+const commaList = (value?: string) => value?.split(',').map((s) => s.trim()).filter(Boolean);
+const wholeNumber = (flag: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a whole number ≥ 0`);
+  return n;
+};
+
 interface RunFlags {
   images: string;
   spec: string;
@@ -31,6 +38,10 @@ interface RunFlags {
   threads: number;
   batchSize: number;
   strategies?: string;
+  groups?: string;
+  bootstrap?: number;
+  minGroupSize?: number;
+  seed?: number;
   quiet?: boolean;
 }
 
@@ -51,7 +62,9 @@ async function runCommand(flags: RunFlags, note?: string): Promise<void> {
     dtype: flags.dtype,
     threads: flags.threads,
     batchSize: flags.batchSize,
-    strategies: flags.strategies?.split(',').map((s) => s.trim()).filter(Boolean),
+    strategies: commaList(flags.strategies),
+    groups: commaList(flags.groups),
+    audit: { bootstrap: flags.bootstrap, minGroupSize: flags.minGroupSize, seed: flags.seed },
   };
   const result = await runZeroShot(options, {
     onStage: (stage) => stage === 'model' && log(`loading model ${flags.model}…`),
@@ -82,6 +95,10 @@ function addRunOptions(command: Command): Command {
     .option('--out <dir>', 'results folder', 'results')
     .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size'), 32)
     .option('--strategies <list>', 'comma-separated: sum, mean, max, topk:K, embedding-mean (default: all)')
+    .option('--groups <columns>', 'labels-CSV columns to audit by, comma-separated (e.g. gender,age)')
+    .option('--bootstrap <n>', 'bootstrap resamples for the confidence intervals (0: none)', wholeNumber('--bootstrap'), 1000)
+    .option('--min-group-size <n>', 'groups smaller than this are flagged too small for a conclusion', wholeNumber('--min-group-size'), 30)
+    .option('--seed <n>', 'seed of the bootstrap', wholeNumber('--seed'), 0)
     .option('-q, --quiet', 'no progress output');
 }
 

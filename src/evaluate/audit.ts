@@ -124,7 +124,9 @@ function scoreLevelStrategies(names: Iterable<string>): Strategy[] {
  */
 export function auditPredictions(input: AuditInput): AuditResult {
   checkInput(input);
-  const options = { ...DEFAULT_AUDIT_OPTIONS, ...input.options };
+  // An option given as undefined keeps its default.
+  const given = Object.entries(input.options ?? {}).filter(([, value]) => value !== undefined);
+  const options: AuditOptions = { ...DEFAULT_AUDIT_OPTIONS, ...Object.fromEntries(given) };
   const { classes, probe, truth } = input;
   const C = classes.length;
   const population = wholePopulation(truth.length);

@@ -42,7 +42,10 @@ export async function writeResults(result: RunResult, outDir: string, extra: Rec
     [RESULT_FILES.predictions, predictionsCsv(result.imageKeys, classes, result.predictions, result.truth)],
     [RESULT_FILES.run, JSON.stringify({ ...runRecord(result, extra), finished_at: new Date().toISOString() }, null, 2) + '\n'],
   ];
-  if (result.metrics) written.push([RESULT_FILES.metrics, JSON.stringify({ classes, strategies: result.metrics }, null, 2) + '\n']);
+  if (result.metrics) {
+    const metrics = { classes, strategies: result.metrics, ...(result.audit ? { groups: result.audit } : {}) };
+    written.push([RESULT_FILES.metrics, JSON.stringify(metrics, null, 2) + '\n']);
+  }
   else await rm(join(outDir, RESULT_FILES.metrics), { force: true });
   if (result.failures.length) written.push([RESULT_FILES.errors, jsonLines(result.failures)]);
   else await rm(join(outDir, RESULT_FILES.errors), { force: true });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { listImages, type ImageEntry } from './input/images.js';
 import { labelIndices, matchLabelsToImages, readLabelMap, readLabelTable, requireColumn } from './input/labels.js';
 import { loadSpec, promptCounts, type Spec } from './input/spec.js';
@@ -23,6 +24,8 @@ export interface RunOptions extends ModelOptions {
   /** Strategy names (`sum`, `mean`, `max`, `topk:K`, `embedding-mean`); default: all of them. */
   readonly strategies?: readonly string[];
   readonly batchSize?: number;
+  /** Threads that decode and preprocess images while the model runs (0: the main thread). */
+  readonly preprocessWorkers?: number;
   /** Label-CSV columns to audit by (e.g. gender, age): per-group metrics, gaps, intervals. */
   readonly groups?: readonly string[];
   /** Audit settings: bootstrap resamples, seed, min group size, ranking depth, intersections. */
@@ -127,8 +130,8 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     stageStart = performance.now();
     hooks.onStage?.('images');
     const batchSize = options.batchSize ?? 32;
-    const preprocess = createImagePreprocessor(model.preprocessorConfig);
-    const images = await embedImages(model, preprocess, listing.images, batchSize, hooks.onProgress);
+    const preprocessor = createImagePreprocessor(model.preprocessorConfig, options.preprocessWorkers);
+    const images = await embedImages(model, preprocessor, listing.images, batchSize, hooks.onProgress).finally(() => preprocessor.close());
     timings.encode_images_s = seconds(stageStart);
     timings.images_per_s = Number((images.keys.length / Math.max(timings.encode_images_s, 1e-9)).toFixed(2));
     if (images.keys.length === 0) {
@@ -227,7 +230,7 @@ interface PreparedBatch {
  */
 async function embedImages(
   model: ClipModel,
-  preprocess: ImagePreprocessor,
+  preprocessor: ImagePreprocessor,
   images: readonly ImageEntry[],
   batchSize: number,
   onProgress?: (progress: RunProgress) => void,
@@ -235,7 +238,7 @@ async function embedImages(
   const pixelsPerImage = 3 * model.imageSize * model.imageSize;
   const prepare = async (start: number): Promise<PreparedBatch> => {
     const slice = images.slice(start, start + batchSize);
-    const settled = await Promise.allSettled(slice.map((image) => preprocess(image.path)));
+    const settled = await Promise.allSettled(slice.map(async (image) => preprocessor.run(await readFile(image.path))));
     const entries: PreparedBatch['entries'][number][] = [];
     const failures: ImageFailure[] = [];
     const pixels = new Float32Array(pixelsPerImage * slice.length);

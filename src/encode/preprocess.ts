@@ -1,11 +1,77 @@
-import { fromPreprocessorConfig, preprocessImageFile } from './clip_image_transform.js';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { fromPreprocessorConfig, preprocessImageFile, type ClipPreprocessOptions } from './clip_image_transform.js';
+import type { PreprocessReply, PreprocessRequest } from './preprocess_worker.js';
 import type { PreprocessorConfig } from './model.js';
 
-/** Reads one image file and returns its model input: [3, size, size] float32, normalised. */
-export type ImagePreprocessor = (path: string) => Promise<Float32Array>;
+/** Turns one encoded image (file bytes) into its model input: [3, size, size] float32, normalised. */
+export interface ImagePreprocessor {
+  /** The resolved settings: part of the embedding cache key. */
+  readonly options: ClipPreprocessOptions;
+  run(bytes: Uint8Array): Promise<Float32Array>;
+  close(): Promise<void>;
+}
 
-/** The preprocessing a model's `preprocessor_config.json` asks for, with PIL-exact resampling for CLIP. */
-export function createImagePreprocessor(config: PreprocessorConfig): ImagePreprocessor {
-  const options = fromPreprocessorConfig(config);
-  return (path) => preprocessImageFile(path, options);
+/** The CLIP preprocessing a model's `preprocessor_config.json` asks for (PIL-exact resampling). */
+export function preprocessOptionsFor(config: PreprocessorConfig): ClipPreprocessOptions {
+  return fromPreprocessorConfig(config);
+}
+
+/**
+ * Preprocessing on `workers` worker threads (0: on the calling thread). Decoding and resampling are CPU work;
+ * on their own threads they run while ONNX Runtime encodes the previous batch.
+ */
+export function createImagePreprocessor(config: PreprocessorConfig, workers = defaultWorkerCount()): ImagePreprocessor {
+  const options = preprocessOptionsFor(config);
+  if (workers === 0) return { options, run: (bytes) => preprocessImageFile(bytes, options), close: async () => {} };
+
+  const pending = new Map<number, { resolve: (pixels: Float32Array) => void; reject: (error: Error) => void }>();
+  let nextId = 0;
+  let failure: Error | undefined;
+  const threads = Array.from({ length: workers }, () => {
+    const worker = startWorker(options);
+    worker.on('message', (reply: PreprocessReply) => {
+      const request = pending.get(reply.id)!;
+      pending.delete(reply.id);
+      if ('error' in reply) request.reject(new Error(reply.error));
+      else request.resolve(reply.pixels);
+    });
+    worker.on('error', (error) => {
+      failure = new Error(`image preprocessing thread failed: ${error.message}`);
+      for (const request of pending.values()) request.reject(failure);
+      pending.clear();
+    });
+    return worker;
+  });
+  return {
+    options,
+    run(bytes) {
+      if (failure) return Promise.reject(failure);
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        // Round-robin is enough: images of one folder cost about the same.
+        threads[id % threads.length].postMessage({ id, bytes } satisfies PreprocessRequest);
+      });
+    },
+    async close() {
+      await Promise.all(threads.map((t) => t.terminate()));
+    },
+  };
+}
+
+/**
+ * Built code runs the compiled worker. Run from source under tsx (tests, benchmarks), the worker is .ts too,
+ * and Node 20 does not pass tsx's loader on to workers, so the worker registers it first.
+ */
+function startWorker(options: ClipPreprocessOptions): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./preprocess_worker.js', import.meta.url), { workerData: options });
+  const source = new URL('./preprocess_worker.ts', import.meta.url).href;
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(source)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData: options });
+}
+
+/** One preprocessing thread per spare core, at least one. */
+export function defaultWorkerCount(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
 }

@@ -42,6 +42,8 @@ test('a hub id is downloaded and cached on first use, then loads offline from th
   process.env.HF_ENDPOINT = url;
   try {
     const first = await ClipModel.load({ model: MODEL_ID, modelCacheDir: cache, threads: 1 });
+    assert.ok(!requests.some((r) => r.endsWith('.onnx')), 'the towers load on first use, not before');
+    await first.loadTowers();
     const online = await first.encodeTexts(['a photo of a cat']);
     await first.dispose();
     assert.ok(requests.some((r) => r.endsWith('/onnx/text_model.onnx')), 'downloaded the text model');
@@ -54,6 +56,7 @@ test('a hub id is downloaded and cached on first use, then loads offline from th
     const before = requests.length;
     server.close(); // nothing answers any more: offline must not need it
     const second = await ClipModel.load({ model: MODEL_ID, modelCacheDir: cache, offline: true, threads: 1 });
+    await second.loadTowers();
     const offline = await second.encodeTexts(['a photo of a cat']);
     await second.dispose();
     assert.equal(requests.length, before, 'no request when offline');

@@ -130,41 +130,74 @@ function loadError(source: ModelSource, options: ModelOptions, error: unknown): 
 /** Fields of a Hugging Face `preprocessor_config.json` that image preprocessing reads. */
 export type PreprocessorConfig = Readonly<Record<string, unknown>>;
 
-/** A CLIP-family model: text and vision towers with projections, returning L2-normalised embeddings. */
+/** ONNX file-name suffix per dtype, as Transformers.js names the variants (`onnx/vision_model_quantized.onnx` for q8). */
+const DTYPE_SUFFIX: Readonly<Record<string, string>> = {
+  fp32: '', fp16: '_fp16', q8: '_quantized', int8: '_int8', uint8: '_uint8', q4: '_q4', q4f16: '_q4f16', bnb4: '_bnb4',
+};
+
+type Tower = 'text' | 'vision';
+
+/**
+ * A CLIP-family model: text and vision towers with projections, returning L2-normalised embeddings.
+ * Loading reads only the small JSON files; each tower loads on first use, so a run whose embeddings are all
+ * cached never pays for (or downloads) the ONNX weights.
+ */
 export class ClipModel {
+  private readonly towers = new Map<Tower, Promise<PreTrainedModel>>();
+
   private constructor(
     readonly source: ModelSource,
     readonly tokenizer: TextTokenizer,
     readonly preprocessorConfig: PreprocessorConfig,
-    private readonly textModel: PreTrainedModel,
-    private readonly visionModel: PreTrainedModel,
     readonly threads: number,
+    private readonly options: ModelOptions,
   ) {}
 
   static async load(options: ModelOptions = {}): Promise<ClipModel> {
     const source = resolveModelSource(options);
     configureHub(options);
     const threads = options.threads ?? availableParallelism();
-    const name = source.path ?? source.id;
     const common = loaderOptions(options, source);
-    const modelOptions = {
-      ...common,
-      dtype: source.dtype as 'fp32',
-      device: 'cpu' as const,
-      session_options: { intraOpNumThreads: threads, interOpNumThreads: 1 },
-    };
     try {
-      const [tokenizer, processor, textModel, visionModel] = await Promise.all([
-        AutoTokenizer.from_pretrained(name, common),
-        AutoImageProcessor.from_pretrained(name, common),
-        CLIPTextModelWithProjection.from_pretrained(name, modelOptions),
-        CLIPVisionModelWithProjection.from_pretrained(name, modelOptions),
+      const [tokenizer, processor] = await Promise.all([
+        AutoTokenizer.from_pretrained(source.path ?? source.id, common),
+        AutoImageProcessor.from_pretrained(source.path ?? source.id, common),
       ]);
       const config = (processor as unknown as { config: PreprocessorConfig }).config;
-      return new ClipModel(source, textTokenizerFor(tokenizer), config, textModel, visionModel, threads);
+      return new ClipModel(source, textTokenizerFor(tokenizer), config, threads, options);
     } catch (error) {
       throw loadError(source, options, error);
     }
+  }
+
+  /** Local ONNX files of both towers for this dtype (folder models only): what the model fingerprint hashes. */
+  onnxFiles(): string[] | undefined {
+    if (!this.source.path) return undefined;
+    const suffix = DTYPE_SUFFIX[this.source.dtype] ?? `_${this.source.dtype}`;
+    return ['text_model', 'vision_model'].map((name) => join(this.source.path!, 'onnx', `${name}${suffix}.onnx`));
+  }
+
+  /** Loads both towers now (e.g. to fail early on a broken model). */
+  async loadTowers(): Promise<void> {
+    await Promise.all([this.tower('text'), this.tower('vision')]);
+  }
+
+  private tower(kind: Tower): Promise<PreTrainedModel> {
+    let loading = this.towers.get(kind);
+    if (!loading) {
+      configureHub(this.options);
+      const Model = kind === 'text' ? CLIPTextModelWithProjection : CLIPVisionModelWithProjection;
+      loading = Model.from_pretrained(this.source.path ?? this.source.id, {
+        ...loaderOptions(this.options, this.source),
+        dtype: this.source.dtype as 'fp32',
+        device: 'cpu',
+        session_options: { intraOpNumThreads: this.threads, interOpNumThreads: 1 },
+      }).catch((error: unknown) => {
+        throw loadError(this.source, this.options, error);
+      });
+      this.towers.set(kind, loading);
+    }
+    return loading;
   }
 
   /** Side length of the square image the vision tower takes. */
@@ -185,7 +218,7 @@ export class ClipModel {
       const batch = prompts.slice(start, start + batchSize);
       const ids = this.tokenizer.encodeBatch(batch);
       const shape = [ids.batchSize, ids.sequenceLength];
-      const output = (await this.textModel({
+      const output = (await (await this.tower('text'))({
         input_ids: new Tensor('int64', ids.inputIds, shape),
         attention_mask: new Tensor('int64', ids.attentionMask, shape),
       })) as { text_embeds: Tensor };
@@ -199,13 +232,15 @@ export class ClipModel {
   async encodeImages(pixels: Float32Array, count: number): Promise<{ embeddings: Float32Array; dim: number }> {
     const size = this.imageSize;
     const pixelValues = new Tensor('float32', pixels, [count, 3, size, size]);
-    const output = (await this.visionModel({ pixel_values: pixelValues })) as { image_embeds: Tensor };
+    const output = (await (await this.tower('vision'))({ pixel_values: pixelValues })) as { image_embeds: Tensor };
     const dim = output.image_embeds.dims[1];
     return { embeddings: l2NormalizeRows(Float32Array.from(output.image_embeds.data as Float32Array), dim), dim };
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([this.textModel.dispose(), this.visionModel.dispose()]);
+    const loaded = await Promise.allSettled(this.towers.values());
+    await Promise.all(loaded.map((tower) => (tower.status === 'fulfilled' ? tower.value.dispose() : undefined)));
+    this.towers.clear();
   }
 }
 

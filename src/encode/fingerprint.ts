@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+
+/** sha256 (hex) of a file's bytes, or of bytes already read: the cache key of an image, whatever its name. */
+export async function hashFileContent(source: string | Uint8Array): Promise<string> {
+  // Images are a few hundred KB: one read beats a stream's per-chunk overhead.
+  const bytes = typeof source === 'string' ? await readFile(source) : source;
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** sha256 (hex) over the canonical JSON of `parts`: equal values give equal fingerprints, whatever their key order. */
+export function fingerprint(parts: unknown): string {
+  return createHash('sha256').update(canonicalJson(parts)).digest('hex');
+}
+
+/**
+ * JSON with object keys sorted. Values JSON cannot represent faithfully (NaN, typed arrays, Maps, dates…) are
+ * rejected rather than silently turned into `null` or `{}`, which would let different settings share a fingerprint.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError(`fingerprint: ${value} has no JSON form`);
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
+  if (typeof value === 'object' && isPlainObject(value)) {
+    const fields = Object.keys(value)
+      .filter((key) => value[key] !== undefined)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`);
+    return `{${fields.join(',')}}`;
+  }
+  const kind = typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value;
+  throw new TypeError(`fingerprint: cannot fingerprint a ${kind}; convert it to plain JSON values first`);
+}
+
+function isPlainObject(value: object): value is Record<string, unknown> {
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+export interface ModelIdentity {
+  /** Hub id or local folder. */
+  id: string;
+  revision: string;
+  dtype: string;
+  /** Local model files (ONNX, and whatever else changes the embeddings); when given, their bytes identify the model. */
+  onnxFiles?: readonly string[];
+}
+
+/**
+ * The model part of a cache key. With local files it is their content hashes + dtype, so the same weights share
+ * cached embeddings under any id or path; without, it is id + revision + dtype.
+ */
+export async function modelFingerprint(model: ModelIdentity): Promise<string> {
+  if (!model.onnxFiles?.length) return fingerprint({ kind: 'zeroshot-model', id: model.id, revision: model.revision, dtype: model.dtype });
+  const hashes = await Promise.all(model.onnxFiles.map(hashLargeFile));
+  // Sorted: the set of files identifies the model, not the order the caller listed them in.
+  return fingerprint({ kind: 'zeroshot-model-files', files: hashes.sort(), dtype: model.dtype });
+}
+
+// ONNX files are hundreds of MB: hash each once per process, again only when its size or mtime changes.
+const largeFileHashes = new Map<string, Promise<string>>();
+
+async function hashLargeFile(path: string): Promise<string> {
+  const absolute = resolve(path);
+  const info = await stat(absolute);
+  const key = `${absolute}\0${info.size}\0${info.mtimeMs}`;
+  let hash = largeFileHashes.get(key);
+  if (!hash) {
+    hash = streamSha256(absolute);
+    largeFileHashes.set(key, hash);
+    hash.catch(() => largeFileHashes.delete(key));
+  }
+  return hash;
+}
+
+async function streamSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}

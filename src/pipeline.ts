@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { listImages, type ImageEntry } from './input/images.js';
+import { listImages } from './input/images.js';
 import { labelIndices, matchLabelsToImages, readLabelMap, readLabelTable, requireColumn } from './input/labels.js';
 import { loadSpec, promptCounts, type Spec } from './input/spec.js';
 import { ClipModel, type ModelOptions, type ModelSource } from './encode/model.js';
-import { createImagePreprocessor, type ImagePreprocessor } from './encode/preprocess.js';
+import { createImagePreprocessor } from './encode/preprocess.js';
+import { embedImages, embedTexts, type EmbeddingProgress, type ImageFailure } from './encode/embed.js';
+import { defaultEmbeddingCachePath, openEmbeddingCache, type CacheSessionStats } from './encode/embedding_cache.js';
+import { fingerprint, modelFingerprint } from './encode/fingerprint.js';
 import { cosineScores, type ScoreMatrix } from './score/similarity.js';
 import { defaultStrategies, parseStrategy, predictAll, type Strategy } from './score/strategies.js';
 import { classificationMetrics, type ClassificationMetrics } from './evaluate/classification.js';
@@ -24,6 +26,8 @@ export interface RunOptions extends ModelOptions {
   /** Strategy names (`sum`, `mean`, `max`, `topk:K`, `embedding-mean`); default: all of them. */
   readonly strategies?: readonly string[];
   readonly batchSize?: number;
+  /** Embedding cache file (default: ~/.cache/zeroshot/embeddings.sqlite); false: no cache. */
+  readonly cache?: string | false;
   /** Threads that decode and preprocess images while the model runs (0: the main thread). */
   readonly preprocessWorkers?: number;
   /** Label-CSV columns to audit by (e.g. gender, age): per-group metrics, gaps, intervals. */
@@ -32,22 +36,15 @@ export interface RunOptions extends ModelOptions {
   readonly audit?: Partial<AuditOptions>;
 }
 
-export interface RunProgress {
-  readonly done: number;
-  readonly total: number;
-  readonly failed: number;
-}
+export type { EmbeddingProgress as RunProgress, ImageFailure } from './encode/embed.js';
 
 export interface RunHooks {
   /** Called after each image batch. */
-  readonly onProgress?: (progress: RunProgress) => void;
+  readonly onProgress?: (progress: EmbeddingProgress) => void;
+  /** Problems that do not stop the run (e.g. the cache became read-only); default: process warnings. */
+  readonly onWarning?: (message: string) => void;
   /** Called once the model is loaded and the texts encoded, before the images. */
   readonly onStage?: (stage: 'model' | 'texts' | 'images' | 'scores') => void;
-}
-
-export interface ImageFailure {
-  readonly image: string;
-  readonly error: string;
 }
 
 export interface RunCounts {
@@ -56,6 +53,10 @@ export interface RunCounts {
   /** Non-image files in the folder (ignored). */
   readonly ignored_files: number;
   readonly embedded: number;
+  /** Embedded images whose embedding came from the cache. */
+  readonly cache_hits: number;
+  /** Embedded images that went through the model in this run. */
+  readonly encoded: number;
   readonly failed: number;
   readonly labelled: number;
   /** Embedded images without a label (left out of the metrics). */
@@ -91,6 +92,8 @@ export interface RunResult {
   readonly counts: RunCounts;
   readonly timings: Record<string, number>;
   readonly batchSize: number;
+  /** Cache file and this run's hits and misses; null without a cache. */
+  readonly cache: (CacheSessionStats & { readonly path: string; readonly model_fp: string; readonly preprocess_fp: string }) | null;
 }
 
 const seconds = (start: number) => Number(((performance.now() - start) / 1000).toFixed(3));
@@ -117,21 +120,34 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
   }
 
   const timings: Record<string, number> = {};
+  // Opened before the model so a file that is not a zeroshot cache fails at once.
+  const cache = options.cache === false ? null : openEmbeddingCache(options.cache ?? defaultEmbeddingCachePath(), { onWarning: hooks.onWarning });
   let stageStart = performance.now();
   hooks.onStage?.('model');
   const model = await ClipModel.load(options);
-  timings.load_model_s = seconds(stageStart);
+  const preprocessor = createImagePreprocessor(model.preprocessorConfig, options.preprocessWorkers);
   try {
+    const modelFp = await modelFingerprint({ id: model.source.id, revision: model.source.revision, dtype: model.source.dtype, onnxFiles: model.onnxFiles() });
+    const preprocessFp = fingerprint({ kind: 'zeroshot-clip-preprocess', options: preprocessor.options });
+    cache?.registerModel(modelFp, { id: model.source.id, revision: model.source.revision, dtype: model.source.dtype });
+    timings.load_model_s = seconds(stageStart);
+
     stageStart = performance.now();
     hooks.onStage?.('texts');
-    const text = await model.encodeTexts(spec.prompts);
+    const text = await embedTexts(model, spec.prompts, cache && { store: cache, modelFp });
     timings.encode_texts_s = seconds(stageStart);
 
     stageStart = performance.now();
     hooks.onStage?.('images');
     const batchSize = options.batchSize ?? 32;
-    const preprocessor = createImagePreprocessor(model.preprocessorConfig, options.preprocessWorkers);
-    const images = await embedImages(model, preprocessor, listing.images, batchSize, hooks.onProgress).finally(() => preprocessor.close());
+    const images = await embedImages(listing.images, {
+      model,
+      preprocessor,
+      dim: text.dim,
+      batchSize,
+      cache: cache && { store: cache, scope: { modelFp, preprocessFp } },
+      onProgress: hooks.onProgress,
+    });
     timings.encode_images_s = seconds(stageStart);
     timings.images_per_s = Number((images.keys.length / Math.max(timings.encode_images_s, 1e-9)).toFixed(2));
     if (images.keys.length === 0) {
@@ -197,6 +213,8 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
         found: listing.images.length,
         ignored_files: listing.ignored,
         embedded: images.keys.length,
+        cache_hits: images.cacheHits,
+        encoded: images.encoded,
         failed: images.failures.length,
         labelled,
         unlabelled: labelRows ? images.keys.length - labelled : 0,
@@ -204,81 +222,10 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       },
       timings,
       batchSize,
+      cache: cache && { path: cache.path, model_fp: modelFp, preprocess_fp: preprocessFp, ...cache.stats() },
     };
   } finally {
-    await model.dispose();
+    cache?.close();
+    await Promise.all([preprocessor.close(), model.dispose()]);
   }
-}
-
-interface EmbeddedImages {
-  readonly keys: string[];
-  /** Index in the listing of each embedded image. */
-  readonly sourceIndex: number[];
-  readonly embeddings: Float32Array;
-  readonly failures: ImageFailure[];
-}
-
-interface PreparedBatch {
-  readonly entries: { readonly index: number; readonly key: string }[];
-  readonly pixels: Float32Array;
-  readonly failures: ImageFailure[];
-}
-
-/**
- * Streams the images through preprocessing and the vision tower in batches. The next batch is decoded
- * while the current one runs in ONNX Runtime, so the model waits as little as possible for pixels.
- */
-async function embedImages(
-  model: ClipModel,
-  preprocessor: ImagePreprocessor,
-  images: readonly ImageEntry[],
-  batchSize: number,
-  onProgress?: (progress: RunProgress) => void,
-): Promise<EmbeddedImages> {
-  const pixelsPerImage = 3 * model.imageSize * model.imageSize;
-  const prepare = async (start: number): Promise<PreparedBatch> => {
-    const slice = images.slice(start, start + batchSize);
-    const settled = await Promise.allSettled(slice.map(async (image) => preprocessor.run(await readFile(image.path))));
-    const entries: PreparedBatch['entries'][number][] = [];
-    const failures: ImageFailure[] = [];
-    const pixels = new Float32Array(pixelsPerImage * slice.length);
-    settled.forEach((result, j) => {
-      if (result.status === 'fulfilled') {
-        pixels.set(result.value, entries.length * pixelsPerImage);
-        entries.push({ index: start + j, key: slice[j].key });
-      } else {
-        failures.push({ image: slice[j].key, error: (result.reason as Error).message ?? String(result.reason) });
-      }
-    });
-    return { entries, pixels: pixels.subarray(0, entries.length * pixelsPerImage), failures };
-  };
-
-  const keys: string[] = [];
-  const sourceIndex: number[] = [];
-  const chunks: Float32Array[] = [];
-  const failures: ImageFailure[] = [];
-  let dim = 0;
-  let next: Promise<PreparedBatch> | null = prepare(0);
-  for (let start = 0; next; start += batchSize) {
-    const batch: PreparedBatch = await next;
-    next = start + batchSize < images.length ? prepare(start + batchSize) : null;
-    failures.push(...batch.failures);
-    if (batch.entries.length > 0) {
-      const encoded = await model.encodeImages(batch.pixels, batch.entries.length);
-      dim = encoded.dim;
-      chunks.push(encoded.embeddings);
-      for (const entry of batch.entries) {
-        keys.push(entry.key);
-        sourceIndex.push(entry.index);
-      }
-    }
-    onProgress?.({ done: Math.min(start + batchSize, images.length), total: images.length, failed: failures.length });
-  }
-  const embeddings = new Float32Array(keys.length * dim);
-  let offset = 0;
-  for (const chunk of chunks) {
-    embeddings.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return { keys, sourceIndex, embeddings, failures };
 }

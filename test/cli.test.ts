@@ -15,9 +15,12 @@ const CLI = fileURLToPath(new URL('../bin/zeroshot.js', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('../fixtures/tiny-clip', import.meta.url));
 const FAIRFACE = fileURLToPath(new URL('../../shared/data/fairface-val/', import.meta.url));
 
+// Runs never touch the user's cache: each test file gets its own.
+const CACHE = join(await mkdtemp(join(tmpdir(), 'zs-cli-cache-')), 'embeddings.sqlite');
+
 async function zeroshot(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20, env: { ...process.env, ZEROSHOT_CACHE: CACHE } });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -60,7 +63,7 @@ test('zeroshot run: end to end on a folder, with bad files recorded and skipped'
   await writeFile(spec, SPEC);
   const out = join(root, 'results');
   const result = await zeroshot(['run', '--images', join(root, 'images'), '--spec', spec, '--labels', labels, '--label-column', 'colour',
-    '--out', out, '--model', FIXTURE, '--offline', '--batch-size', '4', '--threads', '1']);
+    '--out', out, '--model', FIXTURE, '--offline', '--batch-size', '4', '--threads', '1', '--cache', join(root, 'cache.sqlite')]);
   assert.equal(result.code, 0, result.stderr);
 
   const similarities = JSON.parse(await readFile(join(out, 'similarities.json'), 'utf8')) as Record<string, Record<string, number>>;
@@ -94,12 +97,14 @@ test('zeroshot run: end to end on a folder, with bad files recorded and skipped'
   for (const e of errors) assert.ok(typeof e.error === 'string' && e.error.length > 0);
 
   const runJson = JSON.parse(await readFile(join(out, 'run.json'), 'utf8'));
-  assert.deepEqual(runJson.counts, { found: 9, ignored_files: 1, embedded: 6, failed: 3, labelled: 5, unlabelled: 1, labels_without_image: 1 });
+  assert.deepEqual(runJson.counts, {
+    found: 9, ignored_files: 1, embedded: 6, cache_hits: 0, encoded: 6, failed: 3, labelled: 5, unlabelled: 1, labels_without_image: 1,
+  });
   assert.equal(runJson.model.kind, 'folder');
   assert.equal(runJson.spec.classes[1].prompts.length, 3);
   assert.deepEqual(runJson.strategies, ['sum', 'mean', 'max', 'topk:2', 'topk:3', 'embedding-mean']);
   assert.match(result.stdout, /strategy\s+accuracy %\s+balanced acc\. %/);
-  assert.match(result.stdout, /6 images embedded, 3 failed, 1 non-image files ignored/);
+  assert.match(result.stdout, /6 images embedded \(0 from the cache\), 3 failed, 1 non-image files ignored/);
   assert.match(result.stderr, /3 images could not be read/);
 
   // A second run replaces the results in place and leaves no temporary files behind.
@@ -152,7 +157,7 @@ test('zeroshot demo and tokenize work offline on the bundled fixture', async () 
   const demo = await zeroshot(['demo', '--out', out]);
   assert.equal(demo.code, 0, demo.stderr);
   assert.match(demo.stderr, /RANDOM weights/);
-  assert.match(demo.stdout, /14 images embedded, 0 failed/);
+  assert.match(demo.stdout, /14 images embedded \(\d+ from the cache\), 0 failed/);
   assert.ok(existsSync(join(out, 'metrics.json')));
 
   const input = join(out, 'prompts.jsonl');

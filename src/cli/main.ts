@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
 import { DEFAULT_MODEL, loadTextTokenizer } from '../encode/model.js';
+import { cacheStats, defaultEmbeddingCachePath, exportImageEmbeddings, pruneModel } from '../encode/embedding_cache.js';
 import { builtInSpecNames, loadSpec } from '../input/spec.js';
 import { VERSION, runZeroShot, type RunOptions } from '../pipeline.js';
 import { summaryTable, writeResults } from '../report/results.js';
@@ -42,6 +43,7 @@ interface RunFlags {
   bootstrap?: number;
   minGroupSize?: number;
   seed?: number;
+  cache?: string | false;
   quiet?: boolean;
 }
 
@@ -64,11 +66,13 @@ async function runCommand(flags: RunFlags, note?: string): Promise<void> {
     batchSize: flags.batchSize,
     strategies: commaList(flags.strategies),
     groups: commaList(flags.groups),
+    cache: flags.cache,
     audit: { bootstrap: flags.bootstrap, minGroupSize: flags.minGroupSize, seed: flags.seed },
   };
   const result = await runZeroShot(options, {
     onStage: (stage) => stage === 'model' && log(`loading model ${flags.model}…`),
     onProgress: (p) => progress.update(p),
+    onWarning: (message) => process.stderr.write(`zeroshot: warning: ${message}\n`),
   });
   progress.stop();
   const files = await writeResults(result, flags.out);
@@ -94,6 +98,8 @@ function addRunOptions(command: Command): Command {
     .option('--label-map <file>', 'YAML/JSON map from label values to class names')
     .option('--out <dir>', 'results folder', 'results')
     .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size'), 32)
+    .option('--cache <file>', 'embedding cache (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
+    .option('--no-cache', 'do not read or write the embedding cache')
     .option('--strategies <list>', 'comma-separated: sum, mean, max, topk:K, embedding-mean (default: all)')
     .option('--groups <columns>', 'labels-CSV columns to audit by, comma-separated (e.g. gender,age)')
     .option('--bootstrap <n>', 'bootstrap resamples for the confidence intervals (0: none)', wholeNumber('--bootstrap'), 1000)
@@ -143,6 +149,46 @@ export function buildProgram(): Command {
           `For real results: zeroshot run --model ${DEFAULT_MODEL} --images DIR --labels CSV --label-column race`,
       ),
     );
+
+  const cacheCommand = program.command('cache').description('inspect and manage the embedding cache');
+  const cacheFile = (flags: { cache?: string }) => flags.cache ?? defaultEmbeddingCachePath();
+  cacheCommand
+    .command('stats')
+    .description('size, and embeddings per model and preprocessing')
+    .option('--cache <file>', 'cache file (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
+    .option('--json', 'print JSON')
+    .action((flags: { cache?: string; json?: boolean }) => {
+      const stats = cacheStats(cacheFile(flags));
+      if (flags.json) return void process.stdout.write(JSON.stringify(stats, null, 2) + '\n');
+      const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+      const lines = [`${stats.path}: ${mb(stats.file_bytes + stats.wal_bytes)}`];
+      for (const m of stats.models) {
+        const label = m.label ? `${m.label.id}${m.label.dtype ? ` (${m.label.dtype})` : ''}` : '(unlabelled)';
+        lines.push(`  ${m.model_fp.slice(0, 12)}  ${label}: ${m.images} images (${mb(m.image_bytes)}), ${m.texts} prompts`);
+      }
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+  cacheCommand
+    .command('prune')
+    .description("remove one model's embeddings")
+    .argument('<model>', 'model id, or fingerprint (prefix of 8+ characters) as shown by `cache stats`')
+    .option('--cache <file>', 'cache file')
+    .option('--vacuum', 'shrink the file afterwards')
+    .action((model: string, flags: { cache?: string; vacuum?: boolean }) => {
+      const result = pruneModel(cacheFile(flags), model, { vacuum: flags.vacuum });
+      process.stdout.write(`removed ${result.images} image and ${result.texts} text embeddings of ${result.model_fp.slice(0, 12)}\n`);
+    });
+  cacheCommand
+    .command('export')
+    .description("write a model's image embeddings as embeddings.npy (float32 N×D) with index.csv/index.json (paths)")
+    .argument('<model>', 'model id or fingerprint prefix')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--cache <file>', 'cache file')
+    .option('--preprocess <fingerprint>', 'preprocessing fingerprint, when the model has several')
+    .action((model: string, flags: { cache?: string; out: string; preprocess?: string }) => {
+      const result = exportImageEmbeddings(cacheFile(flags), model, flags.out, { preprocessFp: flags.preprocess });
+      process.stdout.write(`wrote ${result.rows} × ${result.dim} embeddings to ${flags.out}\n`);
+    });
 
   program
     .command('specs')

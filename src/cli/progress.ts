@@ -10,26 +10,26 @@ export function progressReporter(stream: NodeJS.WriteStream, quiet: boolean): Pr
   const rate = (done: number) => done / Math.max((performance.now() - started) / 1000, 1e-3);
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: 'images {bar} {value}/{total} | {rate} img/s | ETA {eta_formatted} | failed {failed}', stream, hideCursor: true },
+      { format: 'images {bar} {value}/{total} | {rate} img/s | ETA {eta_formatted} | cached {cacheHits} | failed {failed}', stream, hideCursor: true },
       cliProgress.Presets.shades_classic,
     );
-    let started_ = false;
+    let barStarted = false;
     return {
-      update({ done, total, failed }) {
-        if (!started_) bar.start(total, 0, { rate: '0', failed: 0 });
-        started_ = true;
-        bar.update(done, { rate: rate(done).toFixed(1), failed });
+      update({ done, total, failed, cacheHits }) {
+        if (!barStarted) bar.start(total, 0, { rate: '0', failed: 0, cacheHits: 0 });
+        barStarted = true;
+        bar.update(done, { rate: rate(done).toFixed(1), failed, cacheHits });
       },
       stop: () => bar.stop(),
     };
   }
   let lastLine = 0;
   return {
-    update({ done, total, failed }) {
+    update({ done, total, failed, cacheHits }) {
       const now = performance.now();
       if (done < total && now - lastLine < 5000) return;
       lastLine = now;
-      stream.write(`images ${done}/${total} (${rate(done).toFixed(1)} img/s, ${failed} failed)\n`);
+      stream.write(`images ${done}/${total} (${rate(done).toFixed(1)} img/s, ${cacheHits} cached, ${failed} failed)\n`);
     },
     stop() {},
   };

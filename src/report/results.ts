@@ -28,6 +28,7 @@ export function runRecord(result: RunResult, extra: Record<string, unknown> = {}
     label_column: result.labelColumn ?? null,
     batch_size: result.batchSize,
     counts: result.counts,
+    cache: result.cache,
     timings: result.timings,
     ...extra,
   };
@@ -55,7 +56,10 @@ export async function writeResults(result: RunResult, outDir: string, extra: Rec
 
 /** The stdout summary: strategy × accuracy × balanced accuracy. */
 export function summaryTable(result: RunResult): string {
-  const lines = [`${result.counts.embedded} images embedded, ${result.counts.failed} failed, ${result.counts.ignored_files} non-image files ignored`];
+  const { counts } = result;
+  const lines = [
+    `${counts.embedded} images embedded (${counts.cache_hits} from the cache), ${counts.failed} failed, ${counts.ignored_files} non-image files ignored`,
+  ];
   if (!result.metrics) return lines.join('\n');
   lines.push(`${result.counts.labelled} labelled (${result.counts.unlabelled} without a label; ${result.counts.labels_without_image} labels without an image)`);
   const rows = Object.entries(result.metrics).map(([name, m]) => [name, (100 * m.accuracy).toFixed(2), (100 * m.balanced_accuracy).toFixed(2)]);

@@ -1,0 +1,151 @@
+import { readFile } from 'node:fs/promises';
+import type { ImageEntry } from '../input/images.js';
+import type { EmbeddingCache, ImageScope } from './embedding_cache.js';
+import { hashFileContent } from './fingerprint.js';
+import type { ClipModel } from './model.js';
+import type { ImagePreprocessor } from './preprocess.js';
+
+export interface ImageFailure {
+  readonly image: string;
+  readonly error: string;
+}
+
+export interface EmbeddingProgress {
+  /** Images done (embedded, found in the cache, or failed). */
+  readonly done: number;
+  readonly total: number;
+  readonly failed: number;
+  readonly cacheHits: number;
+}
+
+export interface EmbeddedImages {
+  /** Keys of the images that were embedded, in listing order. */
+  readonly keys: string[];
+  /** Index in the listing of each embedded image. */
+  readonly sourceIndex: number[];
+  /** Row-major [keys.length × dim], L2-normalised. */
+  readonly embeddings: Float32Array;
+  readonly failures: ImageFailure[];
+  readonly cacheHits: number;
+  /** Images that went through the model in this run. */
+  readonly encoded: number;
+}
+
+export interface ImageEmbeddingOptions {
+  readonly model: ClipModel;
+  readonly preprocessor: ImagePreprocessor;
+  readonly dim: number;
+  readonly batchSize: number;
+  readonly cache?: { readonly store: EmbeddingCache; readonly scope: ImageScope } | null;
+  readonly onProgress?: (progress: EmbeddingProgress) => void;
+}
+
+const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** Reads are I/O-bound and small: this many in flight keeps the disk busy without holding many files. */
+const READ_CONCURRENCY = 16;
+
+/**
+ * Embeds the listed images. Pass 1 hashes each file's content and takes what the cache already has (a renamed
+ * or copied file is a hit). Pass 2 sends only the misses, in full batches, through preprocessing (worker
+ * threads) and the vision tower, preparing the next batch while the current one runs, and commits each batch
+ * to the cache in one transaction, so an interrupted run loses at most the batch in flight.
+ */
+export async function embedImages(images: readonly ImageEntry[], options: ImageEmbeddingOptions): Promise<EmbeddedImages> {
+  const { dim, batchSize, cache } = options;
+  const vectors: (Float32Array | undefined)[] = new Array(images.length);
+  const failed = new Map<number, string>();
+  const hashes: string[] = new Array(images.length);
+  let cacheHits = 0;
+  const report = () =>
+    options.onProgress?.({ done: cacheHits + encoded + failed.size, total: images.length, failed: failed.size, cacheHits });
+  let encoded = 0;
+
+  // Pass 1: content hashes and cache hits.
+  for (let start = 0; start < images.length; start += READ_CONCURRENCY * 4) {
+    const chunk = images.slice(start, start + READ_CONCURRENCY * 4);
+    const settled = await Promise.allSettled(chunk.map((image) => hashFileContent(image.path)));
+    settled.forEach((result, j) => {
+      if (result.status === 'fulfilled') hashes[start + j] = result.value;
+      else failed.set(start + j, errorMessage(result.reason));
+    });
+    if (cache) {
+      const indices = chunk.map((_, j) => start + j).filter((i) => hashes[i] !== undefined);
+      cache.store.getImageEmbeddings(cache.scope, indices.map((i) => hashes[i])).forEach((vector, k) => {
+        if (vector) {
+          vectors[indices[k]] = vector;
+          cacheHits += 1;
+        }
+      });
+    }
+  }
+  if (cacheHits > 0) report();
+
+  // Pass 2: the misses, in full batches.
+  const misses = images.map((_, i) => i).filter((i) => vectors[i] === undefined && !failed.has(i));
+  const pixelsPerImage = 3 * options.model.imageSize * options.model.imageSize;
+  const prepare = async (from: number) => {
+    const batch = misses.slice(from, from + batchSize);
+    const settled = await Promise.allSettled(batch.map(async (i) => options.preprocessor.run(await readFile(images[i].path))));
+    const ready: number[] = [];
+    const pixels = new Float32Array(pixelsPerImage * batch.length);
+    settled.forEach((result, j) => {
+      if (result.status === 'fulfilled') {
+        pixels.set(result.value, ready.length * pixelsPerImage);
+        ready.push(batch[j]);
+      } else {
+        failed.set(batch[j], errorMessage(result.reason));
+      }
+    });
+    return { ready, pixels: pixels.subarray(0, ready.length * pixelsPerImage) };
+  };
+  let next = misses.length > 0 ? prepare(0) : null;
+  for (let from = 0; next; from += batchSize) {
+    const { ready, pixels } = await next;
+    next = from + batchSize < misses.length ? prepare(from + batchSize) : null;
+    if (ready.length > 0) {
+      const { embeddings } = await options.model.encodeImages(pixels, ready.length);
+      const entries = ready.map((i, k) => ({ contentHash: hashes[i], embedding: embeddings.slice(k * dim, (k + 1) * dim) }));
+      entries.forEach((entry, k) => (vectors[ready[k]] = entry.embedding));
+      cache?.store.putImageEmbeddings(cache.scope, entries);
+      encoded += ready.length;
+    }
+    report();
+  }
+
+  const keys: string[] = [];
+  const sourceIndex: number[] = [];
+  const embeddings = new Float32Array(images.length * dim);
+  images.forEach((image, i) => {
+    const vector = vectors[i];
+    if (!vector) return;
+    embeddings.set(vector, keys.length * dim);
+    keys.push(image.key);
+    sourceIndex.push(i);
+  });
+  cache?.store.recordImagePaths(cache.scope, sourceIndex.map((i) => ({ contentHash: hashes[i], path: images[i].path })));
+  const failures = [...failed].sort(([a], [b]) => a - b).map(([i, error]) => ({ image: images[i].key, error }));
+  return { keys, sourceIndex, embeddings: embeddings.slice(0, keys.length * dim), failures, cacheHits, encoded };
+}
+
+/** Normalised text embeddings, taking what the cache has and encoding (and storing) the rest. */
+export async function embedTexts(
+  model: ClipModel,
+  prompts: readonly string[],
+  cache?: { readonly store: EmbeddingCache; readonly modelFp: string } | null,
+): Promise<{ embeddings: Float32Array; dim: number; cacheHits: number }> {
+  const cached = cache ? cache.store.getTextEmbeddings(cache.modelFp, prompts) : prompts.map(() => undefined);
+  const missing = prompts.filter((_, j) => !cached[j]);
+  const fresh = missing.length > 0 ? await model.encodeTexts(missing) : null;
+  const dim = fresh?.dim ?? cached.find((v) => v)!.length;
+  if (fresh && cache) {
+    cache.store.putTextEmbeddings(cache.modelFp, missing.map((text, k) => ({ text, embedding: fresh.embeddings.slice(k * dim, (k + 1) * dim) })));
+  }
+  const embeddings = new Float32Array(prompts.length * dim);
+  let freshRow = 0;
+  prompts.forEach((_, j) => {
+    const vector = cached[j] ?? fresh!.embeddings.subarray(freshRow * dim, ++freshRow * dim);
+    embeddings.set(vector, j * dim);
+  });
+  return { embeddings, dim, cacheHits: prompts.length - missing.length };
+}

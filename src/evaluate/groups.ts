@@ -237,8 +237,8 @@ export function blockPredictionRate(counts: Int32Array, offset: number, C: numbe
   return n === 0 ? NaN : hitsOnTargets / n;
 }
 
-/** Max − min of the defined (non-NaN) values; NaN when fewer than two are defined. */
-export function spread(values: ArrayLike<number>): number {
+/** Lowest and highest of the defined (non-NaN) values, and how many are defined. */
+function definedRange(values: ArrayLike<number>): { low: number; high: number; defined: number } {
   let low = Infinity;
   let high = -Infinity;
   let defined = 0;
@@ -249,21 +249,18 @@ export function spread(values: ArrayLike<number>): number {
     if (v < low) low = v;
     if (v > high) high = v;
   }
+  return { low, high, defined };
+}
+
+/** Max − min of the defined (non-NaN) values; NaN when fewer than two are defined. */
+export function spread(values: ArrayLike<number>): number {
+  const { low, high, defined } = definedRange(values);
   return defined < 2 ? NaN : high - low;
 }
 
 /** Min / max of the defined values; 1 when all are 0 (equal, so no disparity); NaN when fewer than two. */
 export function minMaxRatio(values: ArrayLike<number>): number {
-  let low = Infinity;
-  let high = -Infinity;
-  let defined = 0;
-  for (let k = 0; k < values.length; k++) {
-    const v = values[k];
-    if (Number.isNaN(v)) continue;
-    defined += 1;
-    if (v < low) low = v;
-    if (v > high) high = v;
-  }
+  const { low, high, defined } = definedRange(values);
   if (defined < 2) return NaN;
   return high === 0 ? 1 : low / high;
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,7 +112,7 @@ test('zeroshot run: end to end on a folder, with bad files recorded and skipped'
   assert.equal(again.code, 0, again.stderr);
   assert.equal(again.stderr, '');
   const files = await readdir(out);
-  assert.deepEqual(files.sort(), ['errors.jsonl', 'predictions.csv', 'run.json', 'similarities.json']);
+  assert.deepEqual(files.sort(), ['errors.jsonl', 'predictions.csv', 'report.html', 'run.json', 'similarities.json']);
   assert.equal((await readFile(join(out, 'predictions.csv'), 'utf8')).split('\n')[0], 'image,sum,topk:2');
   // Same model, same images: the same similarities.
   assert.deepEqual(JSON.parse(await readFile(join(out, 'similarities.json'), 'utf8')), similarities);
@@ -202,4 +202,14 @@ test('zeroshot run --groups: the audit lands in metrics.json under groups', asyn
   // The group accuracies agree with the overall accuracy in metrics.json.
   const correct = gender.Male.accuracy * gender.Male.n + gender.Female.accuracy * gender.Female.n;
   assert.ok(Math.abs(correct / 14 - metrics.strategies.sum.accuracy) < 1e-12);
+
+  // The run wrote report.html; `zeroshot report` rebuilds it from the folder alone, with the same numbers.
+  const first = await readFile(join(out, 'report.html'), 'utf8');
+  await rm(join(out, 'report.html'));
+  const rebuilt = await zeroshot(['report', out]);
+  assert.equal(rebuilt.code, 0, rebuilt.stderr);
+  const html = await readFile(join(out, 'report.html'), 'utf8');
+  const data = (page: string) => page.match(/<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/)![1];
+  assert.equal(data(html), data(first));
+  assert.ok(data(html).includes(JSON.stringify(metrics.strategies.sum.accuracy)));
 });

@@ -9,6 +9,7 @@ import { cacheStats, defaultEmbeddingCachePath, exportImageEmbeddings, pruneMode
 import { builtInSpecNames, loadSpec } from '../input/spec.js';
 import { VERSION, runZeroShot, type RunOptions } from '../pipeline.js';
 import { summaryTable, writeResults } from '../report/results.js';
+import { writeReport } from '../report/html_report.js';
 import { progressReporter } from './progress.js';
 
 const positiveInt = (flag: string) => (value: string) => {
@@ -44,6 +45,7 @@ interface RunFlags {
   minGroupSize?: number;
   seed?: number;
   cache?: string | false;
+  report?: boolean;
   quiet?: boolean;
 }
 
@@ -76,6 +78,7 @@ async function runCommand(flags: RunFlags, note?: string): Promise<void> {
   });
   progress.stop();
   const files = await writeResults(result, flags.out);
+  if (flags.report !== false) files.push(await writeReport(flags.out));
   process.stdout.write(summaryTable(result) + '\n');
   if (result.failures.length) log(`${result.failures.length} images could not be read: see ${flags.out}/errors.jsonl`);
   log(`wrote ${files.join(', ')}`);
@@ -100,6 +103,7 @@ function addRunOptions(command: Command): Command {
     .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size'), 32)
     .option('--cache <file>', 'embedding cache (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
     .option('--no-cache', 'do not read or write the embedding cache')
+    .option('--no-report', 'skip report.html')
     .option('--strategies <list>', 'comma-separated: sum, mean, max, topk:K, embedding-mean (default: all)')
     .option('--groups <columns>', 'labels-CSV columns to audit by, comma-separated (e.g. gender,age)')
     .option('--bootstrap <n>', 'bootstrap resamples for the confidence intervals (0: none)', wholeNumber('--bootstrap'), 1000)
@@ -149,6 +153,18 @@ export function buildProgram(): Command {
           `For real results: zeroshot run --model ${DEFAULT_MODEL} --images DIR --labels CSV --label-column race`,
       ),
     );
+
+  program
+    .command('report')
+    .description('rebuild report.html from a results folder, without running the model')
+    .argument('<results>', 'a results folder written by `zeroshot run`')
+    .option('--thumbnails <mode>', "'embed' small thumbnails in the file, or 'link' to the images", 'embed')
+    .option('--gallery-cap <n>', 'images shown per confusion cell', positiveInt('--gallery-cap'), 12)
+    .action(async (results: string, flags: { thumbnails: string; galleryCap: number }) => {
+      if (flags.thumbnails !== 'embed' && flags.thumbnails !== 'link') throw new Error(`--thumbnails must be 'embed' or 'link'`);
+      const path = await writeReport(results, { thumbnails: flags.thumbnails, galleryCap: flags.galleryCap });
+      process.stdout.write(`wrote ${path}\n`);
+    });
 
   const cacheCommand = program.command('cache').description('inspect and manage the embedding cache');
   const cacheFile = (flags: { cache?: string }) => flags.cache ?? defaultEmbeddingCachePath();

@@ -1,0 +1,326 @@
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import sharp from 'sharp';
+import type { AttributeAudit, AuditResult, StrategyAudit } from '../evaluate/audit.js';
+import type { ClassificationMetrics } from '../evaluate/classification.js';
+import type { GroupMetrics } from '../evaluate/groups.js';
+import type { ImageFailure, RunCounts } from '../pipeline.js';
+import { writeFileAtomic } from './atomic_write.js';
+import { reportHtml } from './report_page.js';
+import { RESULT_FILES } from './results.js';
+
+export const REPORT_FILE = 'report.html';
+
+export interface ReportOptions {
+  /** `embed`: JPEG thumbnails inside the file, so it can be shared alone; `link`: paths relative to the report. */
+  readonly thumbnails?: 'embed' | 'link';
+  /** Side of the square thumbnails, in px. */
+  readonly thumbnailSize?: number;
+  /** Images shown per confusion cell and strategy; the rest are counted ("and N more"). */
+  readonly galleryCap?: number;
+}
+
+export const DEFAULT_REPORT_OPTIONS: Required<ReportOptions> = { thumbnails: 'embed', thumbnailSize: 80, galleryCap: 12 };
+
+const THUMBNAIL_QUALITY = 70;
+/** Thumbnails encoded at once: sharp has its own thread pool, this only bounds open files and memory. */
+const THUMBNAIL_CONCURRENCY = 16;
+/** Failures listed by name in the report; the rest are counted. */
+const LISTED_FAILURES = 50;
+/** Prompts listed under each gallery image, best first. */
+const TOP_PROMPTS = 3;
+
+/** run.json as written by `runRecord` (src/report/results.ts). */
+export interface RunFile {
+  readonly tool: { readonly name: string; readonly version: string };
+  readonly model: { readonly id: string; readonly kind: string; readonly path?: string; readonly revision: string; readonly dtype: string; readonly threads: number };
+  readonly spec: { readonly name: string; readonly source: string; readonly classes: readonly { readonly name: string; readonly prompts: readonly string[]; readonly probe: boolean }[] };
+  readonly strategies: readonly string[];
+  readonly images_root: string;
+  readonly label_column: string | null;
+  readonly batch_size: number;
+  readonly counts: RunCounts;
+  readonly timings: Record<string, number>;
+  readonly finished_at?: string;
+}
+
+/** metrics.json: written only for labelled runs; `groups` only when the run had group attributes. */
+export interface MetricsFile {
+  readonly classes: readonly string[];
+  readonly strategies: Record<string, ClassificationMetrics>;
+  readonly groups?: AuditResult;
+}
+
+/** A group as the page shows it: the audit's metrics without the per-group confusion matrix, which the page does not draw. */
+export type ReportGroupMetrics = Omit<GroupMetrics, 'confusion'>;
+export type ReportAttributeAudit = Omit<AttributeAudit, 'groups'> & { readonly groups: Record<string, ReportGroupMetrics> };
+export type ReportStrategyAudit = Omit<StrategyAudit, 'attributes'> & { readonly attributes: readonly ReportAttributeAudit[] };
+export type ReportAudit = Omit<AuditResult, 'strategies'> & { readonly strategies: Record<string, ReportStrategyAudit> };
+
+/** One image shown in a gallery. */
+export interface GalleryImage {
+  readonly key: string;
+  /** data: URI (embed) or URL relative to the report (link); null when the image could not be read. */
+  readonly src: string | null;
+  /** Best prompts first: [prompt index, score (100·cos)]. */
+  readonly top: readonly (readonly [number, number])[];
+}
+
+/** The images of one (true class, predicted class) cell of one strategy. */
+export interface GalleryCell {
+  /** Class index; −1 for images without a label. */
+  readonly truth: number;
+  readonly predicted: number;
+  /** Images in the cell (equals the confusion count for labelled cells). */
+  readonly total: number;
+  /** Indices into `Gallery.images`, at most `cap`, in image order. */
+  readonly images: readonly number[];
+}
+
+export interface Gallery {
+  readonly thumbnails: 'embed' | 'link';
+  readonly size: number;
+  readonly cap: number;
+  /** Every image shown in any cell, once. */
+  readonly images: readonly GalleryImage[];
+  /** Strategy → its non-empty cells, by true then predicted class. */
+  readonly cells: Record<string, readonly GalleryCell[]>;
+}
+
+/** Everything the page shows, embedded as JSON in the report. */
+export interface ReportData {
+  readonly run: RunFile;
+  readonly failures: { readonly total: number; readonly listed: readonly ImageFailure[] };
+  readonly classes: readonly string[];
+  readonly probe: readonly boolean[];
+  readonly prompts: readonly string[];
+  /** Class index of each prompt. */
+  readonly promptClass: readonly number[];
+  readonly strategies: readonly string[];
+  /** metrics.json's per-strategy metrics as written; null for a run without labels. */
+  readonly metrics: Record<string, ClassificationMetrics> | null;
+  /** metrics.json's `groups` section (per-group confusion matrices left out); null when absent. */
+  readonly audit: ReportAudit | null;
+  readonly gallery: Gallery;
+}
+
+async function readOptional(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+function parseJson<T>(text: string, path: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** predictions.csv as class indices: one row per embedded image. */
+interface PredictionTable {
+  readonly keys: string[];
+  readonly strategies: string[];
+  /** Strategy → predicted class per row. */
+  readonly predicted: Map<string, Int32Array>;
+  /** True class per row, −1 without a label. */
+  readonly truth: Int32Array;
+}
+
+function readPredictions(text: string, classes: readonly string[], path: string): PredictionTable {
+  const rows: string[][] = parse(text);
+  if (rows.length === 0) throw new Error(`${path} is empty`);
+  const [header, ...body] = rows;
+  if (header[0] !== 'image') throw new Error(`${path}: the first column is '${header[0]}', expected 'image'`);
+  const labelColumn = header.indexOf('label');
+  const strategyColumns = header.flatMap((name, column) => (column > 0 && column !== labelColumn ? [column] : []));
+  const classIndex = new Map(classes.map((c, i) => [c, i]));
+  const indexOf = (name: string, row: number): number => {
+    const c = classIndex.get(name);
+    if (c === undefined) throw new Error(`${path}, row ${row + 2}: '${name}' is not one of the spec's classes`);
+    return c;
+  };
+  const predicted = new Map(strategyColumns.map((column) => [header[column], Int32Array.from(body, (row, r) => indexOf(row[column], r))]));
+  const truth = Int32Array.from(body, (row, r) => (labelColumn < 0 || row[labelColumn] === '' ? -1 : indexOf(row[labelColumn], r)));
+  return { keys: body.map((row) => row[0]), strategies: strategyColumns.map((column) => header[column]), predicted, truth };
+}
+
+/** Drops what the page does not draw (per-group confusion matrices: groups × strategies × classes²). */
+function compactAudit(audit: AuditResult): ReportAudit {
+  const strategies: Record<string, ReportStrategyAudit> = {};
+  for (const [name, strategy] of Object.entries(audit.strategies)) {
+    strategies[name] = {
+      ...strategy,
+      attributes: strategy.attributes.map((attribute) => ({
+        ...attribute,
+        groups: Object.fromEntries(Object.entries(attribute.groups).map(([group, { confusion: _unused, ...metrics }]) => [group, metrics])),
+      })),
+    };
+  }
+  return { ...audit, strategies };
+}
+
+/** A gallery cell while it is built: rows of predictions.csv rather than gallery image indices. */
+interface CellRows {
+  readonly truth: number;
+  readonly predicted: number;
+  total: number;
+  readonly rows: number[];
+}
+
+/**
+ * Each strategy's non-empty (truth, predicted) cells with their first `cap` images in image order.
+ * Image order (not, say, score order) lets strategies that agree share thumbnails.
+ */
+function galleryCells(table: PredictionTable, numClasses: number, cap: number): Record<string, CellRows[]> {
+  const cells: Record<string, CellRows[]> = {};
+  for (const strategy of table.strategies) {
+    const predicted = table.predicted.get(strategy)!;
+    // Index (truth + 1)·C + predicted, so unlabelled images (truth −1) come first.
+    const byCell = new Map<number, CellRows>();
+    table.truth.forEach((t, row) => {
+      const id = (t + 1) * numClasses + predicted[row];
+      let cell = byCell.get(id);
+      if (!cell) byCell.set(id, (cell = { truth: t, predicted: predicted[row], total: 0, rows: [] }));
+      cell.total += 1;
+      if (cell.rows.length < cap) cell.rows.push(row);
+    });
+    cells[strategy] = [...byCell.entries()].sort(([a], [b]) => a - b).map(([, cell]) => cell);
+  }
+  return cells;
+}
+
+/** The highest-scoring prompts of one image: [prompt index, score], best first. */
+function topPrompts(scores: Record<string, number> | undefined, promptIndex: ReadonlyMap<string, number>): [number, number][] {
+  if (!scores) return [];
+  return Object.entries(scores)
+    .flatMap(([prompt, score]): [number, number][] => (promptIndex.has(prompt) ? [[promptIndex.get(prompt)!, score]] : []))
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, TOP_PROMPTS);
+}
+
+async function thumbnailDataUri(path: string, size: number): Promise<string | null> {
+  try {
+    const jpeg = await sharp(path).rotate().resize(size, size, { fit: 'cover' }).jpeg({ quality: THUMBNAIL_QUALITY }).toBuffer();
+    return `data:image/jpeg;base64,${jpeg.toString('base64')}`;
+  } catch {
+    return null;
+  }
+}
+
+/** A URL for `path` relative to the report's folder, each segment percent-encoded. */
+function relativeUrl(fromDir: string, path: string): string {
+  return relative(fromDir, path).split(sep).map(encodeURIComponent).join('/');
+}
+
+/** Maps `items` through `task`, at most `limit` at a time, keeping order. */
+async function mapConcurrently<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await task(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** Reads a results folder into the data the page shows. */
+export async function loadReportData(resultsDir: string, options: ReportOptions = {}): Promise<ReportData> {
+  const settings: Required<ReportOptions> = {
+    thumbnails: options.thumbnails ?? DEFAULT_REPORT_OPTIONS.thumbnails,
+    thumbnailSize: options.thumbnailSize ?? DEFAULT_REPORT_OPTIONS.thumbnailSize,
+    galleryCap: options.galleryCap ?? DEFAULT_REPORT_OPTIONS.galleryCap,
+  };
+  if (!Number.isInteger(settings.thumbnailSize) || settings.thumbnailSize < 8) throw new Error(`thumbnail size ${settings.thumbnailSize} must be an integer of at least 8 px`);
+  if (!Number.isInteger(settings.galleryCap) || settings.galleryCap < 0) throw new Error(`gallery cap ${settings.galleryCap} must be a whole number`);
+  const pathOf = (name: string) => join(resultsDir, name);
+  const runText = await readOptional(pathOf(RESULT_FILES.run));
+  if (runText === null) throw new Error(`${pathOf(RESULT_FILES.run)} not found: '${resultsDir}' is not a results folder`);
+  const run = parseJson<RunFile>(runText, pathOf(RESULT_FILES.run));
+  const metricsText = await readOptional(pathOf(RESULT_FILES.metrics));
+  const metricsFile = metricsText === null ? null : parseJson<MetricsFile>(metricsText, pathOf(RESULT_FILES.metrics));
+  const classes = metricsFile?.classes ?? run.spec.classes.map((c) => c.name);
+  const specClass = new Map(run.spec.classes.map((c) => [c.name, c]));
+  const prompts = run.spec.classes.flatMap((c) => c.prompts);
+  const promptClass = run.spec.classes.flatMap((c) => c.prompts.map(() => classes.indexOf(c.name)));
+  const promptIndex = new Map(prompts.map((p, j) => [p, j]));
+
+  const predictionsText = await readOptional(pathOf(RESULT_FILES.predictions));
+  const table: PredictionTable = predictionsText === null
+    ? { keys: [], strategies: [], predicted: new Map(), truth: new Int32Array(0) }
+    : readPredictions(predictionsText, classes, pathOf(RESULT_FILES.predictions));
+  const strategies = metricsFile ? Object.keys(metricsFile.strategies) : table.strategies.length ? table.strategies : [...run.strategies];
+
+  const similaritiesText = await readOptional(pathOf(RESULT_FILES.similarities));
+  const similarities = similaritiesText === null ? {} : parseJson<Record<string, Record<string, number>>>(similaritiesText, pathOf(RESULT_FILES.similarities));
+
+  const cells = galleryCells(table, classes.length, settings.galleryCap);
+  const shownRows = [...new Set(Object.values(cells).flatMap((list) => list.flatMap((cell) => cell.rows)))].sort((a, b) => a - b);
+  const imageOfRow = new Map(shownRows.map((row, i) => [row, i]));
+  const imagesRoot = isAbsolute(run.images_root) ? run.images_root : join(resultsDir, run.images_root);
+  const sources = await mapConcurrently(shownRows, THUMBNAIL_CONCURRENCY, async (row) => {
+    const path = join(imagesRoot, table.keys[row]);
+    return settings.thumbnails === 'embed' ? thumbnailDataUri(path, settings.thumbnailSize) : relativeUrl(resultsDir, path);
+  });
+  const images = shownRows.map((row, i): GalleryImage => ({ key: table.keys[row], src: sources[i], top: topPrompts(similarities[table.keys[row]], promptIndex) }));
+
+  const errorsText = await readOptional(pathOf(RESULT_FILES.errors));
+  const failures = (errorsText ?? '').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as ImageFailure);
+
+  return {
+    run,
+    failures: { total: failures.length, listed: failures.slice(0, LISTED_FAILURES) },
+    classes,
+    probe: classes.map((c) => specClass.get(c)?.probe ?? false),
+    prompts,
+    promptClass,
+    strategies,
+    metrics: metricsFile?.strategies ?? null,
+    audit: metricsFile?.groups ? compactAudit(metricsFile.groups) : null,
+    gallery: {
+      thumbnails: settings.thumbnails,
+      size: settings.thumbnailSize,
+      cap: settings.galleryCap,
+      images,
+      cells: Object.fromEntries(
+        Object.entries(cells).map(([strategy, list]) => [
+          strategy,
+          list.map(({ truth, predicted, total, rows }) => ({ truth, predicted, total, images: rows.map((row) => imageOfRow.get(row)!) })),
+        ]),
+      ),
+    },
+  };
+}
+
+let echartsSource: Promise<string> | undefined;
+
+/** ECharts' minified build, read once from node_modules and inlined so the report needs no network. */
+function loadEcharts(): Promise<string> {
+  echartsSource ??= readFile(createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js'), 'utf8').catch((error: unknown) => {
+    echartsSource = undefined; // let a later call retry rather than keep the failure
+    throw error;
+  });
+  return echartsSource;
+}
+
+/** The report of a results folder as one self-contained HTML page (scripts, styles, data and thumbnails inline). */
+export async function buildReport(resultsDir: string, options: ReportOptions = {}): Promise<string> {
+  const [data, echarts] = await Promise.all([loadReportData(resultsDir, options), loadEcharts()]);
+  return reportHtml(data, echarts);
+}
+
+/** Writes `report.html` into the results folder (replaced atomically) and returns its path. */
+export async function writeReport(resultsDir: string, options: ReportOptions = {}): Promise<string> {
+  const path = join(resultsDir, REPORT_FILE);
+  await writeFileAtomic(path, await buildReport(resultsDir, options));
+  return path;
+}

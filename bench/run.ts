@@ -1,0 +1,598 @@
+/**
+ * Throughput benchmark of issue "Embedding cache, resumable runs, and throughput" (`npm run bench`).
+ *
+ * On a ViT-B/32-shaped CLIP with random weights (built once into bench/models/vit-b-32) and the 2,000
+ * FairFace validation images, for fp32 and q8, it measures in one run:
+ *   1. the model-only ceiling: the vision ONNX file run directly in onnxruntime-node on random pixels;
+ *   2. a cold end-to-end `runZeroShot`, in a child process (bench/e2e_child.ts) so its peak RSS is its own;
+ *   3. a warm re-run with a changed spec on the cache the cold run filled;
+ *   4. re-scoring a 10,954 × 14 similarity matrix with every default strategy;
+ * and writes bench/RESULTS.md and bench/results.json.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { runZeroShot, type RunOptions, type RunResult } from '../src/pipeline.js';
+import { loadSpec, promptCounts } from '../src/input/spec.js';
+import { scoreMatrix, l2NormalizeRows } from '../src/score/similarity.js';
+import { defaultStrategies, predictAll, strategyName } from '../src/score/strategies.js';
+import { fromPreprocessorConfig, preprocessImageFile } from '../src/encode/clip_image_transform.js';
+import type { E2eMeasurement } from './e2e_child.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const PYTHON = '/usr/bin/python3';
+const MODEL_DIR = join(REPO, 'bench', 'models', 'vit-b-32');
+const DATA_DIR = resolve(REPO, '..', 'shared', 'data', 'fairface-val');
+const IMAGES_DIR = join(DATA_DIR, 'val');
+const LABELS_CSV = join(DATA_DIR, 'fairface_label_val.csv');
+const RESULTS_MD = join(REPO, 'bench', 'RESULTS.md');
+const RESULTS_JSON = join(REPO, 'bench', 'results.json');
+const COMMAND = 'npm run bench   # = node --import tsx bench/run.ts';
+
+const DTYPES = ['fp32', 'q8'] as const;
+type Dtype = (typeof DTYPES)[number];
+// Transformers.js loads onnx/<name><suffix>.onnx for a dtype (its DEFAULT_DTYPE_SUFFIX_MAPPING).
+const ONNX_SUFFIX: Record<Dtype, string> = { fp32: '', q8: '_quantized' };
+
+const BATCH = 32;
+const MODEL_ONLY_BATCHES = 8; // 256 timed images per dtype
+const RESCORE_ROWS = 10_954; // FairFace train + val
+const RESCORE_DIM = 512;
+const RESCORE_REPEATS = 5;
+const GIB_KB = 1024 * 1024;
+
+// The goals of the issue. Model-only figures are what the hardware should give, not goals of ours.
+const GOALS = {
+  modelOnlyExpected: { fp32: 31, q8: 70 } as Record<Dtype, number>,
+  e2eImagesPerS: { fp32: 30, q8: 60 } as Record<Dtype, number>,
+  e2eShareOfModelOnly: 0.9,
+  peakRssKb: 1.5 * GIB_KB,
+  warmRerunS: 3,
+  rescoreMs: 200,
+};
+
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+const loadAverage = () => loadavg().map((x) => round(x)) as [number, number, number];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Preconditions: the data and the model
+
+function ensureData(): boolean {
+  if (existsSync(IMAGES_DIR)) return true;
+  log(`FairFace validation images not found at ${IMAGES_DIR}; nothing to measure. Skipping the benchmark.`);
+  return false;
+}
+
+function onnxPath(dtype: Dtype, tower: 'vision_model' | 'text_model', dir = MODEL_DIR): string {
+  return join(dir, 'onnx', `${tower}${ONNX_SUFFIX[dtype]}.onnx`);
+}
+
+const hasFp32 = (dir: string) => existsSync(onnxPath('fp32', 'vision_model', dir)) && existsSync(onnxPath('fp32', 'text_model', dir));
+const hasQ8 = (dir: string) => existsSync(onnxPath('q8', 'vision_model', dir)) && existsSync(onnxPath('q8', 'text_model', dir));
+
+function pythonReady(): boolean {
+  const probe = spawnSync(PYTHON, ['-c', 'import torch, onnx, numpy'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) {
+    log(`building the benchmark model needs ${PYTHON} with torch, onnx and numpy (Debian: apt-get install python3-torch python3-onnx);`);
+    log(`  ${probe.error ? probe.error.message : probe.stderr.trim().split('\n').pop()}`);
+    return false;
+  }
+  return true;
+}
+
+function runPython(args: string[]): void {
+  log(`${PYTHON} ${args.join(' ')}`);
+  const run = spawnSync(PYTHON, args, { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (run.status !== 0) throw new Error(`${PYTHON} ${args[0]} failed (exit ${run.status ?? run.signal})`);
+}
+
+/** Builds the fp32 model and its q8 variant if missing. Returns false when Python cannot build it. */
+function ensureModel(): boolean {
+  if (hasFp32(MODEL_DIR) && hasQ8(MODEL_DIR)) return true;
+  if (!pythonReady()) return false;
+  const started = performance.now();
+  if (!hasFp32(MODEL_DIR)) {
+    // Built aside and renamed, so an interrupted build is never taken for a model.
+    const partial = `${MODEL_DIR}.partial`;
+    rmSync(partial, { recursive: true, force: true });
+    log('building the ViT-B/32-shaped model (a few minutes, about 1 GB of RAM)');
+    runPython(['scripts/build_clip_fixture.py', '--preset', 'vit-b-32', '--out', partial]);
+    runPython(['scripts/quantize_dynamic_int8.py', partial]);
+    rmSync(MODEL_DIR, { recursive: true, force: true });
+    renameSync(partial, MODEL_DIR);
+  } else {
+    runPython(['scripts/quantize_dynamic_int8.py', MODEL_DIR]);
+  }
+  log(`model ready in ${round((performance.now() - started) / 1000, 1)} s`);
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The machine
+
+interface Machine {
+  cpu: string;
+  cores: number;
+  logical_cpus: number;
+  ram_gib: number;
+  node: string;
+  onnxruntime_node: string;
+  transformers: string;
+}
+
+function packageVersion(name: string, from: string): string {
+  // Walk up from the resolved entry point: packages' `exports` often hide package.json.
+  let dir = dirname(createRequire(from).resolve(name));
+  while (dir !== dirname(dir)) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === name) return pkg.version ?? 'unknown';
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
+}
+
+function describeMachine(): Machine {
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const transformersEntry = createRequire(import.meta.url).resolve('@huggingface/transformers');
+  return {
+    cpu: /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown',
+    cores: availableParallelism(),
+    logical_cpus: cpus().length,
+    ram_gib: round(totalmem() / 1024 ** 3, 1),
+    node: process.version,
+    // The copy Transformers.js itself loads, which is also the one imported here.
+    onnxruntime_node: packageVersion('onnxruntime-node', transformersEntry),
+    transformers: packageVersion('@huggingface/transformers', import.meta.url),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 1. Model-only ceiling
+
+interface ModelOnly {
+  images_per_s: number;
+  images_timed: number;
+  seconds: number;
+  session_create_s: number;
+  load_average_before: [number, number, number];
+}
+
+/** Deterministic pseudo-random numbers (mulberry32): the same pixels on every run. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function randomPixels(count: number, size: number, seed: number): Float32Array {
+  const random = seededRandom(seed);
+  const pixels = new Float32Array(count * 3 * size * size);
+  // About the range of CLIP-normalised pixels.
+  for (let i = 0; i < pixels.length; i++) pixels[i] = 4 * random() - 2;
+  return pixels;
+}
+
+/** The first `count` images of the folder, preprocessed as the pipeline does: real faces for the q8-vs-fp32 check. */
+async function realPixels(count: number): Promise<Float32Array> {
+  const config = JSON.parse(readFileSync(join(MODEL_DIR, 'preprocessor_config.json'), 'utf8')) as unknown;
+  const options = fromPreprocessorConfig(config);
+  const files = readdirSync(IMAGES_DIR)
+    .filter((f) => /\.(jpe?g|png)$/i.test(f))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }))
+    .slice(0, count);
+  const tensors = await Promise.all(files.map((f) => preprocessImageFile(join(IMAGES_DIR, f), options)));
+  const pixels = new Float32Array(tensors.reduce((n, t) => n + t.length, 0));
+  tensors.forEach((t, i) => pixels.set(t, i * t.length));
+  return pixels;
+}
+
+async function measureModelOnly(
+  dtype: Dtype,
+  batches: readonly Float32Array[],
+  faces: Float32Array,
+  size: number,
+): Promise<{ figures: ModelOnly; faceEmbeddings: Float32Array; dim: number }> {
+  const load_average_before = loadAverage();
+  let started = performance.now();
+  const session = await ort.InferenceSession.create(onnxPath(dtype, 'vision_model'), {
+    intraOpNumThreads: availableParallelism(),
+    interOpNumThreads: 1,
+  });
+  const session_create_s = (performance.now() - started) / 1000;
+  const input = session.inputNames[0];
+  const feeds = batches.map((b) => ({ [input]: new ort.Tensor('float32', b, [BATCH, 3, size, size]) }));
+  try {
+    await session.run(feeds[0]); // warm-up: first-run allocations and kernel selection, not timed
+    started = performance.now();
+    for (let i = 0; i < MODEL_ONLY_BATCHES; i++) await session.run(feeds[i % feeds.length]);
+    const seconds = (performance.now() - started) / 1000;
+    const imagesTimed = MODEL_ONLY_BATCHES * BATCH;
+
+    const out = await session.run({ [input]: new ort.Tensor('float32', faces, [faces.length / (3 * size * size), 3, size, size]) });
+    const embeds = out.image_embeds as ort.Tensor;
+    const dim = embeds.dims[1];
+    return {
+      figures: { images_per_s: round(imagesTimed / seconds), images_timed: imagesTimed, seconds: round(seconds, 3), session_create_s: round(session_create_s, 3), load_average_before },
+      faceEmbeddings: l2NormalizeRows(Float32Array.from(embeds.data as Float32Array), dim),
+      dim,
+    };
+  } finally {
+    await session.release();
+  }
+}
+
+function rowCosines(a: Float32Array, b: Float32Array, dim: number): { min: number; mean: number } {
+  let min = Infinity;
+  let sum = 0;
+  const rows = a.length / dim;
+  for (let i = 0; i < rows; i++) {
+    let dot = 0;
+    for (let k = 0; k < dim; k++) dot += a[i * dim + k] * b[i * dim + k];
+    min = Math.min(min, dot);
+    sum += dot;
+  }
+  return { min: round(min, 5), mean: round(sum / rows, 5) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 2. Cold end to end, in a child process
+
+function runChild(dtype: Dtype, cachePath: string): Promise<E2eMeasurement> {
+  const args = [
+    '--import', 'tsx', join(REPO, 'bench', 'e2e_child.ts'),
+    '--images', IMAGES_DIR, '--labels', LABELS_CSV, '--label-column', 'race', '--spec', 'fairface-race',
+    '--model', MODEL_DIR, '--dtype', dtype, '--cache', cachePath, '--batch-size', String(BATCH),
+  ];
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const last = stdout.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !last.startsWith('{')) {
+        reject(new Error(`e2e child (${dtype}) failed: exit ${code ?? signal}; stdout: ${stdout.slice(-500)}`));
+        return;
+      }
+      resolvePromise(JSON.parse(last) as E2eMeasurement);
+    });
+  });
+}
+
+/** Bytes of an SQLite cache including its write-ahead log, or null when there is no file at all. */
+function cacheBytes(path: string): number | null {
+  if (!existsSync(path)) return null;
+  return [path, `${path}-wal`].filter(existsSync).reduce((n, p) => n + statSync(p).size, 0);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 3. Warm re-run with a changed spec
+
+interface WarmRerun {
+  spec_prompts: number;
+  wall_s: number;
+  load_model_s: number | null;
+  timings: Record<string, number>;
+  images_embedded: number;
+  cache_stats: RunResult['cache'];
+  load_average_before: [number, number, number];
+}
+
+/** The built-in 14 prompts plus "a photo of a/an <race> person" per class: 7 prompts the cache has never seen. */
+async function writeChangedSpec(dir: string): Promise<string> {
+  const base = await loadSpec('fairface-race');
+  const classes = Object.fromEntries(base.classes.map((c) => [c.name, [...c.prompts, c.prompts[0].replace(/ man$/, ' person')]]));
+  const path = join(dir, 'fairface-race-plus-person.json');
+  writeFileSync(path, JSON.stringify({ name: 'fairface-race-plus-person', classes }, null, 2));
+  return path;
+}
+
+async function measureWarmRerun(dtype: Dtype, specPath: string, cachePath: string): Promise<WarmRerun> {
+  const load_average_before = loadAverage();
+  const options: RunOptions = {
+    images: IMAGES_DIR,
+    spec: specPath,
+    labels: LABELS_CSV,
+    labelColumn: 'race',
+    model: MODEL_DIR,
+    offline: true,
+    dtype,
+    batchSize: BATCH,
+    cache: cachePath,
+  };
+  const started = performance.now();
+  const result = await runZeroShot(options);
+  const wall_s = (performance.now() - started) / 1000;
+  return {
+    spec_prompts: result.spec.prompts.length,
+    wall_s: round(wall_s, 3),
+    load_model_s: result.timings.load_model_s ?? null,
+    timings: result.timings,
+    images_embedded: result.counts.embedded,
+    cache_stats: result.cache,
+    load_average_before,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// 4. Re-scoring
+
+interface Rescoring {
+  rows: number;
+  prompts: number;
+  dim: number;
+  all_strategies_ms: number;
+  per_strategy_ms: Record<string, number>;
+}
+
+function bestOf(repeats: number, work: () => void): number {
+  let best = Infinity;
+  for (let i = 0; i < repeats; i++) {
+    const started = performance.now();
+    work();
+    best = Math.min(best, performance.now() - started);
+  }
+  return round(best, 1);
+}
+
+async function measureRescoring(): Promise<Rescoring> {
+  const spec = await loadSpec('fairface-race');
+  const strategies = defaultStrategies(promptCounts(spec));
+  const random = seededRandom(7);
+  const prompts = spec.prompts.length;
+  // 100·cos of CLIP image–prompt pairs sits roughly between 15 and 35.
+  const similarity = scoreMatrix(RESCORE_ROWS, prompts, Float32Array.from({ length: RESCORE_ROWS * prompts }, () => 15 + 20 * random()));
+  const imageEmbeddings = l2NormalizeRows(Float32Array.from({ length: RESCORE_ROWS * RESCORE_DIM }, () => random() - 0.5), RESCORE_DIM);
+  const textEmbeddings = l2NormalizeRows(Float32Array.from({ length: prompts * RESCORE_DIM }, () => random() - 0.5), RESCORE_DIM);
+  const inputs = { similarity, promptClass: spec.promptClass, numClasses: spec.classes.length, imageEmbeddings, textEmbeddings, dim: RESCORE_DIM };
+  const per_strategy_ms = Object.fromEntries(strategies.map((s) => [strategyName(s), bestOf(RESCORE_REPEATS, () => predictAll(inputs, [s]))]));
+  return {
+    rows: RESCORE_ROWS,
+    prompts,
+    dim: RESCORE_DIM,
+    all_strategies_ms: bestOf(RESCORE_REPEATS, () => predictAll(inputs, strategies)),
+    per_strategy_ms,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Report
+
+interface PerDtype {
+  model_only: ModelOnly;
+  cold_e2e: E2eMeasurement & {
+    images_per_s_wall: number | null;
+    share_of_model_only: number | null;
+    load_average_before: [number, number, number];
+  };
+  warm_rerun: WarmRerun;
+}
+
+interface Results {
+  date: string;
+  command: string;
+  machine: Machine;
+  load_average_start: [number, number, number];
+  load_average_end: [number, number, number];
+  model: { dir: string; files: Record<string, number> };
+  images_dir: string;
+  images: number;
+  batch_size: number;
+  q8_vs_fp32_cosine: { images: number; min: number; mean: number };
+  results: Record<Dtype, PerDtype>;
+  rescoring: Rescoring;
+  parent_max_rss_kb: Record<string, number>;
+  cache_option_honoured: Record<Dtype, boolean>;
+  bench_seconds: number;
+  goals: typeof GOALS;
+}
+
+const mark = (ok: boolean | null) => (ok === null ? '–' : ok ? '✓' : '✗');
+const fmt = (x: number | null | undefined, digits = 2) => (x === null || x === undefined ? 'n/a' : x.toFixed(digits));
+const mib = (kb: number) => `${(kb / 1024).toFixed(0)} MiB`;
+
+function renderMarkdown(r: Results): string {
+  const f = r.results.fp32;
+  const q = r.results.q8;
+  const rows: string[] = [];
+  const row = (figure: string, fp32: string, goal32: string, ok32: boolean | null, q8: string, goalQ8: string, okQ8: boolean | null) =>
+    rows.push(`| ${figure} | ${fp32} | ${goal32} | ${mark(ok32)} | ${q8} | ${goalQ8} | ${mark(okQ8)} |`);
+  const e2e = (d: PerDtype) => d.cold_e2e.timings.images_per_s ?? null;
+  const share = (d: PerDtype) => d.cold_e2e.share_of_model_only;
+
+  row('model-only img/s (ORT, vision tower, batch 32, random pixels)', fmt(f.model_only.images_per_s), `expected ≈ 31–34`, f.model_only.images_per_s >= GOALS.modelOnlyExpected.fp32,
+    fmt(q.model_only.images_per_s), 'expected ≈ 70', q.model_only.images_per_s >= GOALS.modelOnlyExpected.q8);
+  row('cold e2e img/s (`timings.images_per_s`)', fmt(e2e(f)), `≥ ${GOALS.e2eImagesPerS.fp32}`, e2e(f) === null ? null : e2e(f)! >= GOALS.e2eImagesPerS.fp32,
+    fmt(e2e(q)), `≥ ${GOALS.e2eImagesPerS.q8}`, e2e(q) === null ? null : e2e(q)! >= GOALS.e2eImagesPerS.q8);
+  row('cold e2e img/s, wall clock (images ÷ images-stage seconds)', fmt(f.cold_e2e.images_per_s_wall), '', null, fmt(q.cold_e2e.images_per_s_wall), '', null);
+  row('cold e2e ÷ model-only', share(f) === null ? 'n/a' : `${(100 * share(f)!).toFixed(0)} %`, `≥ ${100 * GOALS.e2eShareOfModelOnly} %`, share(f) === null ? null : share(f)! >= GOALS.e2eShareOfModelOnly,
+    share(q) === null ? 'n/a' : `${(100 * share(q)!).toFixed(0)} %`, `≥ ${100 * GOALS.e2eShareOfModelOnly} %`, share(q) === null ? null : share(q)! >= GOALS.e2eShareOfModelOnly);
+  row('cold e2e: whole `runZeroShot` call, s', fmt(f.cold_e2e.run_wall_s, 1), '', null, fmt(q.cold_e2e.run_wall_s, 1), '', null);
+  row('cold e2e: model load, s', fmt(f.cold_e2e.timings.load_model_s, 2), '', null, fmt(q.cold_e2e.timings.load_model_s, 2), '', null);
+  row('cold e2e peak RSS (child process, `maxRSS`)', mib(f.cold_e2e.max_rss_kb), '< 1.5 GiB', f.cold_e2e.max_rss_kb < GOALS.peakRssKb,
+    mib(q.cold_e2e.max_rss_kb), '< 1.5 GiB', q.cold_e2e.max_rss_kb < GOALS.peakRssKb);
+  row('cache file after the cold run', f.cold_e2e.cache_bytes === null ? 'none written' : `${(f.cold_e2e.cache_bytes / 1e6).toFixed(1)} MB`, '', null,
+    q.cold_e2e.cache_bytes === null ? 'none written' : `${(q.cold_e2e.cache_bytes / 1e6).toFixed(1)} MB`, '', null);
+  row(`warm re-run, new spec (${f.warm_rerun.spec_prompts} prompts), same cache: whole call, s`, fmt(f.warm_rerun.wall_s, 2), `< ${GOALS.warmRerunS}`, f.warm_rerun.wall_s < GOALS.warmRerunS,
+    fmt(q.warm_rerun.wall_s, 2), `< ${GOALS.warmRerunS}`, q.warm_rerun.wall_s < GOALS.warmRerunS);
+  const hitsMisses = (stats: RunResult['cache']) => (stats ? `${stats.image_hits} / ${stats.image_misses}` : 'no cache');
+  row('cold e2e: cache image hits / misses', hitsMisses(f.cold_e2e.cache_stats), '', null, hitsMisses(q.cold_e2e.cache_stats), '', null);
+  row('warm re-run: cache image hits / misses', hitsMisses(f.warm_rerun.cache_stats), '', null, hitsMisses(q.warm_rerun.cache_stats), '', null);
+  row('warm re-run: of which model load, s', fmt(f.warm_rerun.load_model_s, 2), '', null, fmt(q.warm_rerun.load_model_s, 2), '', null);
+  row('warm re-run: images stage, s', fmt(f.warm_rerun.timings.encode_images_s, 2), '', null, fmt(q.warm_rerun.timings.encode_images_s, 2), '', null);
+
+  const strategyRows = Object.entries(r.rescoring.per_strategy_ms).map(([name, ms]) => `| \`${name}\` | ${ms.toFixed(1)} |`);
+  const cacheNote = DTYPES.every((d) => r.cache_option_honoured[d])
+    ? 'The cold runs encoded every image and stored it in the cache; the warm re-runs took every image from it.'
+    : `**The cache did not serve the warm re-run** for ${DTYPES.filter((d) => !r.cache_option_honoured[d]).join(', ')} ` +
+      '(no cache file after the cold run, or not every image a miss then and a hit in the warm run): see the hits / misses rows.';
+  const busy = r.load_average_start[0] > 0.5 * r.machine.cores;
+
+  return `# Benchmark: embedding cache, resumable runs, throughput
+
+Generated by \`bench/run.ts\` on ${r.date}. Every figure below was measured in that one run.
+
+- **Command:** \`${r.command}\`
+- **Machine:** ${r.machine.cpu}, ${r.machine.cores} cores available to Node (${r.machine.logical_cpus} logical CPUs), ${r.machine.ram_gib} GiB RAM; Node ${r.machine.node}, onnxruntime-node ${r.machine.onnxruntime_node}, @huggingface/transformers ${r.machine.transformers}
+- **Load average at start (1 / 5 / 15 min):** ${r.load_average_start.join(' / ')}; at the end: ${r.load_average_end.join(' / ')}.${busy ? ` Other processes were using the CPU (load ≥ half the ${r.machine.cores} cores), so the throughput figures are lower than on an idle machine.` : ''}
+- **Model:** ViT-B/32-shaped CLIP with **random weights** (\`scripts/build_clip_fixture.py --preset vit-b-32\`), q8 = \`scripts/quantize_dynamic_int8.py\` (uint8 activations per tensor, int8 weights per column); ${Object.entries(r.model.files).map(([name, bytes]) => `\`${name}\` ${(bytes / 1e6).toFixed(0)} MB`).join(', ')}
+- **Data:** ${r.images} FairFace validation images (\`${r.images_dir}\`), batch size ${r.batch_size}, spec \`fairface-race\` (14 prompts), labels column \`race\`.
+- **Whole benchmark:** ${r.bench_seconds.toFixed(0)} s.
+
+| figure | fp32 | goal | | q8 | goal | |
+| --- | ---: | --- | --- | ---: | --- | --- |
+${rows.join('\n')}
+
+${cacheNote}
+
+q8 vs fp32 image embeddings on the first ${r.q8_vs_fp32_cosine.images} faces (model-only sessions): cosine min ${r.q8_vs_fp32_cosine.min}, mean ${r.q8_vs_fp32_cosine.mean}.
+
+## Re-scoring
+
+A random ${r.rescoring.rows} × ${r.rescoring.prompts} similarity matrix and random ${r.rescoring.dim}-d embeddings, \`predictAll\` with the default strategies, best of ${RESCORE_REPEATS}:
+
+| strategies | ms | goal | |
+| --- | ---: | --- | --- |
+| all ${Object.keys(r.rescoring.per_strategy_ms).length} together | ${r.rescoring.all_strategies_ms.toFixed(1)} | < ${GOALS.rescoreMs} | ${mark(r.rescoring.all_strategies_ms < GOALS.rescoreMs)} |
+
+| strategy | ms |
+| --- | ---: |
+${strategyRows.join('\n')}
+
+## Benchmark process peak RSS after each phase
+
+\`process.resourceUsage().maxRSS\` of the parent (a running peak, so it never goes down); the cold runs are in child processes and not included.
+
+| after | peak RSS |
+| --- | ---: |
+${Object.entries(r.parent_max_rss_kb).map(([phase, kb]) => `| ${phase} | ${mib(kb)} |`).join('\n')}
+
+## How it is measured
+
+- **Model-only:** \`onnxruntime-node\` \`InferenceSession\` on \`onnx/vision_model${ONNX_SUFFIX.fp32}.onnx\` / \`onnx/vision_model${ONNX_SUFFIX.q8}.onnx\` with \`intraOpNumThreads\` = ${r.machine.cores}, \`interOpNumThreads\` = 1; one warm-up batch, then ${MODEL_ONLY_BATCHES} timed batches of ${BATCH} pre-made random pixel tensors. This is the ceiling for the pipeline: no decoding, no preprocessing, no text tower.
+- **Cold end to end:** \`runZeroShot\` on all images with a fresh temporary cache file, in a child process (\`bench/e2e_child.ts\`) so that its peak RSS is its own. "img/s" is the pipeline's \`timings.images_per_s\`; "wall clock" divides the embedded images by the time between the \`images\` and \`scores\` stage hooks.
+- **Warm re-run:** a second \`runZeroShot\` in the benchmark process, on the same cache, with the 14 prompts plus "a photo of a/an <race> person" per class; the time is the whole call, model load included.
+- Raw numbers: \`bench/results.json\`.
+`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const benchStarted = performance.now();
+  const load_average_start = loadAverage();
+  log(`load average ${load_average_start.join(' / ')} on ${availableParallelism()} cores`);
+  if (!ensureData()) return;
+  if (!ensureModel()) {
+    log('skipping the benchmark: no model and no way to build it.');
+    return;
+  }
+  const machine = describeMachine();
+  const images = readdirSync(IMAGES_DIR).filter((f) => /\.(jpe?g|png)$/i.test(f)).length;
+  const size = 224;
+  const parentRss: Record<string, number> = { start: process.resourceUsage().maxRSS };
+  const tmp = mkdtempSync(join(tmpdir(), 'zeroshot-bench-'));
+  try {
+    // 1. Model-only
+    const batches = [randomPixels(BATCH, size, 1), randomPixels(BATCH, size, 2)];
+    const faces = await realPixels(BATCH);
+    const modelOnly = {} as Record<Dtype, ModelOnly>;
+    const faceEmbeddings = {} as Record<Dtype, Float32Array>;
+    let dim = 0;
+    for (const dtype of DTYPES) {
+      log(`model-only ${dtype}`);
+      const measured = await measureModelOnly(dtype, batches, faces, size);
+      modelOnly[dtype] = measured.figures;
+      faceEmbeddings[dtype] = measured.faceEmbeddings;
+      dim = measured.dim;
+      log(`  ${measured.figures.images_per_s} img/s`);
+    }
+    parentRss['model-only'] = process.resourceUsage().maxRSS;
+
+    // 2. Cold end to end, each in a child with its own cache file
+    const cachePaths = Object.fromEntries(DTYPES.map((d) => [d, join(tmp, `cache-${d}.sqlite`)])) as Record<Dtype, string>;
+    const cold = {} as Record<Dtype, PerDtype['cold_e2e']>;
+    for (const dtype of DTYPES) {
+      log(`cold end to end ${dtype} (child process, ${images} images)`);
+      const load_average_before = loadAverage();
+      const measured = await runChild(dtype, cachePaths[dtype]);
+      const perS = measured.timings.images_per_s;
+      cold[dtype] = {
+        ...measured,
+        cache_bytes: cacheBytes(cachePaths[dtype]),
+        images_per_s_wall: measured.encode_wall_s ? round(measured.images_embedded / measured.encode_wall_s) : null,
+        share_of_model_only: perS === undefined ? null : round(perS / modelOnly[dtype].images_per_s, 3),
+        load_average_before,
+      };
+      log(`  ${perS} img/s (pipeline), peak RSS ${mib(measured.max_rss_kb)}`);
+    }
+    parentRss['cold e2e (children)'] = process.resourceUsage().maxRSS;
+
+    // 3. Warm re-run with a changed spec on the same cache
+    const specPath = await writeChangedSpec(tmp);
+    const warm = {} as Record<Dtype, WarmRerun>;
+    for (const dtype of DTYPES) {
+      log(`warm re-run ${dtype} (new spec, same cache)`);
+      warm[dtype] = await measureWarmRerun(dtype, specPath, cachePaths[dtype]);
+      log(`  ${warm[dtype].wall_s} s`);
+      parentRss[`warm re-run ${dtype}`] = process.resourceUsage().maxRSS;
+    }
+
+    // 4. Re-scoring
+    log('re-scoring');
+    const rescoring = await measureRescoring();
+    parentRss['re-scoring'] = process.resourceUsage().maxRSS;
+
+    // The cache did its job when the cold run missed and stored every image and the warm run hit every one.
+    const honoured = Object.fromEntries(
+      DTYPES.map((d) => [
+        d,
+        cold[d].cache_bytes !== null &&
+          cold[d].cache_stats?.image_misses === cold[d].images_embedded &&
+          warm[d].cache_stats?.image_hits === warm[d].images_embedded,
+      ]),
+    ) as Record<Dtype, boolean>;
+
+    const modelFiles = Object.fromEntries(
+      readdirSync(join(MODEL_DIR, 'onnx')).sort().map((f) => [`onnx/${f}`, statSync(join(MODEL_DIR, 'onnx', f)).size]),
+    );
+    const results: Results = {
+      date: new Date().toISOString(),
+      command: COMMAND,
+      machine,
+      load_average_start,
+      load_average_end: loadAverage(),
+      model: { dir: MODEL_DIR, files: modelFiles },
+      images_dir: IMAGES_DIR,
+      images,
+      batch_size: BATCH,
+      q8_vs_fp32_cosine: { images: BATCH, ...rowCosines(faceEmbeddings.fp32, faceEmbeddings.q8, dim) },
+      results: Object.fromEntries(DTYPES.map((d) => [d, { model_only: modelOnly[d], cold_e2e: cold[d], warm_rerun: warm[d] }])) as Record<Dtype, PerDtype>,
+      rescoring,
+      parent_max_rss_kb: parentRss,
+      cache_option_honoured: honoured,
+      bench_seconds: round((performance.now() - benchStarted) / 1000, 1),
+      goals: GOALS,
+    };
+    writeFileSync(RESULTS_JSON, `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(RESULTS_MD, renderMarkdown(results));
+    log(`wrote ${RESULTS_MD} and ${RESULTS_JSON} (${results.bench_seconds} s)`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+await main();

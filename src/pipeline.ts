@@ -127,7 +127,8 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
   const model = await ClipModel.load(options);
   const preprocessor = createImagePreprocessor(model.preprocessorConfig, options.preprocessWorkers);
   try {
-    const modelFp = await modelFingerprint({ id: model.source.id, revision: model.source.revision, dtype: model.source.dtype, onnxFiles: model.onnxFiles() });
+    const { id, revision, dtype } = model.source;
+    const modelFp = await modelFingerprint({ id, revision, dtype, onnxFiles: model.onnxFiles() }, cache?.fileHashes);
     const preprocessFp = fingerprint({ kind: 'zeroshot-clip-preprocess', options: preprocessor.options });
     cache?.registerModel(modelFp, { id: model.source.id, revision: model.source.revision, dtype: model.source.dtype });
     timings.load_model_s = seconds(stageStart);
@@ -135,6 +136,8 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     stageStart = performance.now();
     hooks.onStage?.('texts');
     const text = await embedTexts(model, spec.prompts, cache && { store: cache, modelFp });
+    // The text tower is not needed for the images: its memory is better spent on the image batches.
+    await model.releaseTower('text');
     timings.encode_texts_s = seconds(stageStart);
 
     stageStart = performance.now();

@@ -95,6 +95,29 @@ test('hashFileContent: the same for a path and its bytes; modelFingerprint: by f
   assert.notEqual(hub, await modelFingerprint({ id: 'Xenova/clip-vit-base-patch32', revision: 'v2', dtype: 'fp32' }));
 });
 
+test('model file hashes are remembered in the cache, so the next process need not re-read the weights', async () => {
+  const dir = scratch();
+  const onnx = join(dir, 'vision_model.onnx');
+  writeFileSync(onnx, 'weights');
+  const path = join(dir, 'cache.sqlite');
+  const first = open(path).cache;
+  const hashed = await modelFingerprint({ id: 'm', revision: 'main', dtype: 'fp32', onnxFiles: [onnx] }, first.fileHashes);
+  assert.equal(await modelFingerprint({ id: 'other', revision: 'x', dtype: 'fp32', onnxFiles: [onnx] }), hashed);
+  first.close();
+  // A reopened cache knows the hash by path, size and mtime.
+  const second = open(path).cache;
+  const stamp = { path: onnx, size: statSync(onnx).size, mtimeMs: statSync(onnx).mtimeMs };
+  assert.equal(second.fileHashes.get(stamp), await hashFileContent(onnx));
+  assert.equal(second.fileHashes.get({ ...stamp, mtimeMs: stamp.mtimeMs + 1 }), undefined, 'a touched file is hashed again');
+  second.close();
+  // A memo's answer is trusted for a file this process never hashed (it is what saves re-reading).
+  const unseen = join(dir, 'text_model.onnx');
+  writeFileSync(unseen, 'other weights');
+  const memo = { get: () => 'f'.repeat(64), set: () => assert.fail('nothing to remember') };
+  const fromMemo = await modelFingerprint({ id: 'm', revision: 'main', dtype: 'fp32', onnxFiles: [unseen] }, memo);
+  assert.equal(fromMemo, fingerprint({ kind: 'zeroshot-model-files', files: ['f'.repeat(64)], dtype: 'fp32' }));
+});
+
 test('default cache path: $ZEROSHOT_CACHE, else $XDG_CACHE_HOME/zeroshot, else ~/.cache/zeroshot', () => {
   assert.equal(defaultEmbeddingCachePath({ ZEROSHOT_CACHE: '/c/e.sqlite', XDG_CACHE_HOME: '/x' }), '/c/e.sqlite');
   assert.equal(defaultEmbeddingCachePath({ XDG_CACHE_HOME: '/x' }), '/x/zeroshot/embeddings.sqlite');

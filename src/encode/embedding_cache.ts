@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { stringify } from 'csv-stringify/sync';
+import type { FileHashMemo } from './fingerprint.js';
 import { float32FromLittleEndian, float32ToLittleEndian, NpyFloat32Writer } from './npy.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -40,6 +41,12 @@ const SCHEMA = `
     text      TEXT NOT NULL,
     embedding BLOB NOT NULL,               -- little-endian float32
     PRIMARY KEY (model_fp, text)
+  );
+  CREATE TABLE file_hashes (              -- content hashes of model files, so a run need not re-read them
+    path     TEXT PRIMARY KEY,
+    size     INTEGER NOT NULL,
+    mtime_ms REAL NOT NULL,
+    sha256   TEXT NOT NULL
   );
   PRAGMA application_id = ${APPLICATION_ID};
   PRAGMA user_version = ${CACHE_SCHEMA_VERSION};
@@ -232,6 +239,8 @@ function prepareStatements(db: SqliteDatabase) {
     putText: db.prepare<[string, string, Buffer]>(
       'INSERT INTO text_embeddings (model_fp, text, embedding) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     ),
+    getFileHash: db.prepare<[string, number, number], string>('SELECT sha256 FROM file_hashes WHERE path = ? AND size = ? AND mtime_ms = ?').pluck(),
+    putFileHash: db.prepare<[string, number, number, string]>('INSERT OR REPLACE INTO file_hashes (path, size, mtime_ms, sha256) VALUES (?, ?, ?, ?)'),
     putModel: db.prepare<[string, string]>(
       'INSERT INTO models (model_fp, label) VALUES (?, ?) ON CONFLICT (model_fp) DO UPDATE SET label = excluded.label',
     ),
@@ -257,6 +266,14 @@ export class EmbeddingCache {
   /** Records what a model fingerprint stands for (shown by `cache stats`, used to select a model by id). */
   registerModel(modelFp: string, label: ModelLabel): void {
     this.write(() => this.statements.putModel.run(modelFp, JSON.stringify(label)));
+  }
+
+  /** A file-hash memo backed by the cache: ONNX files of hundreds of MB are hashed once, not on every run. */
+  get fileHashes(): FileHashMemo {
+    return {
+      get: (file) => this.statements.getFileHash.get(file.path, file.size, file.mtimeMs),
+      set: (file, sha256) => this.write(() => this.statements.putFileHash.run(file.path, file.size, file.mtimeMs, sha256)),
+    };
   }
 
   /** The cached embedding of each content hash, or undefined; counted as hits and misses. */

@@ -55,9 +55,9 @@ export interface ModelIdentity {
  * The model part of a cache key. With local files it is their content hashes + dtype, so the same weights share
  * cached embeddings under any id or path; without, it is id + revision + dtype.
  */
-export async function modelFingerprint(model: ModelIdentity): Promise<string> {
+export async function modelFingerprint(model: ModelIdentity, memo?: FileHashMemo): Promise<string> {
   if (!model.onnxFiles?.length) return fingerprint({ kind: 'zeroshot-model', id: model.id, revision: model.revision, dtype: model.dtype });
-  const hashes = await Promise.all(model.onnxFiles.map(hashLargeFile));
+  const hashes = await Promise.all(model.onnxFiles.map((file) => hashLargeFile(file, memo)));
   // Sorted: the set of files identifies the model, not the order the caller listed them in.
   return fingerprint({ kind: 'zeroshot-model-files', files: hashes.sort(), dtype: model.dtype });
 }
@@ -65,13 +65,33 @@ export async function modelFingerprint(model: ModelIdentity): Promise<string> {
 // ONNX files are hundreds of MB: hash each once per process, again only when its size or mtime changes.
 const largeFileHashes = new Map<string, Promise<string>>();
 
-async function hashLargeFile(path: string): Promise<string> {
+/** A file as a hash memo knows it: the hash stays valid while path, size and mtime are unchanged. */
+export interface FileStamp {
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** Remembers file hashes across processes (the embedding cache provides one). */
+export interface FileHashMemo {
+  get(file: FileStamp): string | undefined;
+  set(file: FileStamp, sha256: string): void;
+}
+
+async function hashLargeFile(path: string, memo?: FileHashMemo): Promise<string> {
   const absolute = resolve(path);
   const info = await stat(absolute);
+  const stamp: FileStamp = { path: absolute, size: info.size, mtimeMs: info.mtimeMs };
   const key = `${absolute}\0${info.size}\0${info.mtimeMs}`;
   let hash = largeFileHashes.get(key);
   if (!hash) {
-    hash = streamSha256(absolute);
+    const remembered = memo?.get(stamp);
+    const computeAndRemember = async () => {
+      const sha256 = await streamSha256(absolute);
+      memo?.set(stamp, sha256);
+      return sha256;
+    };
+    hash = remembered !== undefined ? Promise.resolve(remembered) : computeAndRemember();
     largeFileHashes.set(key, hash);
     hash.catch(() => largeFileHashes.delete(key));
   }

@@ -182,6 +182,13 @@ export class ClipModel {
     await Promise.all([this.tower('text'), this.tower('vision')]);
   }
 
+  /** Frees a tower's ONNX session (e.g. the text tower once the prompts are encoded); it reloads if used again. */
+  async releaseTower(kind: Tower): Promise<void> {
+    const loading = this.towers.get(kind);
+    this.towers.delete(kind);
+    if (loading) await (await loading).dispose();
+  }
+
   private tower(kind: Tower): Promise<PreTrainedModel> {
     let loading = this.towers.get(kind);
     if (!loading) {

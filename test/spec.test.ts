@@ -76,3 +76,9 @@ test('loadSpec reads files and names unknown specs', async () => {
   assert.equal((await loadSpec(path)).name, 'mine');
   await assert.rejects(loadSpec('no-such-spec'), /neither a file nor a built-in spec; built-ins: .*fairface-race/);
 });
+
+test('built-in fairface-race-probes adds the CLIP paper probe classes to the seed prompts', async () => {
+  const spec = await loadSpec('fairface-race-probes');
+  assert.deepEqual(spec.prompts.slice(0, 14), SEED_PROMPTS);
+  assert.deepEqual(spec.classes.filter((c) => c.probe).map((c) => c.name), ['animal', 'gorilla', 'chimpanzee', 'orangutan', 'thief', 'criminal', 'suspicious person']);
+});

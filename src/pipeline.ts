@@ -3,7 +3,7 @@ import { listImages } from './input/images.js';
 import { labelIndices, matchLabelsToImages, readLabelMap, readLabelTable, requireColumn } from './input/labels.js';
 import { loadSpec, promptCounts, type Spec } from './input/spec.js';
 import { ClipModel, type ModelOptions, type ModelSource } from './encode/model.js';
-import { createImagePreprocessor } from './encode/preprocess.js';
+import { createImagePreprocessor, type ImagePreprocessor } from './encode/preprocess.js';
 import { embedImages, embedTexts, type EmbeddingProgress, type ImageFailure } from './encode/embed.js';
 import { defaultEmbeddingCachePath, openEmbeddingCache, type CacheSessionStats } from './encode/embedding_cache.js';
 import { fingerprint, modelFingerprint } from './encode/fingerprint.js';
@@ -124,13 +124,15 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
   const cache = options.cache === false ? null : openEmbeddingCache(options.cache ?? defaultEmbeddingCachePath(), { onWarning: hooks.onWarning });
   let stageStart = performance.now();
   hooks.onStage?.('model');
-  const model = await ClipModel.load(options);
-  const preprocessor = createImagePreprocessor(model.preprocessorConfig, options.preprocessWorkers);
+  let model: ClipModel | undefined;
+  let preprocessor: ImagePreprocessor | undefined;
   try {
+    model = await ClipModel.load(options);
+    preprocessor = createImagePreprocessor(model.preprocessorConfig, options.preprocessWorkers);
     const { id, revision, dtype } = model.source;
     const modelFp = await modelFingerprint({ id, revision, dtype, onnxFiles: model.onnxFiles() }, cache?.fileHashes);
     const preprocessFp = fingerprint({ kind: 'zeroshot-clip-preprocess', options: preprocessor.options });
-    cache?.registerModel(modelFp, { id: model.source.id, revision: model.source.revision, dtype: model.source.dtype });
+    cache?.registerModel(modelFp, { id, revision, dtype });
     timings.load_model_s = seconds(stageStart);
 
     stageStart = performance.now();
@@ -229,6 +231,6 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     };
   } finally {
     cache?.close();
-    await Promise.all([preprocessor.close(), model.dispose()]);
+    await Promise.all([preprocessor?.close(), model?.dispose()]);
   }
 }

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { ImageEntry } from '../input/images.js';
 import type { EmbeddingCache, ImageScope } from './embedding_cache.js';
 import { hashFileContent } from './fingerprint.js';
@@ -86,7 +85,9 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
   const pixelsPerImage = 3 * options.model.imageSize * options.model.imageSize;
   const prepare = async (from: number) => {
     const batch = misses.slice(from, from + batchSize);
-    const settled = await Promise.allSettled(batch.map(async (i) => options.preprocessor.run(await readFile(images[i].path))));
+    // Paths, not bytes: ONNX Runtime's run blocks this thread, so the worker must be able to read the files
+    // itself for decoding to overlap inference.
+    const settled = await Promise.allSettled(batch.map((i) => options.preprocessor.run(images[i].path)));
     const ready: number[] = [];
     const pixels = new Float32Array(pixelsPerImage * batch.length);
     settled.forEach((result, j) => {

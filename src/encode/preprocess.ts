@@ -4,11 +4,11 @@ import { fromPreprocessorConfig, preprocessImageFile, type ClipPreprocessOptions
 import type { PreprocessReply, PreprocessRequest } from './preprocess_worker.js';
 import type { PreprocessorConfig } from './model.js';
 
-/** Turns one encoded image (file bytes) into its model input: [3, size, size] float32, normalised. */
+/** Turns one image (a file path or the file's bytes) into its model input: [3, size, size] float32, normalised. */
 export interface ImagePreprocessor {
   /** The resolved settings: part of the embedding cache key. */
   readonly options: ClipPreprocessOptions;
-  run(bytes: Uint8Array): Promise<Float32Array>;
+  run(image: string | Uint8Array): Promise<Float32Array>;
   close(): Promise<void>;
 }
 
@@ -23,7 +23,7 @@ export function preprocessOptionsFor(config: PreprocessorConfig): ClipPreprocess
  */
 export function createImagePreprocessor(config: PreprocessorConfig, workers = defaultWorkerCount()): ImagePreprocessor {
   const options = preprocessOptionsFor(config);
-  if (workers === 0) return { options, run: (bytes) => preprocessImageFile(bytes, options), close: async () => {} };
+  if (workers === 0) return { options, run: (image) => preprocessImageFile(image, options), close: async () => {} };
 
   const pending = new Map<number, { resolve: (pixels: Float32Array) => void; reject: (error: Error) => void }>();
   let nextId = 0;
@@ -45,13 +45,13 @@ export function createImagePreprocessor(config: PreprocessorConfig, workers = de
   });
   return {
     options,
-    run(bytes) {
+    run(image) {
       if (failure) return Promise.reject(failure);
       const id = nextId++;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
         // Round-robin is enough: images of one folder cost about the same.
-        threads[id % threads.length].postMessage({ id, bytes } satisfies PreprocessRequest);
+        threads[id % threads.length].postMessage({ id, image } satisfies PreprocessRequest);
       });
     },
     async close() {

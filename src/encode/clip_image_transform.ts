@@ -28,6 +28,7 @@ import {
   type OutputWindow,
   type Raster8,
 } from './pil_resample.js';
+import { wasmKernels } from './pil_resample_wasm.js';
 
 export type ResizeSpec = { shortestEdge: number } | { height: number; width: number };
 
@@ -412,8 +413,16 @@ export function normalizationTable(options: Pick<ClipPreprocessOptions, 'imageMe
   return table;
 }
 
-/** Interleaved RGB bytes -> CHW float32 via `normalizationTable`. */
+/**
+ * Interleaved RGB bytes -> CHW float32 via `normalizationTable`, in
+ * WebAssembly where available; both implementations give the same floats.
+ */
 export function rgbToNormalizedChw(rgb: RgbImage, table: Float32Array): Float32Array {
+  return wasmKernels?.normalizeChw(rgb.data, rgb.width * rgb.height, table) ?? rgbToNormalizedChwReference(rgb, table);
+}
+
+/** `rgbToNormalizedChw` in TypeScript only: the reference for the wasm kernel. */
+export function rgbToNormalizedChwReference(rgb: RgbImage, table: Float32Array): Float32Array {
   const n = rgb.width * rgb.height;
   const out = new Float32Array(3 * n);
   const d = rgb.data;

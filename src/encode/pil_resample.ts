@@ -25,6 +25,8 @@
  * full resize followed by a crop would.
  */
 
+import { KERNEL_MAX_CHANNELS, kernelTapMultiple, wasmKernels, type KernelTaps } from './pil_resample_wasm.js';
+
 /** Interleaved 8-bit samples, row-major, `channels` samples per pixel. */
 export interface Raster8 {
   width: number;
@@ -182,37 +184,52 @@ function cropRaster8(src: Raster8, win: OutputWindow): Raster8 {
  */
 const BLOCK = 8;
 
-/** Taps of one axis regrouped into blocks of BLOCK source samples. */
+/** Taps of one axis regrouped into blocks of `blockSize` source samples. */
 interface TapBlocks {
   blocksPerSample: number;
-  /** First source index of each block; the whole block lies inside the source. */
+  /** First source index of each block. */
   start: Int32Array;
-  /** BLOCK fixed-point weights per block. */
+  /** `blockSize` fixed-point weights per block. */
   weights: Int32Array;
 }
 
-/**
- * Regroups taps into blocks. `inSize` must be at least BLOCK; `firstShift` is
- * subtracted from source indices (when the source is a row range of the image).
- */
-function toTapBlocks(c: AxisCoefficients, fixed: Int32Array, inSize: number, firstShift = 0): TapBlocks {
-  const n = c.first.length;
+/** Most taps any output sample of `c` reads. */
+function maxTaps(c: AxisCoefficients): number {
   let maxCount = 0;
-  for (let i = 0; i < n; i++) if (c.count[i] > maxCount) maxCount = c.count[i];
-  const blocksPerSample = Math.max(1, Math.ceil(maxCount / BLOCK));
+  for (let i = 0; i < c.count.length; i++) if (c.count[i] > maxCount) maxCount = c.count[i];
+  return maxCount;
+}
+
+/**
+ * Regroups taps into blocks; `firstShift` is subtracted from source indices
+ * (when the source is a row range of the image). Blocks are shifted to end
+ * inside the source; only a source narrower than a block leaves one reaching
+ * past its end (at 0), with zero weights there.
+ */
+function toTapBlocks(
+  c: AxisCoefficients,
+  fixed: Int32Array,
+  inSize: number,
+  firstShift: number,
+  blockSize: number,
+): TapBlocks {
+  const n = c.first.length;
+  const blocksPerSample = Math.max(1, Math.ceil(maxTaps(c) / blockSize));
   const start = new Int32Array(n * blocksPerSample);
-  const weights = new Int32Array(n * blocksPerSample * BLOCK);
+  const weights = new Int32Array(n * blocksPerSample * blockSize);
   for (let i = 0; i < n; i++) {
     for (let b = 0; b < blocksPerSample; b++) {
-      const firstTap = b * BLOCK;
+      const firstTap = b * blockSize;
       const pos = c.first[i] - firstShift + firstTap;
-      const blockStart = Math.min(pos, inSize - BLOCK);
+      const blockStart = Math.max(0, Math.min(pos, inSize - blockSize));
       const j = i * blocksPerSample + b;
       start[j] = blockStart;
       // Taps of this block occupy slots from (pos - blockStart); they end
       // inside the source, hence inside the block.
-      const taps = Math.min(BLOCK, c.count[i] - firstTap);
-      for (let k = 0; k < taps; k++) weights[j * BLOCK + pos - blockStart + k] = fixed[i * c.kernelSize + firstTap + k];
+      const taps = Math.min(blockSize, c.count[i] - firstTap);
+      for (let k = 0; k < taps; k++) {
+        weights[j * blockSize + pos - blockStart + k] = fixed[i * c.kernelSize + firstTap + k];
+      }
     }
   }
   return { blocksPerSample, start, weights };
@@ -335,13 +352,13 @@ function padToBlock(src: Raster8, horizontal: boolean): Raster8 {
 
 function horizontal8(src: Raster8, rowStart: number, rows: number, cols: AxisCoefficients): Raster8 {
   const input = src.width < BLOCK ? padToBlock(src, true) : src;
-  const blocks = toTapBlocks(cols, toFixedPoint(cols.weights), input.width);
+  const blocks = toTapBlocks(cols, toFixedPoint(cols.weights), input.width, 0, BLOCK);
   return horizontalPass8(input, rowStart, rows, blocks);
 }
 
 function vertical8(src: Raster8, colStart: number, outW: number, rows: AxisCoefficients, firstShift: number): Raster8 {
   const input = src.height < BLOCK ? padToBlock(src, false) : src;
-  const blocks = toTapBlocks(rows, toFixedPoint(rows.weights), input.height, firstShift);
+  const blocks = toTapBlocks(rows, toFixedPoint(rows.weights), input.height, firstShift, BLOCK);
   return verticalPass8(input, colStart, outW, blocks);
 }
 
@@ -357,8 +374,82 @@ function rowSpan(rows: AxisCoefficients): { start: number; end: number } {
 }
 
 /**
+ * The passes of an 8-bit bicubic resize: coefficients of each pass that
+ * runs (a pass is skipped when its dimension is unchanged) and the source
+ * rows [rowStart, rowEnd) that they read; null when neither runs.
+ */
+interface Bicubic8Plan {
+  cols: AxisCoefficients | null;
+  rows: AxisCoefficients | null;
+  rowStart: number;
+  rowEnd: number;
+}
+
+function planBicubic8(src: Raster8, outWidth: number, outHeight: number, window: OutputWindow): Bicubic8Plan | null {
+  checkTarget(outWidth, outHeight);
+  checkWindow(window, outWidth, outHeight);
+  const cols = outWidth !== src.width ? bicubicCoefficients(src.width, outWidth, window.left, window.width) : null;
+  const rows = outHeight !== src.height ? bicubicCoefficients(src.height, outHeight, window.top, window.height) : null;
+  if (!cols && !rows) return null;
+  // The horizontal pass runs over just the source rows the vertical pass reads.
+  const span = rows ? rowSpan(rows) : { start: window.top, end: window.top + window.height };
+  return { cols, rows, rowStart: span.start, rowEnd: span.end };
+}
+
+/** The TypeScript passes. */
+function runBicubic8(src: Raster8, plan: Bicubic8Plan, window: OutputWindow): Raster8 {
+  const { cols, rows, rowStart, rowEnd } = plan;
+  if (!rows) return horizontal8(src, rowStart, rowEnd - rowStart, cols!);
+  if (!cols) return vertical8(src, window.left, window.width, rows, 0);
+  const temp = horizontal8(src, rowStart, rowEnd - rowStart, cols);
+  return vertical8(temp, 0, window.width, rows, rowStart);
+}
+
+/**
+ * Taps of one axis for the wasm kernels: one block per output sample, its
+ * size rounded up to a multiple of `multiple`.
+ */
+function kernelTaps(c: AxisCoefficients, inSize: number, firstShift: number, multiple: number): KernelTaps {
+  const taps = Math.max(1, Math.ceil(maxTaps(c) / multiple)) * multiple;
+  const { start, weights } = toTapBlocks(c, toFixedPoint(c.weights), inSize, firstShift, taps);
+  return { start, weights, taps };
+}
+
+/** The wasm kernels, if this runtime has them and they cover `channels`-sample pixels. */
+function kernelsFor(channels: number): typeof wasmKernels {
+  return channels >= 1 && channels <= KERNEL_MAX_CHANNELS ? wasmKernels : null;
+}
+
+/** Which implementation `resizeBicubic8` runs for `channels`-sample pixels. */
+export function bicubic8Backend(channels: number): 'wasm-simd' | 'typescript' {
+  return kernelsFor(channels) ? 'wasm-simd' : 'typescript';
+}
+
+/** The WebAssembly SIMD passes; null when they do not cover `src` (or it does not fit). */
+function runBicubic8Wasm(src: Raster8, plan: Bicubic8Plan, window: OutputWindow): Raster8 | null {
+  const ch = src.channels;
+  const kernels = kernelsFor(ch);
+  if (!kernels) return null;
+  const { cols, rows, rowStart, rowEnd } = plan;
+  const data = kernels.resample8({
+    data: src.data,
+    width: src.width,
+    channels: ch,
+    rowStart,
+    rowEnd,
+    horizontal: cols && kernelTaps(cols, src.width, 0, kernelTapMultiple('horizontal', ch)),
+    vertical: rows && kernelTaps(rows, rowEnd - rowStart, rowStart, kernelTapMultiple('vertical', ch)),
+    colStart: window.left,
+    outWidth: window.width,
+  });
+  return data && { width: window.width, height: window.height, channels: ch, data };
+}
+
+/**
  * Pillow-exact bicubic resize of an 8-bit image to outWidth x outHeight,
- * returning only `window` of the result (the whole image by default).
+ * returning only `window` of the result (the whole image by default). Runs
+ * the WebAssembly SIMD kernels where available (see `bicubic8Backend`),
+ * otherwise `resizeBicubic8Reference`; both give identical bytes.
  */
 export function resizeBicubic8(
   src: Raster8,
@@ -366,24 +457,20 @@ export function resizeBicubic8(
   outHeight: number,
   window: OutputWindow = fullWindow(outWidth, outHeight),
 ): Raster8 {
-  checkTarget(outWidth, outHeight);
-  checkWindow(window, outWidth, outHeight);
-  const needHorizontal = outWidth !== src.width;
-  const needVertical = outHeight !== src.height;
-  if (!needHorizontal && !needVertical) return cropRaster8(src, window);
+  const plan = planBicubic8(src, outWidth, outHeight, window);
+  if (!plan) return cropRaster8(src, window);
+  return runBicubic8Wasm(src, plan, window) ?? runBicubic8(src, plan, window);
+}
 
-  if (!needVertical) {
-    const cols = bicubicCoefficients(src.width, outWidth, window.left, window.width);
-    return horizontal8(src, window.top, window.height, cols);
-  }
-  const rows = bicubicCoefficients(src.height, outHeight, window.top, window.height);
-  if (!needHorizontal) return vertical8(src, window.left, window.width, rows, 0);
-
-  // Horizontal pass over just the source rows the vertical pass reads.
-  const cols = bicubicCoefficients(src.width, outWidth, window.left, window.width);
-  const span = rowSpan(rows);
-  const temp = horizontal8(src, span.start, span.end - span.start, cols);
-  return vertical8(temp, 0, window.width, rows, span.start);
+/** `resizeBicubic8` in TypeScript only: the reference for the wasm kernels. */
+export function resizeBicubic8Reference(
+  src: Raster8,
+  outWidth: number,
+  outHeight: number,
+  window: OutputWindow = fullWindow(outWidth, outHeight),
+): Raster8 {
+  const plan = planBicubic8(src, outWidth, outHeight, window);
+  return plan ? runBicubic8(src, plan, window) : cropRaster8(src, window);
 }
 
 /** Pillow's ROUND_UP for 32-bit passes: half away from zero, then truncate. */

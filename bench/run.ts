@@ -24,6 +24,7 @@ import { scoreMatrix, l2NormalizeRows } from '../src/score/similarity.js';
 import { defaultStrategies, predictAll, strategyName } from '../src/score/strategies.js';
 import { fromPreprocessorConfig, preprocessImageFile } from '../src/encode/clip_image_transform.js';
 import type { E2eMeasurement } from './e2e_child.js';
+import { Mulberry32 } from '../src/evaluate/bootstrap.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PYTHON = '/usr/bin/python3';
@@ -180,16 +181,10 @@ interface ModelOnlyBracket {
   spread: number;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32): the same pixels on every run. */
+/** Deterministic pseudo-random numbers in [0, 1): the bootstrap's mulberry32, so runs are reproducible. */
 function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new Mulberry32(seed);
+  return () => generator.next();
 }
 
 /** The first `count` images of the folder, preprocessed as the pipeline does: real faces for the model-only runs and the q8-vs-fp32 check. */

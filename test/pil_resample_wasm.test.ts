@@ -19,17 +19,12 @@ import {
   rgbToNormalizedChw,
   rgbToNormalizedChwReference,
 } from '../src/encode/clip_image_transform.js';
+import { Mulberry32 } from '../src/evaluate/bootstrap.js';
 
-/** Deterministic PRNG (mulberry32), so a failure names a reproducible case. */
+/** Deterministic pseudo-random numbers in [0, 1): the bootstrap's mulberry32, so runs are reproducible. */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new Mulberry32(seed);
+  return () => generator.next();
 }
 
 function randomInt(r: () => number, lo: number, hi: number): number {

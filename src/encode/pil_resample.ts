@@ -246,31 +246,6 @@ function horizontalPass8(src: Raster8, rowStart: number, rows: number, blocks: T
   const out = new Uint8Array(outW * rows * ch);
   const inStride = src.width * ch;
   let o = 0;
-  if (ch === 3 && nb === 1) {
-    // The common case (RGB, downscale up to 2.5x or any upscale), fully unrolled.
-    for (let y = 0; y < rows; y++) {
-      const rowBase = (rowStart + y) * inStride;
-      for (let x = 0; x < outW; x++) {
-        const q = rowBase + st[x] * 3;
-        const k = x * BLOCK;
-        const w0 = w[k], w1 = w[k + 1], w2 = w[k + 2], w3 = w[k + 3];
-        const w4 = w[k + 4], w5 = w[k + 5], w6 = w[k + 6], w7 = w[k + 7];
-        out[o++] = clip8(
-          HALF_UNIT + d[q] * w0 + d[q + 3] * w1 + d[q + 6] * w2 + d[q + 9] * w3 +
-            d[q + 12] * w4 + d[q + 15] * w5 + d[q + 18] * w6 + d[q + 21] * w7,
-        );
-        out[o++] = clip8(
-          HALF_UNIT + d[q + 1] * w0 + d[q + 4] * w1 + d[q + 7] * w2 + d[q + 10] * w3 +
-            d[q + 13] * w4 + d[q + 16] * w5 + d[q + 19] * w6 + d[q + 22] * w7,
-        );
-        out[o++] = clip8(
-          HALF_UNIT + d[q + 2] * w0 + d[q + 5] * w1 + d[q + 8] * w2 + d[q + 11] * w3 +
-            d[q + 14] * w4 + d[q + 17] * w5 + d[q + 20] * w6 + d[q + 23] * w7,
-        );
-      }
-    }
-    return { width: outW, height: rows, channels: ch, data: out };
-  }
   const ch2 = 2 * ch, ch3 = 3 * ch, ch4 = 4 * ch, ch5 = 5 * ch, ch6 = 6 * ch, ch7 = 7 * ch;
   for (let y = 0; y < rows; y++) {
     const rowBase = (rowStart + y) * inStride;

@@ -213,3 +213,19 @@ test('zeroshot run --groups: the audit lands in metrics.json under groups', asyn
   assert.equal(data(html), data(first));
   assert.ok(data(html).includes(JSON.stringify(metrics.strategies.sum.accuracy)));
 });
+
+test('zeroshot run --exif-rotate: rotates by EXIF orientation, and is cached apart from the unrotated run', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'zs-exif-'));
+  await mkdir(join(root, 'images'));
+  await copyFile(fileURLToPath(new URL('./golden/images/exif_orient6_320x240.jpg', import.meta.url)), join(root, 'images', 'rotated.jpg'));
+  const cache = join(root, 'cache.sqlite');
+  const base = ['run', '--images', join(root, 'images'), '--model', FIXTURE, '--offline', '--cache', cache, '-q', '--no-report'];
+  const plain = await zeroshot([...base, '--out', join(root, 'plain')]);
+  const rotated = await zeroshot([...base, '--out', join(root, 'rotated'), '--exif-rotate']);
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(rotated.code, 0, rotated.stderr);
+  const runOf = async (dir: string) => JSON.parse(await readFile(join(root, dir, 'run.json'), 'utf8'));
+  assert.equal((await runOf('rotated')).counts.cache_hits, 0, 'a different preprocessing is a different cache key');
+  const scores = async (dir: string) => JSON.parse(await readFile(join(root, dir, 'similarities.json'), 'utf8'))['rotated.jpg'];
+  assert.notDeepEqual(await scores('plain'), await scores('rotated'));
+});

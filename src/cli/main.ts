@@ -46,6 +46,7 @@ interface RunFlags {
   seed?: number;
   cache?: string | false;
   report?: boolean;
+  exifRotate?: boolean;
   quiet?: boolean;
 }
 
@@ -69,6 +70,7 @@ async function runCommand(flags: RunFlags, note?: string): Promise<void> {
     strategies: commaList(flags.strategies),
     groups: commaList(flags.groups),
     cache: flags.cache,
+    exifRotate: flags.exifRotate,
     audit: { bootstrap: flags.bootstrap, minGroupSize: flags.minGroupSize, seed: flags.seed },
   };
   const result = await runZeroShot(options, {
@@ -104,6 +106,7 @@ function addRunOptions(command: Command): Command {
     .option('--cache <file>', 'embedding cache (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
     .option('--no-cache', 'do not read or write the embedding cache')
     .option('--no-report', 'skip report.html')
+    .option('--exif-rotate', 'apply EXIF orientation before preprocessing (the Python reference does not)')
     .option('--strategies <list>', 'comma-separated: sum, mean, max, topk:K, embedding-mean (default: all)')
     .option('--groups <columns>', 'labels-CSV columns to audit by, comma-separated (e.g. gender,age)')
     .option('--bootstrap <n>', 'bootstrap resamples for the confidence intervals (0: none)', wholeNumber('--bootstrap'), 1000)

@@ -12,17 +12,27 @@ export interface ImagePreprocessor {
   close(): Promise<void>;
 }
 
+/** What the user may change on top of the model's config. */
+export interface PreprocessOverrides {
+  /** Apply EXIF orientation before resizing (the reference pipeline, like PIL, does not). */
+  readonly exifRotate?: boolean;
+}
+
 /** The CLIP preprocessing a model's `preprocessor_config.json` asks for (PIL-exact resampling). */
-export function preprocessOptionsFor(config: PreprocessorConfig): ClipPreprocessOptions {
-  return fromPreprocessorConfig(config);
+export function preprocessOptionsFor(config: PreprocessorConfig, overrides: PreprocessOverrides = {}): ClipPreprocessOptions {
+  return fromPreprocessorConfig(config, { exifRotate: overrides.exifRotate ?? false });
 }
 
 /**
  * Preprocessing on `workers` worker threads (0: on the calling thread). Decoding and resampling are CPU work;
  * on their own threads they run while ONNX Runtime encodes the previous batch.
  */
-export function createImagePreprocessor(config: PreprocessorConfig, workers = defaultWorkerCount()): ImagePreprocessor {
-  const options = preprocessOptionsFor(config);
+export function createImagePreprocessor(
+  config: PreprocessorConfig,
+  workers = defaultWorkerCount(),
+  overrides: PreprocessOverrides = {},
+): ImagePreprocessor {
+  const options = preprocessOptionsFor(config, overrides);
   if (workers === 0) return { options, run: (image) => preprocessImageFile(image, options), close: async () => {} };
 
   const pending = new Map<number, { resolve: (pixels: Float32Array) => void; reject: (error: Error) => void }>();

@@ -336,7 +336,7 @@ const REPORT_SCRIPT = String.raw`
     var probes = run.spec.classes.filter(function (k) { return k.probe; });
     var promptCount = run.spec.classes.reduce(function (n, k) { return n + k.prompts.length; }, 0);
     var facts = [
-      ['Model', model.id + (model.kind === 'folder' && model.path ? ' (' + model.path + ')' : '') + ' · revision ' + model.revision + ' · ' + model.dtype + ' · ' + model.threads + ' threads'],
+      ['Model', model.id + (model.kind === 'folder' && model.path && model.path !== model.id ? ' (' + model.path + ')' : '') + ' · revision ' + model.revision + ' · ' + model.dtype + ' · ' + model.threads + ' threads'],
       ['Spec', run.spec.name + ' (' + run.spec.source + ') · ' + plural(run.spec.classes.length - probes.length, 'class', 'classes') + ', ' + plural(probes.length, 'harm probe', 'harm probes') + ', ' + plural(promptCount, 'prompt', 'prompts')],
       ['Strategies', data.strategies.join(', ')],
       ['Labels', run.label_column ? 'column “' + run.label_column + '”' : 'none (no accuracy, no group audit)'],

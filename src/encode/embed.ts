@@ -52,7 +52,14 @@ const READ_CONCURRENCY = 16;
  */
 export async function embedImages(images: readonly ImageEntry[], options: ImageEmbeddingOptions): Promise<EmbeddedImages> {
   const { dim, batchSize, cache } = options;
-  const vectors: (Float32Array | undefined)[] = new Array(images.length);
+  // One matrix, row i for listed image i, compacted at the end: memory stays one embedding matrix whatever
+  // the number of images.
+  const matrix = new Float32Array(images.length * dim);
+  const embedded = new Uint8Array(images.length);
+  const store = (i: number, vector: Float32Array) => {
+    matrix.set(vector, i * dim);
+    embedded[i] = 1;
+  };
   const failed = new Map<number, string>();
   const hashes: string[] = new Array(images.length);
   let cacheHits = 0;
@@ -72,7 +79,7 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
       const indices = chunk.map((_, j) => start + j).filter((i) => hashes[i] !== undefined);
       cache.store.getImageEmbeddings(cache.scope, indices.map((i) => hashes[i])).forEach((vector, k) => {
         if (vector) {
-          vectors[indices[k]] = vector;
+          store(indices[k], vector);
           cacheHits += 1;
         }
       });
@@ -81,7 +88,7 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
   if (cacheHits > 0) report();
 
   // Pass 2: the misses, in full batches.
-  const misses = images.map((_, i) => i).filter((i) => vectors[i] === undefined && !failed.has(i));
+  const misses = images.map((_, i) => i).filter((i) => !embedded[i] && !failed.has(i));
   const pixelsPerImage = 3 * options.model.imageSize * options.model.imageSize;
   const prepare = async (from: number) => {
     const batch = misses.slice(from, from + batchSize);
@@ -106,8 +113,8 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
     next = from + batchSize < misses.length ? prepare(from + batchSize) : null;
     if (ready.length > 0) {
       const { embeddings } = await options.model.encodeImages(pixels, ready.length);
-      const entries = ready.map((i, k) => ({ contentHash: hashes[i], embedding: embeddings.slice(k * dim, (k + 1) * dim) }));
-      entries.forEach((entry, k) => (vectors[ready[k]] = entry.embedding));
+      const entries = ready.map((i, k) => ({ contentHash: hashes[i], embedding: embeddings.subarray(k * dim, (k + 1) * dim) }));
+      entries.forEach((entry, k) => store(ready[k], entry.embedding));
       cache?.store.putImageEmbeddings(cache.scope, entries);
       encoded += ready.length;
     }
@@ -116,17 +123,16 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
 
   const keys: string[] = [];
   const sourceIndex: number[] = [];
-  const embeddings = new Float32Array(images.length * dim);
   images.forEach((image, i) => {
-    const vector = vectors[i];
-    if (!vector) return;
-    embeddings.set(vector, keys.length * dim);
+    if (!embedded[i]) return;
+    // Rows move only towards the front, so copying in listing order never overwrites a row still to move.
+    if (keys.length !== i) matrix.copyWithin(keys.length * dim, i * dim, (i + 1) * dim);
     keys.push(image.key);
     sourceIndex.push(i);
   });
   cache?.store.recordImagePaths(cache.scope, sourceIndex.map((i) => ({ contentHash: hashes[i], path: images[i].path })));
   const failures = [...failed].sort(([a], [b]) => a - b).map(([i, error]) => ({ image: images[i].key, error }));
-  return { keys, sourceIndex, embeddings: embeddings.slice(0, keys.length * dim), failures, cacheHits, encoded };
+  return { keys, sourceIndex, embeddings: matrix.subarray(0, keys.length * dim), failures, cacheHits, encoded };
 }
 
 /** Normalised text embeddings, taking what the cache has and encoding (and storing) the rest. */

@@ -173,7 +173,7 @@ describe('bootstrap', () => {
     const strata = [Int32Array.from([0, 1, 2]), Int32Array.from([10, 11])];
     const record = (seed: number) => {
       const draws: number[][] = [];
-      forEachStratifiedResample(strata, 20, seed, (b, s, drawn) => {
+      forEachStratifiedResample(strata, 20, seed, (_replicate, s, drawn) => {
         assert.equal(drawn.length, strata[s].length);
         assert.ok([...drawn].every((i) => strata[s].includes(i)), 'a draw never leaves its stratum');
         draws.push([...drawn]);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
 import { DEFAULT_MODEL, loadTextTokenizer } from '../encode/model.js';
 import { cacheStats, defaultEmbeddingCachePath, exportImageEmbeddings, pruneModel } from '../encode/embedding_cache.js';
@@ -12,18 +12,16 @@ import { summaryTable, writeResults } from '../report/results.js';
 import { writeReport } from '../report/html_report.js';
 import { progressReporter } from './progress.js';
 
-const positiveInt = (flag: string) => (value: string) => {
+/** A commander parser for whole-number flags of at least `min`. */
+const integerAtLeast = (min: number, flag: string) => (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a whole number ≥ 1`);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be a whole number ≥ ${min}`);
   return n;
 };
+const positiveInt = (flag: string) => integerAtLeast(1, flag);
+const wholeNumber = (flag: string) => integerAtLeast(0, flag);
 
 const commaList = (value?: string) => value?.split(',').map((s) => s.trim()).filter(Boolean);
-const wholeNumber = (flag: string) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a whole number ≥ 0`);
-  return n;
-};
 
 interface RunFlags {
   images: string;

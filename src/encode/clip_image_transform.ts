@@ -210,11 +210,6 @@ export function centerCropOffsets(
 
 // ------------------------------------------------------------------ transform
 
-/** Source prepared for resampling in its PIL mode. */
-type Prepared =
-  | { kind: '8'; raster: Raster8; nearest: boolean; premultiplied: boolean; img: DecodedImage }
-  | { kind: 'I'; data: Int32Array; width: number; height: number };
-
 /**
  * The uint8 RGB image fed to ToTensor (224x224x3 for CLIP): PIL-exact resize,
  * center crop and RGB conversion.

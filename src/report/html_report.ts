@@ -139,7 +139,7 @@ function readPredictions(text: string, classes: readonly string[], path: string)
   const [header, ...body] = rows;
   if (header[0] !== 'image') throw new Error(`${path}: the first column is '${header[0]}', expected 'image'`);
   const labelColumn = header.indexOf('label');
-  const strategyColumns = header.flatMap((name, column) => (column > 0 && column !== labelColumn ? [column] : []));
+  const strategyColumns = header.flatMap((_, column) => (column > 0 && column !== labelColumn ? [column] : []));
   const classIndex = new Map(classes.map((c, i) => [c, i]));
   const indexOf = (name: string, row: number): number => {
     const c = classIndex.get(name);

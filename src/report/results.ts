@@ -61,7 +61,7 @@ export function summaryTable(result: RunResult): string {
     `${counts.embedded} images embedded (${counts.cache_hits} from the cache), ${counts.failed} failed, ${counts.ignored_files} non-image files ignored`,
   ];
   if (!result.metrics) return lines.join('\n');
-  lines.push(`${result.counts.labelled} labelled (${result.counts.unlabelled} without a label; ${result.counts.labels_without_image} labels without an image)`);
+  lines.push(`${counts.labelled} labelled (${counts.unlabelled} without a label; ${counts.labels_without_image} labels without an image)`);
   const rows = Object.entries(result.metrics).map(([name, m]) => [name, (100 * m.accuracy).toFixed(2), (100 * m.balanced_accuracy).toFixed(2)]);
   const header = ['strategy', 'accuracy %', 'balanced acc. %'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));

@@ -6,6 +6,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 
 import { decodeImage, type DecodedImage } from '../src/encode/image_decode.js';
+import { createImagePreprocessor } from '../src/encode/preprocess.js';
 import {
   CLIP_MEAN,
   CLIP_STD,
@@ -120,6 +121,36 @@ describe('preprocessImageFile', () => {
     assert.equal(a.length, 3 * 224 * 224);
     assert.deepEqual(a, b);
   });
+
+  it('writes into a given array, and rejects one of the wrong size', async () => {
+    const file = path.join(GOLDEN_DIR, 'baseline420_500x375.jpg');
+    const out = new Float32Array(3 * 224 * 224);
+    assert.equal(await preprocessImageFile(file, {}, out), out);
+    assert.deepEqual(out, await preprocessImageFile(file));
+    await assert.rejects(preprocessImageFile(file, {}, new Float32Array(10)), /output holds 10 floats, the image needs 150528/);
+  });
+});
+
+describe('createImagePreprocessor', () => {
+  const config = JSON.parse(readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'tiny-clip', 'preprocessor_config.json'), 'utf8'));
+  const files = ['baseline420_500x375.jpg', 'odd_253x397.png', 'rgb24_211x161.bmp'].map((f) => path.join(GOLDEN_DIR, f));
+
+  for (const workers of [0, 2]) {
+    it(`with ${workers} worker thread(s), writes each image into its slot of allocated memory`, async () => {
+      const preprocessor = createImagePreprocessor(config, workers);
+      try {
+        const n = 3 * 224 * 224;
+        const memory = preprocessor.allocate(files.length * n);
+        assert.equal(memory.buffer instanceof SharedArrayBuffer, workers > 0);
+        await Promise.all(files.map((f, j) => preprocessor.runInto(f, memory.subarray(j * n, (j + 1) * n))));
+        for (const [j, f] of files.entries()) assert.deepEqual(memory.slice(j * n, (j + 1) * n), await preprocessImageFile(f, preprocessor.options));
+        await assert.rejects(preprocessor.runInto(path.join(GOLDEN_DIR, 'missing.jpg'), memory.subarray(0, n)), /cannot read image file/);
+        if (workers > 0) await assert.rejects(preprocessor.runInto(files[0], new Float32Array(n)), /target must come from allocate/);
+      } finally {
+        await preprocessor.close();
+      }
+    });
+  }
 });
 
 describe('decode errors', () => {

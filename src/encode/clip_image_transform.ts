@@ -412,14 +412,20 @@ export function normalizationTable(options: Pick<ClipPreprocessOptions, 'imageMe
  * Interleaved RGB bytes -> CHW float32 via `normalizationTable`, in
  * WebAssembly where available; both implementations give the same floats.
  */
-export function rgbToNormalizedChw(rgb: RgbImage, table: Float32Array): Float32Array {
-  return wasmKernels?.normalizeChw(rgb.data, rgb.width * rgb.height, table) ?? rgbToNormalizedChwReference(rgb, table);
+export function rgbToNormalizedChw(rgb: RgbImage, table: Float32Array, out?: Float32Array): Float32Array {
+  checkOutput(out, 3 * rgb.width * rgb.height);
+  return wasmKernels?.normalizeChw(rgb.data, rgb.width * rgb.height, table, out) ?? rgbToNormalizedChwReference(rgb, table, out);
+}
+
+function checkOutput(out: Float32Array | undefined, length: number): void {
+  if (out && out.length !== length) throw new Error(`output holds ${out.length} floats, the image needs ${length}`);
 }
 
 /** `rgbToNormalizedChw` in TypeScript only: the reference for the wasm kernel. */
-export function rgbToNormalizedChwReference(rgb: RgbImage, table: Float32Array): Float32Array {
+export function rgbToNormalizedChwReference(rgb: RgbImage, table: Float32Array, into?: Float32Array): Float32Array {
   const n = rgb.width * rgb.height;
-  const out = new Float32Array(3 * n);
+  checkOutput(into, 3 * n);
+  const out = into ?? new Float32Array(3 * n);
   const d = rgb.data;
   for (let i = 0, p = 0; i < n; i++, p += 3) {
     out[i] = table[d[p]];
@@ -429,24 +435,25 @@ export function rgbToNormalizedChwReference(rgb: RgbImage, table: Float32Array):
   return out;
 }
 
-/** Full transform: 3 x cropH x cropW normalised float32 (CHW). */
-export function clipTransform(img: DecodedImage, options: Partial<ClipPreprocessOptions> = {}): Float32Array {
-  return clipTransformWithSize(img, options).data;
+/** Full transform: 3 x cropH x cropW normalised float32 (CHW), written to `out` when given. */
+export function clipTransform(img: DecodedImage, options: Partial<ClipPreprocessOptions> = {}, out?: Float32Array): Float32Array {
+  return clipTransformWithSize(img, options, out).data;
 }
 
 /** Like `clipTransform`, also reporting the output's spatial size. */
-export function clipTransformWithSize(img: DecodedImage, options: Partial<ClipPreprocessOptions> = {}): ChwTensor {
+export function clipTransformWithSize(img: DecodedImage, options: Partial<ClipPreprocessOptions> = {}, out?: Float32Array): ChwTensor {
   const opts = { ...DEFAULT_CLIP_OPTIONS, ...options };
   const rgb = clipRgbCrop(img, opts);
-  return { width: rgb.width, height: rgb.height, data: rgbToNormalizedChw(rgb, normalizationTable(opts)) };
+  return { width: rgb.width, height: rgb.height, data: rgbToNormalizedChw(rgb, normalizationTable(opts), out) };
 }
 
-/** Decode (file path or bytes) + transform. */
+/** Decode (file path or bytes) + transform, written to `out` when given. */
 export async function preprocessImageFile(
   input: string | Uint8Array,
   options: Partial<ClipPreprocessOptions> = {},
+  out?: Float32Array,
 ): Promise<Float32Array> {
   const decodeOptions: DecodeOptions = { exifRotate: options.exifRotate === true };
   const img = await decodeImage(input, decodeOptions);
-  return clipTransform(img, options);
+  return clipTransform(img, options, out);
 }

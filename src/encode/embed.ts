@@ -87,32 +87,40 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
   }
   if (cacheHits > 0) report();
 
-  // Pass 2: the misses, in full batches.
+  // Pass 2: the misses, in full batches. The workers write a batch into `shared` while ONNX Runtime encodes the
+  // previous one from `input`, which must be memory of its own (onnxruntime-node rejects SharedArrayBuffer
+  // views). Both live for the whole run, so batches allocate no pixel memory.
   const misses = images.map((_, i) => i).filter((i) => !embedded[i] && !failed.has(i));
   const pixelsPerImage = 3 * options.model.imageSize * options.model.imageSize;
+  const slots = Math.min(batchSize, misses.length);
+  const shared = options.preprocessor.allocate(slots * pixelsPerImage);
+  const input = new Float32Array(slots * pixelsPerImage);
+  const slot = (j: number) => shared.subarray(j * pixelsPerImage, (j + 1) * pixelsPerImage);
   const prepare = async (from: number) => {
     const batch = misses.slice(from, from + batchSize);
     // Paths, not bytes: ONNX Runtime's run blocks this thread, so the worker must be able to read the files
     // itself for decoding to overlap inference.
-    const settled = await Promise.allSettled(batch.map((i) => options.preprocessor.run(images[i].path)));
+    return { batch, settled: await Promise.allSettled(batch.map((i, j) => options.preprocessor.runInto(images[i].path, slot(j)))) };
+  };
+  let next = misses.length > 0 ? prepare(0) : null;
+  // The tower loads while the workers decode the first batch, not after. A load error is not lost: the first
+  // encodeImages awaits the same load and throws it.
+  if (next) options.model.loadTower('vision').catch(() => {});
+  for (let from = 0; next; from += batchSize) {
+    const { batch, settled } = await next;
     const ready: number[] = [];
-    const pixels = new Float32Array(pixelsPerImage * batch.length);
     settled.forEach((result, j) => {
       if (result.status === 'fulfilled') {
-        pixels.set(result.value, ready.length * pixelsPerImage);
+        input.set(slot(j), ready.length * pixelsPerImage);
         ready.push(batch[j]);
       } else {
         failed.set(batch[j], errorMessage(result.reason));
       }
     });
-    return { ready, pixels: pixels.subarray(0, ready.length * pixelsPerImage) };
-  };
-  let next = misses.length > 0 ? prepare(0) : null;
-  for (let from = 0; next; from += batchSize) {
-    const { ready, pixels } = await next;
+    // `shared` is copied out: the workers may fill it with the next batch now.
     next = from + batchSize < misses.length ? prepare(from + batchSize) : null;
     if (ready.length > 0) {
-      const { embeddings } = await options.model.encodeImages(pixels, ready.length);
+      const { embeddings } = await options.model.encodeImages(input.subarray(0, ready.length * pixelsPerImage), ready.length);
       const entries = ready.map((i, k) => ({ contentHash: hashes[i], embedding: embeddings.subarray(k * dim, (k + 1) * dim) }));
       entries.forEach((entry, k) => store(ready[k], entry.embedding));
       cache?.store.putImageEmbeddings(cache.scope, entries);

@@ -135,7 +135,7 @@ const DTYPE_SUFFIX: Readonly<Record<string, string>> = {
   fp32: '', fp16: '_fp16', q8: '_quantized', int8: '_int8', uint8: '_uint8', q4: '_q4', q4f16: '_q4f16', bnb4: '_bnb4',
 };
 
-type Tower = 'text' | 'vision';
+export type Tower = 'text' | 'vision';
 
 /**
  * A CLIP-family model: text and vision towers with projections, returning L2-normalised embeddings.
@@ -179,7 +179,12 @@ export class ClipModel {
 
   /** Loads both towers now (e.g. to fail early on a broken model). */
   async loadTowers(): Promise<void> {
-    await Promise.all([this.tower('text'), this.tower('vision')]);
+    await Promise.all([this.loadTower('text'), this.loadTower('vision')]);
+  }
+
+  /** Starts loading one tower now, e.g. while the first images are being decoded, instead of on first use. */
+  async loadTower(kind: Tower): Promise<void> {
+    await this.tower(kind);
   }
 
   /** Frees a tower's ONNX session (e.g. the text tower once the prompts are encoded); it reloads if used again. */

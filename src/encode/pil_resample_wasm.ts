@@ -161,9 +161,10 @@ class WasmKernels {
 
   /**
    * The first `pixels` interleaved RGB pixels -> CHW float32 through a
-   * 3 x 256 table; null when the image does not fit in wasm memory.
+   * 3 x 256 table, written to `out` (3 x pixels) or a new array; null when
+   * the image does not fit in wasm memory.
    */
-  normalizeChw(rgb: Uint8Array, pixels: number, table: Float32Array): Float32Array | null {
+  normalizeChw(rgb: Uint8Array, pixels: number, table: Float32Array, out?: Float32Array): Float32Array | null {
     const layout = new Layout(this.kept.__heap_base.value as number);
     const rgbAt = layout.take(3 * pixels);
     const tableAt = layout.take(table.byteLength);
@@ -173,7 +174,10 @@ class WasmKernels {
     new Uint8Array(k.memory.buffer).set(rgb.subarray(0, 3 * pixels), rgbAt);
     new Float32Array(k.memory.buffer, tableAt, table.length).set(table);
     k.normalize_chw(rgbAt, pixels, tableAt, outAt);
-    return new Float32Array(k.memory.buffer.slice(outAt, outAt + 3 * pixels * 4));
+    const result = new Float32Array(k.memory.buffer, outAt, 3 * pixels);
+    if (!out) return result.slice();
+    out.set(result);
+    return out;
   }
 }
 

@@ -8,7 +8,10 @@ import type { PreprocessorConfig } from './model.js';
 export interface ImagePreprocessor {
   /** The resolved settings: part of the embedding cache key. */
   readonly options: ClipPreprocessOptions;
-  run(image: string | Uint8Array): Promise<Float32Array>;
+  /** Memory for `length` floats that every preprocessing thread can write to (shared when there are workers). */
+  allocate(length: number): Float32Array;
+  /** Preprocesses one image into `target` ([3, size, size], a view of memory from `allocate`). */
+  runInto(image: string | Uint8Array, target: Float32Array): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -33,9 +36,16 @@ export function createImagePreprocessor(
   overrides: PreprocessOverrides = {},
 ): ImagePreprocessor {
   const options = preprocessOptionsFor(config, overrides);
-  if (workers === 0) return { options, run: (image) => preprocessImageFile(image, options), close: async () => {} };
+  if (workers === 0) {
+    return {
+      options,
+      allocate: (length) => new Float32Array(length),
+      runInto: async (image, target) => void (await preprocessImageFile(image, options, target)),
+      close: async () => {},
+    };
+  }
 
-  const pending = new Map<number, { resolve: (pixels: Float32Array) => void; reject: (error: Error) => void }>();
+  const pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   let nextId = 0;
   let failure: Error | undefined;
   const threads = Array.from({ length: workers }, () => {
@@ -44,7 +54,7 @@ export function createImagePreprocessor(
       const request = pending.get(reply.id)!;
       pending.delete(reply.id);
       if ('error' in reply) request.reject(new Error(reply.error));
-      else request.resolve(reply.pixels);
+      else request.resolve();
     });
     worker.on('error', (error) => {
       failure = new Error(`image preprocessing thread failed: ${error.message}`);
@@ -55,13 +65,16 @@ export function createImagePreprocessor(
   });
   return {
     options,
-    run(image) {
+    // Workers write the pixels straight into shared memory: no per-image buffers to allocate, transfer and collect.
+    allocate: (length) => new Float32Array(new SharedArrayBuffer(length * Float32Array.BYTES_PER_ELEMENT)),
+    runInto(image, target) {
       if (failure) return Promise.reject(failure);
+      if (!(target.buffer instanceof SharedArrayBuffer)) return Promise.reject(new Error('runInto: target must come from allocate()'));
       const id = nextId++;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
         // Round-robin is enough: images of one folder cost about the same.
-        threads[id % threads.length].postMessage({ id, image } satisfies PreprocessRequest);
+        threads[id % threads.length].postMessage({ id, image, target } satisfies PreprocessRequest);
       });
     },
     async close() {

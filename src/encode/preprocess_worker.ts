@@ -6,16 +6,18 @@ export interface PreprocessRequest {
   readonly id: number;
   /** A file path (read here, off the main thread) or the file's bytes. */
   readonly image: string | Uint8Array;
+  /** Where the pixels go: a view of a SharedArrayBuffer, so nothing is copied back. */
+  readonly target: Float32Array;
 }
 
-export type PreprocessReply = { readonly id: number; readonly pixels: Float32Array } | { readonly id: number; readonly error: string };
+export type PreprocessReply = { readonly id: number } | { readonly id: number; readonly error: string };
 
 const options = workerData as ClipPreprocessOptions;
 
-parentPort!.on('message', async ({ id, image }: PreprocessRequest) => {
+parentPort!.on('message', async ({ id, image, target }: PreprocessRequest) => {
   try {
-    const pixels = await preprocessImageFile(image, options);
-    parentPort!.postMessage({ id, pixels } satisfies PreprocessReply, [pixels.buffer as ArrayBuffer]);
+    await preprocessImageFile(image, options, target);
+    parentPort!.postMessage({ id } satisfies PreprocessReply);
   } catch (error) {
     parentPort!.postMessage({ id, error: (error as Error).message ?? String(error) } satisfies PreprocessReply);
   }

@@ -16,13 +16,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { decodeImage } from '../src/encode/image_decode.js';
+import { decodeImage } from '../src/encode/image/image_decode.js';
 import {
   DEFAULT_CLIP_OPTIONS,
   clipRgbCrop,
   normalizationTable,
   rgbToNormalizedChw,
-} from '../src/encode/clip_image_transform.js';
+} from '../src/encode/image/clip_image_transform.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FAIRFACE_DIR = resolve(REPO, '..', 'shared', 'data', 'fairface-val', 'val');

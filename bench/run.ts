@@ -29,7 +29,7 @@ import { runZeroShot, type RunOptions, type RunResult } from '../src/pipeline.js
 import { loadSpec, promptCounts } from '../src/input/spec.js';
 import { scoreMatrix, l2NormalizeRows } from '../src/score/similarity.js';
 import { defaultStrategies, predictAll, strategyName } from '../src/score/strategies.js';
-import { fromPreprocessorConfig, preprocessImageFile } from '../src/encode/clip_image_transform.js';
+import { fromPreprocessorConfig, preprocessImageFile } from '../src/encode/image/clip_image_transform.js';
 import type { E2eMeasurement } from './e2e_child.js';
 import { Mulberry32 } from '../src/evaluate/bootstrap.js';
 

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { embedImages } from '../src/encode/embed.js';
 import { ClipModel } from '../src/encode/model.js';
-import { createImagePreprocessor } from '../src/encode/preprocess.js';
+import { createImagePreprocessor } from '../src/encode/image/preprocess.js';
 import { listImages } from '../src/input/images.js';
 
 const dtype = process.argv[2] ?? 'q8';

@@ -1,13 +1,13 @@
 #!/bin/sh
-# Rebuilds src/encode/wasm/resample_wasm.ts (the WebAssembly SIMD resampling
+# Rebuilds src/encode/image/wasm/resample_wasm.ts (the WebAssembly SIMD resampling
 # kernels, base64-embedded so tsc ships them in dist/ like any module) from
-# src/encode/wasm/resample.c. The generated file is committed: CI and users need
+# src/encode/image/wasm/resample.c. The generated file is committed: CI and users need
 # no clang. Needs Debian's clang and lld: apt-get install -y clang lld
 set -eu
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
-src="$repo/src/encode/wasm/resample.c"
-out="$repo/src/encode/wasm/resample_wasm.ts"
+src="$repo/src/encode/image/wasm/resample.c"
+out="$repo/src/encode/image/wasm/resample_wasm.ts"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -4,7 +4,7 @@ export { loadSpec, parseSpec, builtInSpecNames, SpecError, type Spec, type SpecC
 export { listImages, IMAGE_EXTENSIONS, type ImageEntry, type ImageListing } from './input/images.js';
 export { readLabelTable, matchLabelsToImages, labelIndices, readLabelMap, type LabelTable } from './input/labels.js';
 export { ClipModel, DEFAULT_MODEL, defaultModelCacheDir, type ModelOptions, type ModelSource } from './encode/model.js';
-export { createImagePreprocessor, type ImagePreprocessor } from './encode/preprocess.js';
+export { createImagePreprocessor, type ImagePreprocessor } from './encode/image/preprocess.js';
 export { cosineScores, l2NormalizeRows, scoreMatrix, type ScoreMatrix } from './score/similarity.js';
 export {
   argmaxRows,

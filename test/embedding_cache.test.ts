@@ -15,9 +15,9 @@ import {
   pruneModel,
   type EmbeddingCache,
   type ImageScope,
-} from '../src/encode/embedding_cache.js';
-import { canonicalJson, fingerprint, hashFileContent, modelFingerprint } from '../src/encode/fingerprint.js';
-import { npyFloat32Header } from '../src/encode/npy.js';
+} from '../src/encode/cache/embedding_cache.js';
+import { canonicalJson, fingerprint, hashFileContent, modelFingerprint } from '../src/encode/cache/fingerprint.js';
+import { npyFloat32Header } from '../src/encode/cache/npy.js';
 import { itemEmbedding, itemHash, WRITER_DIM, WRITER_SCOPE } from './helpers/cache_writer.js';
 
 const WRITER_SCRIPT = fileURLToPath(new URL('./helpers/cache_writer.ts', import.meta.url));

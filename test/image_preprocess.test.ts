@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import sharp from 'sharp';
 
-import { decodeImage, type DecodedImage } from '../src/encode/image_decode.js';
-import { createImagePreprocessor } from '../src/encode/preprocess.js';
+import { decodeImage, type DecodedImage } from '../src/encode/image/image_decode.js';
+import { createImagePreprocessor } from '../src/encode/image/preprocess.js';
 import {
   CLIP_MEAN,
   CLIP_STD,
@@ -18,14 +18,14 @@ import {
   preprocessImageFile,
   resizedSize,
   roundHalfEven,
-} from '../src/encode/clip_image_transform.js';
+} from '../src/encode/image/clip_image_transform.js';
 import {
   bicubicCoefficients,
   mulDiv255,
   nearestSourceIndices,
   resizeBicubic8,
   toFixedPoint,
-} from '../src/encode/pil_resample.js';
+} from '../src/encode/image/pil_resample.js';
 
 const GOLDEN_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'golden', 'images');
 

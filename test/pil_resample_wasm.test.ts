@@ -9,16 +9,16 @@ import {
   resizeBicubic8Reference,
   type OutputWindow,
   type Raster8,
-} from '../src/encode/pil_resample.js';
-import { wasmKernels } from '../src/encode/pil_resample_wasm.js';
-import { RESAMPLE_C_SHA256 } from '../src/encode/wasm/resample_wasm.js';
+} from '../src/encode/image/pil_resample.js';
+import { wasmKernels } from '../src/encode/image/pil_resample_wasm.js';
+import { RESAMPLE_C_SHA256 } from '../src/encode/image/wasm/resample_wasm.js';
 import {
   CLIP_MEAN,
   CLIP_STD,
   normalizationTable,
   rgbToNormalizedChw,
   rgbToNormalizedChwReference,
-} from '../src/encode/clip_image_transform.js';
+} from '../src/encode/image/clip_image_transform.js';
 import { Mulberry32 } from '../src/evaluate/bootstrap.js';
 
 /** Deterministic pseudo-random numbers in [0, 1): the bootstrap's mulberry32, so runs are reproducible. */
@@ -70,7 +70,7 @@ describe('WebAssembly SIMD resampling kernels', () => {
   });
 
   it('was built from the current resample.c (rerun scripts/build_wasm.sh)', () => {
-    const source = readFileSync(new URL('../src/encode/wasm/resample.c', import.meta.url));
+    const source = readFileSync(new URL('../src/encode/image/wasm/resample.c', import.meta.url));
     assert.equal(createHash('sha256').update(source).digest('hex'), RESAMPLE_C_SHA256);
   });
 

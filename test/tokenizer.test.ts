@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { ClipBpeTokenizer, cleanPromptText, CLIP_CONTEXT_LENGTH } from '../src/encode/clip_tokenizer.js';
-import { fixText, htmlUnescape } from '../src/encode/ftfy.js';
+import { ClipBpeTokenizer, cleanPromptText, CLIP_CONTEXT_LENGTH } from '../src/encode/text/clip_tokenizer.js';
+import { fixText, htmlUnescape } from '../src/encode/text/ftfy.js';
 
 const MODEL_DIR = new URL('../fixtures/tiny-clip/', import.meta.url);
 const CORPUS = new URL('./golden/tokenizer_corpus.jsonl', import.meta.url);

@@ -5,7 +5,7 @@ import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
 import { DEFAULT_MODEL, loadTextTokenizer } from '../encode/model.js';
-import { cacheStats, defaultEmbeddingCachePath, exportImageEmbeddings, pruneModel } from '../encode/embedding_cache.js';
+import { cacheStats, defaultEmbeddingCachePath, exportImageEmbeddings, pruneModel } from '../encode/cache/embedding_cache.js';
 import { builtInSpecNames, loadSpec } from '../input/spec.js';
 import { VERSION, runZeroShot, type RunOptions } from '../pipeline.js';
 import { summaryTable, writeResults } from '../report/results.js';

@@ -1,8 +1,8 @@
 import type { ImageEntry } from '../input/images.js';
-import type { EmbeddingCache, ImageScope } from './embedding_cache.js';
-import { hashFileContent } from './fingerprint.js';
+import type { EmbeddingCache, ImageScope } from './cache/embedding_cache.js';
+import { hashFileContent } from './cache/fingerprint.js';
 import type { ClipModel } from './model.js';
-import type { ImagePreprocessor } from './preprocess.js';
+import type { ImagePreprocessor } from './image/preprocess.js';
 
 export interface ImageFailure {
   readonly image: string;

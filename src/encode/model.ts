@@ -12,7 +12,7 @@ import {
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
 import { l2NormalizeRows } from '../score/similarity.js';
-import { ClipBpeTokenizer, type EncodedBatch } from './clip_tokenizer.js';
+import { ClipBpeTokenizer, type EncodedBatch } from './text/clip_tokenizer.js';
 
 export const DEFAULT_MODEL = 'Xenova/clip-vit-base-patch32';
 

@@ -1,5 +1,5 @@
 /**
- * Binding to the WebAssembly SIMD kernels of src/encode/wasm/resample.c: the
+ * Binding to the WebAssembly SIMD kernels of src/encode/image/wasm/resample.c: the
  * 8-bit resampling passes and the table-driven normalisation. Callers
  * (pil_resample.ts, clip_image_transform.ts) compute the taps and keep their
  * TypeScript implementations as the reference, used where this module is

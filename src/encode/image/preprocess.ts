@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { fromPreprocessorConfig, preprocessImageFile, type ClipPreprocessOptions } from './clip_image_transform.js';
 import type { PreprocessReply, PreprocessRequest } from './preprocess_worker.js';
-import type { PreprocessorConfig } from './model.js';
+import type { PreprocessorConfig } from '../model.js';
 
 /** Turns one image (a file path or the file's bytes) into its model input: [3, size, size] float32, normalised. */
 export interface ImagePreprocessor {

@@ -49,7 +49,9 @@ type Dtype = (typeof DTYPES)[number];
 const ONNX_SUFFIX: Record<Dtype, string> = { fp32: '', q8: '_quantized' };
 
 const BATCH = 32;
-const MODEL_ONLY_BATCHES = 8; // 256 timed images per measurement; one measurement before each cold run and one after the last
+// 640 timed images per measurement (one before each cold run and one after the last): from one batch to the next,
+// this machine swings between about 60 and 100 img/s (q8), so a short measurement would be mostly noise.
+const MODEL_ONLY_BATCHES = 20;
 const ROUNDS = positiveIntFromEnv('BENCH_ROUNDS', 3);
 /** Above this |before − after| ÷ mean of the model-only measurements around a round, that round's ratio is flagged. */
 const MAX_TRUSTED_SPREAD = 0.1;

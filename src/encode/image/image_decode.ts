@@ -5,7 +5,9 @@
  *
  * JPEG, PNG, WebP and TIFF are decoded by sharp (libvips) with ICC conversion
  * disabled, since PIL applies none. sharp's JPEG decoder produced the same
- * pixels as Debian's libjpeg-turbo build on every golden image. The mode is
+ * pixels as Debian's libjpeg-turbo build on every golden image. Ordinary
+ * JPEGs go to the system's libjpeg-turbo first when it is installed
+ * (turbojpeg.ts): same pixels, a fraction of the CPU. The mode is
  * decided from the file itself (PNG IHDR, JPEG/TIFF colour space) because PIL
  * resamples differently per mode (premultiplied alpha, NEAREST for "P"/"1").
  * GIF and BMP have their own decoders here: sharp cannot read BMP, and its GIF
@@ -14,6 +16,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
+import { decodeJpegWithTurbo } from './turbojpeg.js';
 
 /** Pillow modes produced by the decoder. */
 export type ImageMode = 'L' | 'LA' | 'RGB' | 'RGBA' | 'P' | '1' | 'CMYK' | 'I';
@@ -98,6 +101,11 @@ export async function decodeImage(
         return decodeBmp(bytes);
       case 'GIF':
         return decodeGif(bytes);
+      case 'JPEG': {
+        // sharp applies the EXIF orientation; the system libjpeg-turbo, when there, decodes the rest faster.
+        const fast = options.exifRotate ? null : decodeJpegWithTurbo(bytes, MAX_PIXELS);
+        return fast ? { ...fast, format } : await decodeWithSharp(bytes, format, options);
+      }
       default:
         return await decodeWithSharp(bytes, format, options);
     }

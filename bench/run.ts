@@ -15,8 +15,8 @@
  *      vision tower's work has: it bounds what fp32 img/s this machine can reach at all;
  * and writes bench/RESULTS.md and bench/results.json.
  *
- *   npm run bench                 # 3 rounds per dtype
- *   BENCH_ROUNDS=1 npm run bench  # quicker, noisier
+ *   npm run bench                 # 3 fp32 rounds, 5 q8 rounds
+ *   BENCH_ROUNDS=1 npm run bench  # one round per dtype: quicker, noisier
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -52,7 +52,8 @@ const BATCH = 32;
 // 640 timed images per measurement (one before each cold run and one after the last): from one batch to the next,
 // this machine swings between about 60 and 100 img/s (q8), so a short measurement would be mostly noise.
 const MODEL_ONLY_BATCHES = 20;
-const ROUNDS = positiveIntFromEnv('BENCH_ROUNDS', 3);
+// q8 rounds are short (about 35 s each), so it gets more of them against the noise.
+const ROUNDS: Record<Dtype, number> = { fp32: positiveIntFromEnv('BENCH_ROUNDS', 3), q8: positiveIntFromEnv('BENCH_ROUNDS', 5) };
 /** Above this |before − after| ÷ mean of the model-only measurements around a round, that round's ratio is flagged. */
 const MAX_TRUSTED_SPREAD = 0.1;
 const PROBE_ONNX = join(REPO, 'bench', 'models', 'matmul-probe.onnx');
@@ -508,6 +509,8 @@ interface PerDtype {
     e2e_images_per_s_median: number;
     ceiling_images_per_s_median: number;
     share_of_model_only_median: number | null;
+    /** Median of `timings.image_inference_share`: how much of the images stage the vision tower was running. */
+    model_busy_share_median: number | null;
     peak_rss_kb_max: number;
     /** Rounds whose two model-only measurements agreed within MAX_TRUSTED_SPREAD. */
     rounds_with_steady_machine: number;
@@ -525,7 +528,7 @@ interface Results {
   images_dir: string;
   images: number;
   batch_size: number;
-  rounds: number;
+  rounds: Record<Dtype, number>;
   q8_vs_fp32_cosine: { images: number; min: number; mean: number };
   results: Record<Dtype, PerDtype>;
   compute_probe: ComputeProbe | null;
@@ -544,10 +547,12 @@ const list = (values: readonly (number | null)[], show: (x: number | null) => st
 
 function summarise(rounds: readonly Round[]): PerDtype['summary'] {
   const shares = rounds.map((r) => r.share_of_model_only).filter((x): x is number => x !== null);
+  const busy = rounds.map((r) => r.cold_e2e.timings.image_inference_share).filter((x): x is number => x !== undefined);
   return {
     e2e_images_per_s_median: round(median(rounds.map((r) => r.cold_e2e.timings.images_per_s ?? 0))),
     ceiling_images_per_s_median: round(median(rounds.map((r) => r.model_only.ceiling_images_per_s))),
     share_of_model_only_median: shares.length ? round(median(shares), 3) : null,
+    model_busy_share_median: busy.length ? round(median(busy), 3) : null,
     peak_rss_kb_max: Math.max(...rounds.map((r) => r.cold_e2e.max_rss_kb)),
     rounds_with_steady_machine: rounds.filter((r) => r.model_only.spread < MAX_TRUSTED_SPREAD).length,
   };
@@ -558,14 +563,14 @@ function renderRounds(dtype: Dtype, d: PerDtype): string {
     (r, i) =>
       `| ${i + 1} | ${fmt(r.model_only.before)} | ${fmt(r.cold_e2e.timings.images_per_s)} | ${fmt(r.model_only.after)} | ` +
       `${fmt(r.model_only.ceiling_images_per_s)} | ${percent(r.model_only.spread, 1)}${r.model_only.spread < MAX_TRUSTED_SPREAD ? '' : ' (drifting)'} | ` +
-      `${percent(r.share_of_model_only, 1)} | ${fmt(r.cold_e2e.run_wall_s, 1)} | ${mib(r.cold_e2e.max_rss_kb)} | ${r.cold_e2e.load_average_before[0]} |`,
+      `${percent(r.share_of_model_only, 1)} | ${percent(r.cold_e2e.timings.image_inference_share ?? null, 1)} | ${fmt(r.cold_e2e.run_wall_s, 1)} | ${mib(r.cold_e2e.max_rss_kb)} | ${r.cold_e2e.load_average_before[0]} |`,
   );
   return `### ${dtype}
 
-| round | model-only before, img/s | cold e2e, img/s | model-only after, img/s | ceiling (mean) | spread | e2e ÷ ceiling | whole run, s | peak RSS | load avg (1 min) before |
-| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| round | model-only before, img/s | cold e2e, img/s | model-only after, img/s | ceiling (mean) | spread | e2e ÷ ceiling | model busy | whole run, s | peak RSS | load avg (1 min) before |
+| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${lines.join('\n')}
-| **median** | | **${fmt(d.summary.e2e_images_per_s_median)}** | | **${fmt(d.summary.ceiling_images_per_s_median)}** | | **${percent(d.summary.share_of_model_only_median, 1)}** | | | |`;
+| **median** | | **${fmt(d.summary.e2e_images_per_s_median)}** | | **${fmt(d.summary.ceiling_images_per_s_median)}** | | **${percent(d.summary.share_of_model_only_median, 1)}** | **${percent(d.summary.model_busy_share_median, 1)}** | | | |`;
 }
 
 function renderMarkdown(r: Results): string {
@@ -584,6 +589,8 @@ function renderMarkdown(r: Results): string {
     q.summary.e2e_images_per_s_median >= GOALS.e2eImagesPerS.q8);
   row('cold e2e ÷ model-only ceiling: median of the per-round ratios', percent(f.summary.share_of_model_only_median, 1), `≥ ${100 * GOALS.e2eShareOfModelOnly} %`, shareOk(f),
     percent(q.summary.share_of_model_only_median, 1), `≥ ${100 * GOALS.e2eShareOfModelOnly} %`, shareOk(q));
+  row('share of the images stage the vision tower was running (`timings.image_inference_share`): median', percent(f.summary.model_busy_share_median, 1), '', null,
+    percent(q.summary.model_busy_share_median, 1), '', null);
   row('per-round e2e ÷ ceiling', list(f.rounds.map((x) => x.share_of_model_only), (x) => percent(x)), '', null,
     list(q.rounds.map((x) => x.share_of_model_only), (x) => percent(x)), '', null);
   row(`rounds whose model-only before/after agree within ${100 * MAX_TRUSTED_SPREAD} %`, `${f.summary.rounds_with_steady_machine} of ${f.rounds.length}`, '', null,
@@ -637,7 +644,7 @@ Generated by \`bench/run.ts\` on ${r.date}. Every figure below was measured in t
 - **Load average at start (1 / 5 / 15 min):** ${r.load_average_start.join(' / ')}; at the end: ${r.load_average_end.join(' / ')}.${busy ? ` Other processes were using the CPU (load ≥ half the ${r.machine.cores} cores), so the throughput figures are lower than on an idle machine.` : ''}
 - **Model:** ViT-B/32-shaped CLIP with **random weights** (\`scripts/build_clip_fixture.py --preset vit-b-32\`), q8 = \`scripts/quantize_dynamic_int8.py\` (uint8 activations per tensor, int8 weights per column); ${Object.entries(r.model.files).map(([name, bytes]) => `\`${name}\` ${(bytes / 1e6).toFixed(0)} MB`).join(', ')}
 - **Data:** ${r.images} FairFace validation images (\`${r.images_dir}\`), batch size ${r.batch_size}, spec \`fairface-race\` (14 prompts), labels column \`race\`.
-- **Rounds:** ${r.rounds} cold end-to-end runs per dtype (\`BENCH_ROUNDS\`), each between two model-only measurements; the goals are judged on the medians.
+- **Rounds:** ${r.rounds.fp32} fp32 and ${r.rounds.q8} q8 cold end-to-end runs (\`BENCH_ROUNDS\` sets both), each between two model-only measurements; the goals are judged on the medians.
 - **Whole benchmark:** ${r.bench_seconds.toFixed(0)} s.
 
 | figure | fp32 | goal | | q8 | goal | |
@@ -678,7 +685,7 @@ ${Object.entries(r.parent_max_rss_kb).map(([phase, kb]) => `| ${phase} | ${mib(k
 ## How it is measured
 
 - **Model-only:** \`onnxruntime-node\` \`InferenceSession\` on \`onnx/vision_model${ONNX_SUFFIX.fp32}.onnx\` / \`onnx/vision_model${ONNX_SUFFIX.q8}.onnx\` with \`intraOpNumThreads\` = ${r.machine.cores}, \`interOpNumThreads\` = 1; a fresh session for each measurement, one warm-up batch, then ${MODEL_ONLY_BATCHES} timed batches of ${BATCH}, alternating between two pre-made tensors of the first ${2 * BATCH} FairFace images preprocessed as the pipeline does. This is the ceiling for the pipeline: no decoding, no preprocessing, no text tower. It is measured before the first cold run of a dtype and after each one (the session is released during the runs), so each round has a measurement just before and just after it; the round's ceiling is their mean.
-- **Cold end to end:** \`runZeroShot\` on all images with a fresh temporary cache file, in a child process (\`bench/e2e_child.ts\`) so that its peak RSS is its own. "img/s" is the pipeline's \`timings.images_per_s\`: images ÷ the images stage, which includes hashing the files, loading the vision tower and the first, not yet overlapped batch. "e2e ÷ ceiling" divides it by that round's ceiling.
+- **Cold end to end:** \`runZeroShot\` on all images with a fresh temporary cache file, in a child process (\`bench/e2e_child.ts\`) so that its peak RSS is its own. "img/s" is the pipeline's \`timings.images_per_s\`: images ÷ the images stage, which includes hashing the files, loading the vision tower and the first, not yet overlapped batch. "e2e ÷ ceiling" divides it by that round's ceiling. "Model busy" is the pipeline's \`timings.image_inference_share\`: the time inside the vision tower's runs (its loading included) ÷ the images stage. It does not depend on the machine's drift: when it is near 100 %, decoding keeps the model fed, and what separates e2e from the ceiling is the model running slower while the preprocessing thread shares the cores, plus the drift between the measurements.
 - **Warm re-run:** a second \`runZeroShot\` in the benchmark process, on the cache of the last cold run, with the 14 prompts plus "a photo of a/an <race> person" per class; the time is the whole call, model load included.
 - Raw numbers: \`bench/results.json\`.
 `;
@@ -689,7 +696,7 @@ ${Object.entries(r.parent_max_rss_kb).map(([phase, kb]) => `| ${phase} | ${mib(k
 async function main(): Promise<void> {
   const benchStarted = performance.now();
   const load_average_start = loadAverage();
-  log(`load average ${load_average_start.join(' / ')} on ${availableParallelism()} cores; ${ROUNDS} round(s) per dtype`);
+  log(`load average ${load_average_start.join(' / ')} on ${availableParallelism()} cores; rounds: fp32 ${ROUNDS.fp32}, q8 ${ROUNDS.q8}`);
   if (!ensureData()) return;
   if (!ensureModel()) {
     log('skipping the benchmark: no model and no way to build it.');
@@ -725,11 +732,11 @@ async function main(): Promise<void> {
       log(`  ${first.figures.images_per_s} img/s`);
       const modelOnly = [first.figures];
       const rounds: Round[] = [];
-      for (let i = 1; i <= ROUNDS; i++) {
+      for (let i = 1; i <= ROUNDS[dtype]; i++) {
         // Each round starts cold; only the last round's cache is kept, for the warm re-run.
         if (cachePaths[dtype]) for (const suffix of ['', '-wal', '-shm']) rmSync(`${cachePaths[dtype]}${suffix}`, { force: true });
         cachePaths[dtype] = join(tmp, `cache-${dtype}-${i}.sqlite`);
-        log(`cold end to end ${dtype}, round ${i} of ${ROUNDS} (child process, ${images} images)`);
+        log(`cold end to end ${dtype}, round ${i} of ${ROUNDS[dtype]} (child process, ${images} images)`);
         const load_average_before = loadAverage();
         const measured = await runChild(dtype, cachePaths[dtype]);
         log(`  ${measured.timings.images_per_s} img/s (pipeline), peak RSS ${mib(measured.max_rss_kb)}`);

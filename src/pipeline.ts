@@ -156,6 +156,8 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       onProgress: hooks.onProgress,
     });
     timings.encode_images_s = seconds(stageStart);
+    // The share of the images stage the vision tower was running: near 1 when decoding keeps up with the model.
+    timings.image_inference_share = Number((images.inferenceSeconds / Math.max(timings.encode_images_s, 1e-9)).toFixed(3));
     timings.images_per_s = Number((images.keys.length / Math.max(timings.encode_images_s, 1e-9)).toFixed(2));
     if (images.keys.length === 0) {
       throw new Error(`none of the ${listing.images.length} images in '${options.images}' could be read; first error: ${images.failures[0]?.error}`);

@@ -45,12 +45,15 @@ test('a re-run with a changed spec encodes only the new prompts; a grown folder 
   const first = await zeroshotRun(dir, cache, join(dir, 'r1'));
   assert.deepEqual([first.runJson.counts.cache_hits, first.runJson.counts.encoded], [0, 10]);
   assert.deepEqual([first.runJson.cache.text_hits, first.runJson.cache.text_misses], [0, 4]);
+  const share = first.runJson.timings.image_inference_share;
+  assert.ok(share > 0 && share <= 1, `image_inference_share ${share}`);
 
   await writeFile(join(dir, 'spec.yaml'), SPEC + '  grey: [a photo of something grey]\n');
   const second = await zeroshotRun(dir, cache, join(dir, 'r2'));
   assert.deepEqual([second.runJson.counts.cache_hits, second.runJson.counts.encoded], [10, 0]);
   assert.deepEqual([second.runJson.cache.text_hits, second.runJson.cache.text_misses], [4, 1]);
   assert.deepEqual([second.runJson.cache.image_hits, second.runJson.cache.image_misses], [10, 0]);
+  assert.equal(second.runJson.timings.image_inference_share, 0); // every image came from the cache
 
   // Renamed and copied files are hits (content-addressed); two new images are encoded.
   await copyFile(join(dir, 'images', 'img0000.png'), join(dir, 'images', 'copy-of-0.png'));

@@ -28,6 +28,8 @@ export interface EmbeddedImages {
   readonly cacheHits: number;
   /** Images that went through the model in this run. */
   readonly encoded: number;
+  /** Seconds spent in the vision tower (tower loading included): the rest of the pass is what feeding it cost. */
+  readonly inferenceSeconds: number;
 }
 
 export interface ImageEmbeddingOptions {
@@ -66,6 +68,7 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
   const report = () =>
     options.onProgress?.({ done: cacheHits + encoded + failed.size, total: images.length, failed: failed.size, cacheHits });
   let encoded = 0;
+  let inferenceMs = 0;
 
   // Pass 1: content hashes and cache hits.
   for (let start = 0; start < images.length; start += READ_CONCURRENCY * 4) {
@@ -120,7 +123,9 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
     // `shared` is copied out: the workers may fill it with the next batch now.
     next = from + batchSize < misses.length ? prepare(from + batchSize) : null;
     if (ready.length > 0) {
+      const started = performance.now();
       const { embeddings } = await options.model.encodeImages(input.subarray(0, ready.length * pixelsPerImage), ready.length);
+      inferenceMs += performance.now() - started;
       const entries = ready.map((i, k) => ({ contentHash: hashes[i], embedding: embeddings.subarray(k * dim, (k + 1) * dim) }));
       entries.forEach((entry, k) => store(ready[k], entry.embedding));
       cache?.store.putImageEmbeddings(cache.scope, entries);
@@ -140,7 +145,7 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
   });
   cache?.store.recordImagePaths(cache.scope, sourceIndex.map((i) => ({ contentHash: hashes[i], path: images[i].path })));
   const failures = [...failed].sort(([a], [b]) => a - b).map(([i, error]) => ({ image: images[i].key, error }));
-  return { keys, sourceIndex, embeddings: matrix.subarray(0, keys.length * dim), failures, cacheHits, encoded };
+  return { keys, sourceIndex, embeddings: matrix.subarray(0, keys.length * dim), failures, cacheHits, encoded, inferenceSeconds: inferenceMs / 1000 };
 }
 
 /** Normalised text embeddings, taking what the cache has and encoding (and storing) the rest. */

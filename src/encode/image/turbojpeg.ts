@@ -9,7 +9,8 @@
  * (CMYK, a warning such as truncated data, a failure) returns null and the caller decodes through sharp,
  * which carries PIL's error semantics. ZEROSHOT_JPEG_DECODER=sharp turns this path off.
  */
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
+import type Koffi from 'koffi';
 
 export interface TurboJpegImage {
   readonly width: number;
@@ -39,6 +40,13 @@ interface Api {
 
 function loadApi(): Api | null {
   if (process.env.ZEROSHOT_JPEG_DECODER === 'sharp') return null;
+  let koffi: typeof Koffi;
+  try {
+    // Loaded here, not imported: on a platform koffi has no binary for, sharp simply does all the decoding.
+    koffi = createRequire(import.meta.url)('koffi') as typeof Koffi;
+  } catch {
+    return null;
+  }
   for (const name of LIBRARY_NAMES[process.platform] ?? []) {
     let lib: ReturnType<typeof koffi.load>;
     try {

@@ -31,7 +31,7 @@ import { scoreMatrix, l2NormalizeRows } from '../src/score/similarity.js';
 import { defaultStrategies, predictAll, strategyName } from '../src/score/strategies.js';
 import { fromPreprocessorConfig, preprocessImageFile } from '../src/encode/image/clip_image_transform.js';
 import type { E2eMeasurement } from './e2e_child.js';
-import { Mulberry32 } from '../src/evaluate/bootstrap.js';
+import { Mulberry32, quantileOfSorted } from '../src/evaluate/bootstrap.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PYTHON = '/usr/bin/python3';
@@ -84,11 +84,7 @@ function positiveIntFromEnv(name: string, fallback: number): number {
 }
 
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
+const median = (values: readonly number[]) => quantileOfSorted([...values].sort((a, b) => a - b), 0.5);
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 const loadAverage = () => loadavg().map((x) => round(x)) as [number, number, number];
 

@@ -27,9 +27,9 @@ if (!existsSync(modelDir) || !existsSync(imagesDir)) {
   process.exit(0);
 }
 const model = await ClipModel.load({ model: modelDir, offline: true, dtype });
-const preprocessor = createImagePreprocessor(model.preprocessorConfig);
+const preprocessor = createImagePreprocessor(model.family.preprocess);
 const { images } = await listImages(imagesDir);
-const pixels = new Float32Array(BATCH * 3 * model.imageSize * model.imageSize).map(() => Math.random() - 0.5);
+const pixels = new Float32Array(BATCH * 3 * model.imageShape.height * model.imageShape.width).map(() => Math.random() - 0.5);
 const { dim } = await model.encodeImages(pixels, BATCH); // tower load and first run, excluded
 const raw: number[] = [];
 const pipeline: number[] = [];

@@ -28,8 +28,6 @@ export interface RunOptions extends ModelOptions {
   readonly batchSize?: number;
   /** Embedding cache file (default: ~/.cache/zeroshot/embeddings.sqlite); false: no cache. */
   readonly cache?: string | false;
-  /** Rotate images by their EXIF orientation first (off by default, as in PIL and OpenAI's transform). */
-  readonly exifRotate?: boolean;
   /** Threads that decode and preprocess images while the model runs (0: the main thread). */
   readonly preprocessWorkers?: number;
   /** Label-CSV columns to audit by (e.g. gender, age): per-group metrics, gaps, intervals. */
@@ -130,9 +128,9 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
   let preprocessor: ImagePreprocessor | undefined;
   try {
     model = await ClipModel.load(options);
-    preprocessor = createImagePreprocessor(model.preprocessorConfig, options.preprocessWorkers, { exifRotate: options.exifRotate });
+    preprocessor = createImagePreprocessor(model.family.preprocess, options.preprocessWorkers);
     const { id, revision, dtype } = model.source;
-    const modelFp = await modelFingerprint({ id, revision, dtype, onnxFiles: model.onnxFiles() }, cache?.fileHashes);
+    const modelFp = await modelFingerprint({ id, revision, dtype, onnxFiles: model.onnxFiles(), settings: model.fingerprintSettings() }, cache?.fileHashes);
     const preprocessFp = fingerprint({ kind: 'zeroshot-clip-preprocess', options: preprocessor.options });
     cache?.registerModel(modelFp, { id, revision, dtype });
     timings.load_model_s = seconds(stageStart);

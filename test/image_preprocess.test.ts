@@ -137,7 +137,7 @@ describe('createImagePreprocessor', () => {
 
   for (const workers of [0, 2]) {
     it(`with ${workers} worker thread(s), writes each image into its slot of allocated memory`, async () => {
-      const preprocessor = createImagePreprocessor(config, workers);
+      const preprocessor = createImagePreprocessor(fromPreprocessorConfig(config), workers);
       try {
         const n = 3 * 224 * 224;
         const memory = preprocessor.allocate(files.length * n);

@@ -94,7 +94,8 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
   // previous one from `input`, which must be memory of its own (onnxruntime-node rejects SharedArrayBuffer
   // views). Both live for the whole run, so batches allocate no pixel memory.
   const misses = images.map((_, i) => i).filter((i) => !embedded[i] && !failed.has(i));
-  const pixelsPerImage = 3 * options.model.imageSize * options.model.imageSize;
+  const { height, width } = options.model.imageShape;
+  const pixelsPerImage = 3 * height * width;
   const slots = Math.min(batchSize, misses.length);
   const shared = options.preprocessor.allocate(slots * pixelsPerImage);
   const input = new Float32Array(slots * pixelsPerImage);

@@ -1,18 +1,15 @@
 import { existsSync, statSync } from 'node:fs';
 import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-  AutoImageProcessor,
-  AutoTokenizer,
-  CLIPTextModelWithProjection,
-  CLIPVisionModelWithProjection,
-  Tensor,
-  env,
-  type PreTrainedModel,
-  type PreTrainedTokenizer,
-} from '@huggingface/transformers';
 import { l2NormalizeRows } from '../score/similarity.js';
-import { ClipBpeTokenizer, type EncodedBatch } from './text/clip_tokenizer.js';
+import { familyOf } from './families/registry.js';
+import type { FamilyOptions, ModelJsonFiles, ResolvedFamily, TextTokenizer, Tower } from './families/family.js';
+import { outputSize } from './image/clip_image_transform.js';
+import { localModelFile, readModelJson, type ModelLocation } from './model_files.js';
+import { readOnnxGraphInfo } from './onnx_file.js';
+import { hubEndpoint, loadOnnxGraph, type HubSettings, type OnnxGraph, type TensorData } from './transformers_adapter.js';
+
+export type { TextTokenizer, Tower } from './families/family.js';
 
 export const DEFAULT_MODEL = 'Xenova/clip-vit-base-patch32';
 
@@ -28,15 +25,16 @@ export interface ModelOptions {
   /** ONNX Runtime intra-op threads (default: every core; ORT would otherwise use one here). */
   readonly threads?: number;
   readonly revision?: string;
+  /** CLIP-architecture models: which Python pipeline's pixels to reproduce (default `original`). */
+  readonly preprocessReference?: 'original' | 'transformers';
+  /** Rotate images by their EXIF orientation first (off by default, as in PIL and OpenAI's transform). */
+  readonly exifRotate?: boolean;
+  /** The learned log-scale and bias of the probabilities, when the model files do not hold them. */
+  readonly logitScale?: number;
+  readonly logitBias?: number;
 }
 
-export interface ModelSource {
-  /** What the user passed: a hub id or a folder path. */
-  readonly id: string;
-  readonly kind: 'hub' | 'folder';
-  /** Absolute folder for `folder` models. */
-  readonly path?: string;
-  readonly revision: string;
+export interface ModelSource extends ModelLocation {
   readonly dtype: string;
 }
 
@@ -57,124 +55,139 @@ export function resolveModelSource(options: ModelOptions): ModelSource {
   return { id, kind: 'hub', revision, dtype };
 }
 
-/**
- * Points Transformers.js at the right places. Its settings are process-wide, so they are set on every load:
- * HF_ENDPOINT (as in huggingface_hub) selects a mirror, `offline` forbids any download.
- */
-function configureHub(options: ModelOptions): void {
-  env.cacheDir = options.modelCacheDir ?? defaultModelCacheDir();
-  env.useFSCache = true;
-  env.allowLocalModels = true;
-  env.allowRemoteModels = !options.offline;
-  env.remoteHost = (process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/?$/, '/');
+function hubSettings(options: ModelOptions): HubSettings {
+  return { cacheDir: options.modelCacheDir ?? defaultModelCacheDir(), offline: options.offline ?? false, endpoint: hubEndpoint() };
 }
 
-/** Turns prompts into padded id batches for the text tower. */
-export interface TextTokenizer {
-  /** `clip-bpe`: ours, identical to OpenAI's `clip.tokenize`; `transformers`: Transformers.js's, for other families. */
-  readonly kind: 'clip-bpe' | 'transformers';
-  encodeBatch(texts: string[]): EncodedBatch;
+function describeSource(source: ModelSource, hub: HubSettings): string {
+  return source.kind === 'folder' ? `folder '${source.path}'` : `'${source.id}'${hub.offline ? ' (offline: only the cache is used)' : ''}`;
 }
 
-interface TokenizerJson {
-  model?: { type?: string; end_of_word_suffix?: string; vocab?: Record<string, number>; merges?: (string | [string, string])[] };
+function loadError(source: ModelSource, hub: HubSettings, error: unknown): Error {
+  return new Error(`cannot load model ${describeSource(source, hub)}: ${(error as Error).message}`, { cause: error });
 }
-
-/**
- * CLIP's BPE models (tokenizer.json: BPE with the `</w>` word suffix) get our exact tokenizer, built from the
- * same tokenizer.json Transformers.js loaded; anything else keeps Transformers.js's tokenizer.
- */
-function textTokenizerFor(tokenizer: PreTrainedTokenizer): TextTokenizer {
-  const json = (tokenizer as unknown as { _tokenizerJSON?: TokenizerJson })._tokenizerJSON;
-  const model = json?.model;
-  if (model?.type === 'BPE' && model.end_of_word_suffix === '</w>' && model.vocab && model.merges) {
-    const merges = model.merges.map((m) => (Array.isArray(m) ? m.join(' ') : m));
-    const clip = ClipBpeTokenizer.fromVocabAndMerges(model.vocab, merges);
-    return { kind: 'clip-bpe', encodeBatch: (texts) => clip.encodeBatch(texts) };
-  }
-  return {
-    kind: 'transformers',
-    encodeBatch(texts) {
-      const { input_ids, attention_mask } = tokenizer(texts, { padding: true, truncation: true }) as { input_ids: Tensor; attention_mask: Tensor };
-      return {
-        inputIds: input_ids.data as BigInt64Array,
-        attentionMask: attention_mask.data as BigInt64Array,
-        batchSize: input_ids.dims[0],
-        sequenceLength: input_ids.dims[1],
-      };
-    },
-  };
-}
-
-/** Just the tokenizer of a model (hub id or folder): for `zeroshot tokenize`, without loading the ONNX towers. */
-export async function loadTextTokenizer(options: ModelOptions = {}): Promise<TextTokenizer> {
-  const source = resolveModelSource(options);
-  configureHub(options);
-  try {
-    const tokenizer = await AutoTokenizer.from_pretrained(source.path ?? source.id, loaderOptions(options, source));
-    return textTokenizerFor(tokenizer);
-  } catch (error) {
-    throw loadError(source, options, error);
-  }
-}
-
-function loaderOptions(options: ModelOptions, source: ModelSource) {
-  return { revision: source.revision, local_files_only: options.offline || source.kind === 'folder' };
-}
-
-function loadError(source: ModelSource, options: ModelOptions, error: unknown): Error {
-  const where = source.kind === 'folder' ? `folder '${source.path}'` : `'${source.id}'${options.offline ? ' (offline: only the cache is used)' : ''}`;
-  return new Error(`cannot load model ${where}: ${(error as Error).message}`, { cause: error });
-}
-
-/** Fields of a Hugging Face `preprocessor_config.json` that image preprocessing reads. */
-export type PreprocessorConfig = Readonly<Record<string, unknown>>;
 
 /** ONNX file-name suffix per dtype, as Transformers.js names the variants (`onnx/vision_model_quantized.onnx` for q8). */
-const DTYPE_SUFFIX: Readonly<Record<string, string>> = {
+export const DTYPE_SUFFIX: Readonly<Record<string, string>> = {
   fp32: '', fp16: '_fp16', q8: '_quantized', int8: '_int8', uint8: '_uint8', q4: '_q4', q4f16: '_q4f16', bnb4: '_bnb4',
 };
 
-export type Tower = 'text' | 'vision';
+export const dtypeSuffix = (dtype: string): string => DTYPE_SUFFIX[dtype] ?? `_${dtype}`;
+
+/** A model's JSON files, its family and what the family resolved them to: everything but the ONNX graphs. */
+export interface ModelDescription {
+  readonly source: ModelSource;
+  readonly hub: HubSettings;
+  readonly files: ModelJsonFiles;
+  readonly resolved: ResolvedFamily;
+}
+
+/** Reads a model's JSON files (downloading them for a hub id) and resolves its family. */
+export async function describeModel(options: ModelOptions = {}): Promise<ModelDescription> {
+  const source = resolveModelSource(options);
+  const hub = hubSettings(options);
+  try {
+    const read = (file: string) => readModelJson(source, hub, file);
+    const [config, preprocessorConfig, tokenizer, tokenizerConfig, specialTokensMap] = await Promise.all(
+      ['config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'].map(read),
+    );
+    if (!config) throw new Error(source.kind === 'folder' ? 'it has no config.json (is it a model folder?)' : 'the hub has no config.json for it');
+    const files: ModelJsonFiles = { config, preprocessorConfig, tokenizer, tokenizerConfig, specialTokensMap };
+    const familyOptions: FamilyOptions = { preprocessReference: options.preprocessReference ?? 'original', exifRotate: options.exifRotate ?? false };
+    const resolved = familyOf(files, describeSource(source, hub)).resolve(files, familyOptions, source.dtype);
+    return { source, hub, files, resolved };
+  } catch (error) {
+    throw loadError(source, hub, error);
+  }
+}
+
+/** Just the tokenizer of a model (hub id or folder): for `zeroshot tokenize`, without loading the ONNX graphs. */
+export async function loadTextTokenizer(options: ModelOptions = {}): Promise<TextTokenizer> {
+  return (await describeModel(options)).resolved.tokenizer;
+}
+
+/** The learned scale and bias that turn cosines into the model's probabilities, and where they came from. */
+export interface ScoringValues {
+  readonly kind: 'softmax' | 'sigmoid';
+  readonly logitScale?: number;
+  readonly logitBias?: number;
+  /** `onnx/model.onnx`, `options`, or absent when unknown (then no probabilities are written). */
+  readonly source?: string;
+}
 
 /**
- * A CLIP-family model: text and vision towers with projections, returning L2-normalised embeddings.
+ * A CLIP-family model: text and vision towers returning L2-normalised embeddings, as its family says.
  * Loading reads only the small JSON files; each tower loads on first use, so a run whose embeddings are all
  * cached never pays for (or downloads) the ONNX weights.
  */
 export class ClipModel {
-  private readonly towers = new Map<Tower, Promise<PreTrainedModel>>();
+  private readonly towers = new Map<Tower, Promise<OnnxGraph>>();
 
   private constructor(
-    readonly source: ModelSource,
-    readonly tokenizer: TextTokenizer,
-    readonly preprocessorConfig: PreprocessorConfig,
+    readonly description: ModelDescription,
     readonly threads: number,
     private readonly options: ModelOptions,
   ) {}
 
   static async load(options: ModelOptions = {}): Promise<ClipModel> {
-    const source = resolveModelSource(options);
-    configureHub(options);
-    const threads = options.threads ?? availableParallelism();
-    const common = loaderOptions(options, source);
-    try {
-      const [tokenizer, processor] = await Promise.all([
-        AutoTokenizer.from_pretrained(source.path ?? source.id, common),
-        AutoImageProcessor.from_pretrained(source.path ?? source.id, common),
-      ]);
-      const config = (processor as unknown as { config: PreprocessorConfig }).config;
-      return new ClipModel(source, textTokenizerFor(tokenizer), config, threads, options);
-    } catch (error) {
-      throw loadError(source, options, error);
-    }
+    return new ClipModel(await describeModel(options), options.threads ?? availableParallelism(), options);
+  }
+
+  get source(): ModelSource {
+    return this.description.source;
+  }
+
+  get family(): ResolvedFamily {
+    return this.description.resolved;
+  }
+
+  get tokenizer(): TextTokenizer {
+    return this.family.tokenizer;
+  }
+
+  /** Height and width of the images the vision tower takes. */
+  get imageShape(): { height: number; width: number } {
+    return outputSize(this.family.preprocess);
+  }
+
+  private graphFile(tower: Tower): string {
+    const plan = tower === 'text' ? this.family.text : this.family.vision;
+    return `onnx/${plan.file}${dtypeSuffix(this.source.dtype)}.onnx`;
   }
 
   /** Local ONNX files of both towers for this dtype (folder models only): what the model fingerprint hashes. */
   onnxFiles(): string[] | undefined {
     if (!this.source.path) return undefined;
-    const suffix = DTYPE_SUFFIX[this.source.dtype] ?? `_${this.source.dtype}`;
-    return ['text_model', 'vision_model'].map((name) => join(this.source.path!, 'onnx', `${name}${suffix}.onnx`));
+    return (['text', 'vision'] as const).map((tower) => join(this.source.path!, this.graphFile(tower)));
+  }
+
+  /** Family settings that change embeddings beyond the weights: part of the cache key. */
+  fingerprintSettings(): Record<string, unknown> {
+    const { family, text, vision, tokenizer } = this.family;
+    return { family, text, vision, tokenizer: { kind: tokenizer.kind, padding: tokenizer.padding, maxLength: tokenizer.maxLength } };
+  }
+
+  /**
+   * The logit scale (and bias) of the family's probabilities: from the options, else from the initializers of the
+   * combined graph when it is on disk (a folder, or already in the cache; it is never downloaded for this).
+   */
+  scoringValues(): ScoringValues {
+    const plan = this.family.scoring;
+    const fromOptions = this.options.logitScale !== undefined;
+    if (fromOptions) {
+      if (plan.biasInitializer && this.options.logitBias === undefined) throw new Error(`--logit-bias is needed with --logit-scale for a ${this.family.family} model`);
+      return { kind: plan.kind, logitScale: this.options.logitScale, logitBias: plan.biasInitializer ? this.options.logitBias : undefined, source: 'options' };
+    }
+    const names = [plan.scaleInitializer, ...(plan.biasInitializer ? [plan.biasInitializer] : [])];
+    for (const file of [`onnx/model${dtypeSuffix(this.source.dtype)}.onnx`, 'onnx/model.onnx']) {
+      const path = localModelFile(this.source, this.description.hub, file);
+      if (!existsSync(path)) continue;
+      const { scalars } = readOnnxGraphInfo(path, names);
+      if (names.every((name) => scalars[name] !== undefined)) {
+        return { kind: plan.kind, logitScale: scalars[plan.scaleInitializer], logitBias: plan.biasInitializer ? scalars[plan.biasInitializer] : undefined, source: file };
+      }
+    }
+    return { kind: plan.kind };
   }
 
   /** Loads both towers now (e.g. to fail early on a broken model). */
@@ -194,59 +207,74 @@ export class ClipModel {
     if (loading) await (await loading).dispose();
   }
 
-  private tower(kind: Tower): Promise<PreTrainedModel> {
+  private tower(kind: Tower): Promise<OnnxGraph> {
     let loading = this.towers.get(kind);
     if (!loading) {
-      configureHub(this.options);
-      const Model = kind === 'text' ? CLIPTextModelWithProjection : CLIPVisionModelWithProjection;
-      loading = Model.from_pretrained(this.source.path ?? this.source.id, {
-        ...loaderOptions(this.options, this.source),
-        dtype: this.source.dtype as 'fp32',
-        device: 'cpu',
-        session_options: { intraOpNumThreads: this.threads, interOpNumThreads: 1 },
-      }).catch((error: unknown) => {
-        throw loadError(this.source, this.options, error);
-      });
+      const plan = kind === 'text' ? this.family.text : this.family.vision;
+      const { source, hub } = this.description;
+      loading = loadOnnxGraph(
+        {
+          model: source.path ?? source.id,
+          revision: source.revision,
+          file: plan.file,
+          dtype: source.dtype,
+          threads: this.threads,
+          localOnly: hub.offline || source.kind === 'folder',
+        },
+        hub,
+      )
+        .then((graph) => {
+          if (!graph.outputNames.includes(plan.embeddingOutput)) {
+            throw new Error(`${this.graphFile(kind)} has no output '${plan.embeddingOutput}' (it has ${graph.outputNames.join(', ')}), which a ${this.family.family} model's ${kind} tower must return`);
+          }
+          return graph;
+        })
+        .catch((error: unknown) => {
+          throw loadError(source, hub, error);
+        });
       this.towers.set(kind, loading);
     }
     return loading;
   }
 
-  /** Side length of the square image the vision tower takes. */
-  get imageSize(): number {
-    const crop = this.preprocessorConfig.crop_size as { height?: number } | number | undefined;
-    if (typeof crop === 'number') return crop;
-    return crop?.height ?? 224;
+  /** Feeds exactly the inputs the graph declares, from those we have; an input we cannot provide is an error. */
+  private async run(kind: Tower, available: Record<string, TensorData>): Promise<{ data: Float32Array; dims: number[] }> {
+    const graph = await this.tower(kind);
+    const plan = kind === 'text' ? this.family.text : this.family.vision;
+    const missing = graph.inputNames.filter((name) => !(name in available));
+    if (missing.length) {
+      throw new Error(`${this.graphFile(kind)} takes inputs ${graph.inputNames.join(', ')}; zeroshot cannot provide ${missing.join(', ')} for a ${this.family.family} model`);
+    }
+    const feeds = Object.fromEntries(graph.inputNames.map((name) => [name, available[name]]));
+    return (await graph.run(feeds, [plan.embeddingOutput]))[plan.embeddingOutput];
   }
 
   /**
-   * Normalised text embeddings, one row per prompt. Each batch is padded to its longest prompt, not to 77:
-   * CLIP's causal mask makes that exact, and it is several times cheaper.
+   * Normalised text embeddings, one row per prompt, in batches padded as the family's tokenizer says (CLIP: to
+   * the longest prompt of the batch, exact thanks to its causal mask and several times cheaper than 77).
    */
   async encodeTexts(prompts: readonly string[], batchSize = 64): Promise<{ embeddings: Float32Array; dim: number }> {
     const chunks: Float32Array[] = [];
     let dim = 0;
     for (let start = 0; start < prompts.length; start += batchSize) {
-      const batch = prompts.slice(start, start + batchSize);
-      const ids = this.tokenizer.encodeBatch(batch);
-      const shape = [ids.batchSize, ids.sequenceLength];
-      const output = (await (await this.tower('text'))({
-        input_ids: new Tensor('int64', ids.inputIds, shape),
-        attention_mask: new Tensor('int64', ids.attentionMask, shape),
-      })) as { text_embeds: Tensor };
-      dim = output.text_embeds.dims[1];
-      chunks.push(Float32Array.from(output.text_embeds.data as Float32Array));
+      const ids = this.tokenizer.encodeBatch(prompts.slice(start, start + batchSize));
+      const dims = [ids.batchSize, ids.sequenceLength];
+      const output = await this.run('text', {
+        input_ids: { type: 'int64', data: ids.inputIds, dims },
+        attention_mask: { type: 'int64', data: ids.attentionMask, dims },
+      });
+      dim = output.dims[1];
+      chunks.push(output.data);
     }
     return { embeddings: l2NormalizeRows(concat(chunks), dim), dim };
   }
 
-  /** Normalised image embeddings for `count` preprocessed images laid out as [count, 3, size, size]. */
+  /** Normalised image embeddings for `count` preprocessed images laid out as [count, 3, height, width]. */
   async encodeImages(pixels: Float32Array, count: number): Promise<{ embeddings: Float32Array; dim: number }> {
-    const size = this.imageSize;
-    const pixelValues = new Tensor('float32', pixels, [count, 3, size, size]);
-    const output = (await (await this.tower('vision'))({ pixel_values: pixelValues })) as { image_embeds: Tensor };
-    const dim = output.image_embeds.dims[1];
-    return { embeddings: l2NormalizeRows(Float32Array.from(output.image_embeds.data as Float32Array), dim), dim };
+    const { height, width } = this.imageShape;
+    const output = await this.run('vision', { pixel_values: { type: 'float32', data: pixels, dims: [count, 3, height, width] } });
+    const dim = output.dims[1];
+    return { embeddings: l2NormalizeRows(output.data, dim), dim };
   }
 
   async dispose(): Promise<void> {

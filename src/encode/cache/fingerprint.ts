@@ -49,6 +49,8 @@ export interface ModelIdentity {
   dtype: string;
   /** Local model files (ONNX, and whatever else changes the embeddings); when given, their bytes identify the model. */
   onnxFiles?: readonly string[];
+  /** The model family's settings that change embeddings beyond the weights (tokenizer, padding, graphs). */
+  settings?: Record<string, unknown>;
 }
 
 /**
@@ -56,10 +58,11 @@ export interface ModelIdentity {
  * cached embeddings under any id or path; without, it is id + revision + dtype.
  */
 export async function modelFingerprint(model: ModelIdentity, memo?: FileHashMemo): Promise<string> {
-  if (!model.onnxFiles?.length) return fingerprint({ kind: 'zeroshot-model', id: model.id, revision: model.revision, dtype: model.dtype });
+  const settings = model.settings ?? {};
+  if (!model.onnxFiles?.length) return fingerprint({ kind: 'zeroshot-model', id: model.id, revision: model.revision, dtype: model.dtype, settings });
   const hashes = await Promise.all(model.onnxFiles.map((file) => hashLargeFile(file, memo)));
   // Sorted: the set of files identifies the model, not the order the caller listed them in.
-  return fingerprint({ kind: 'zeroshot-model-files', files: hashes.sort(), dtype: model.dtype });
+  return fingerprint({ kind: 'zeroshot-model-files', files: hashes.sort(), dtype: model.dtype, settings });
 }
 
 // ONNX files are hundreds of MB: hash each once per process, again only when its size or mtime changes.

@@ -172,6 +172,15 @@ export function fromPreprocessorConfig(json: unknown, overrides: Partial<ClipPre
 
 // ------------------------------------------------------------------ geometry
 
+/** Height and width of the preprocessed image: what every pixel buffer is sized from. */
+export function outputSize(options: ClipPreprocessOptions): { height: number; width: number } {
+  if (options.doCenterCrop) return { height: options.crop.height, width: options.crop.width };
+  if (!options.doResize || 'shortestEdge' in options.size) {
+    throw new Error('preprocessing without a crop needs a fixed resize size {height, width}, or images would differ in size');
+  }
+  return { height: options.size.height, width: options.size.width };
+}
+
 /** torchvision's Resize size rule; an int size truncates the long side. */
 export function resizedSize(width: number, height: number, size: ResizeSpec): { width: number; height: number } {
   if ('shortestEdge' in size) {

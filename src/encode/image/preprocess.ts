@@ -1,8 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { fromPreprocessorConfig, preprocessImageFile, type ClipPreprocessOptions } from './clip_image_transform.js';
+import { preprocessImageFile, type ClipPreprocessOptions } from './clip_image_transform.js';
 import type { PreprocessReply, PreprocessRequest } from './preprocess_worker.js';
-import type { PreprocessorConfig } from '../model.js';
 
 /** Turns one image (a file path or the file's bytes) into its model input: [3, size, size] float32, normalised. */
 export interface ImagePreprocessor {
@@ -15,27 +14,12 @@ export interface ImagePreprocessor {
   close(): Promise<void>;
 }
 
-/** What the user may change on top of the model's config. */
-export interface PreprocessOverrides {
-  /** Apply EXIF orientation before resizing (the reference pipeline, like PIL, does not). */
-  readonly exifRotate?: boolean;
-}
-
-/** The CLIP preprocessing a model's `preprocessor_config.json` asks for (PIL-exact resampling). */
-export function preprocessOptionsFor(config: PreprocessorConfig, overrides: PreprocessOverrides = {}): ClipPreprocessOptions {
-  return fromPreprocessorConfig(config, { exifRotate: overrides.exifRotate ?? false });
-}
-
 /**
- * Preprocessing on `workers` worker threads (0: on the calling thread). Decoding and resampling are CPU work;
- * on their own threads they run while ONNX Runtime encodes the previous batch.
+ * Preprocessing with the resolved `options` (a model family's, see `ClipModel.family.preprocess`) on `workers`
+ * worker threads (0: on the calling thread). Decoding and resampling are CPU work; on their own threads they run
+ * while ONNX Runtime encodes the previous batch.
  */
-export function createImagePreprocessor(
-  config: PreprocessorConfig,
-  workers = defaultWorkerCount(),
-  overrides: PreprocessOverrides = {},
-): ImagePreprocessor {
-  const options = preprocessOptionsFor(config, overrides);
+export function createImagePreprocessor(options: ClipPreprocessOptions, workers = defaultWorkerCount()): ImagePreprocessor {
   if (workers === 0) {
     return {
       options,

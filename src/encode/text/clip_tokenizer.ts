@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fixText, htmlUnescape, PY_SPACE_CHARS } from './ftfy.js';
+import { padBatch } from './padding.js';
 
 export const CLIP_CONTEXT_LENGTH = 77;
 const START_TOKEN = '<|startoftext|>';
@@ -150,19 +151,8 @@ export class ClipBpeTokenizer {
    * attention mask 0. CLIP's text encoder is causal and pools at the first end
    * token, so rows padded this way embed exactly as with full-length padding.
    */
-  encodeBatch(texts: string[]): EncodedBatch {
-    const rows = texts.map((text) => this.encode(text));
-    const sequenceLength = rows.reduce((longest, row) => Math.max(longest, row.length), 0);
-    const inputIds = new BigInt64Array(rows.length * sequenceLength).fill(BigInt(this.endTokenId));
-    const attentionMask = new BigInt64Array(rows.length * sequenceLength);
-    rows.forEach((row, r) => {
-      const offset = r * sequenceLength;
-      for (let i = 0; i < row.length; i++) {
-        inputIds[offset + i] = BigInt(row[i]);
-        attentionMask[offset + i] = 1n;
-      }
-    });
-    return { inputIds, attentionMask, batchSize: rows.length, sequenceLength };
+  encodeBatch(texts: readonly string[]): EncodedBatch {
+    return padBatch(texts.map((text) => this.encode(text)), { to: 'longest', padId: this.endTokenId });
   }
 
   private pairKey(left: number, right: number): number {

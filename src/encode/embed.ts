@@ -1,4 +1,4 @@
-import type { ImageEntry } from '../input/images.js';
+import { imageSource, type ImageEntry } from '../input/images.js';
 import type { EmbeddingCache, ImageScope } from './cache/embedding_cache.js';
 import { hashFileContent } from './cache/fingerprint.js';
 import type { ClipModel } from './model.js';
@@ -73,7 +73,7 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
   // Pass 1: content hashes and cache hits.
   for (let start = 0; start < images.length; start += READ_CONCURRENCY * 4) {
     const chunk = images.slice(start, start + READ_CONCURRENCY * 4);
-    const settled = await Promise.allSettled(chunk.map((image) => hashFileContent(image.path)));
+    const settled = await Promise.allSettled(chunk.map(async (image) => hashFileContent(await imageSource(image))));
     settled.forEach((result, j) => {
       if (result.status === 'fulfilled') hashes[start + j] = result.value;
       else failed.set(start + j, errorMessage(result.reason));
@@ -104,7 +104,7 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
     const batch = misses.slice(from, from + batchSize);
     // Paths, not bytes: ONNX Runtime's run blocks this thread, so the worker must be able to read the files
     // itself for decoding to overlap inference.
-    return { batch, settled: await Promise.allSettled(batch.map((i, j) => options.preprocessor.runInto(images[i].path, slot(j)))) };
+    return { batch, settled: await Promise.allSettled(batch.map(async (i, j) => options.preprocessor.runInto(await imageSource(images[i]), slot(j)))) };
   };
   let next = misses.length > 0 ? prepare(0) : null;
   // The tower loads while the workers decode the first batch, not after. A load error is not lost: the first

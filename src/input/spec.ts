@@ -2,8 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { existsSync, readdirSync } from 'node:fs';
 import { extname, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
+import { isMap, isScalar, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
+import { firstInvalidUtf8Byte } from './utf8.js';
 
 /** One class of a spec: its name (the label it predicts), its prompts in order, and whether it is a harm probe. */
 export interface SpecClass {
@@ -46,12 +47,12 @@ const templatedClass = z.union([
   }),
 ]);
 const header = { name: z.string().min(1).optional(), description: z.string().optional() };
-const explicitSpec = z.strictObject({ ...header, classes: z.record(z.string(), explicitClass) });
-const templatedSpec = z.strictObject({
-  ...header,
-  templates: z.array(z.string()),
-  classes: z.record(z.string(), templatedClass),
-});
+// The classes are validated one by one (classSchemas), from the document's own entries: a zod record would drop a
+// class named `__proto__`, and a JavaScript object would put a class named `2` before one named `b`.
+const explicitSpec = z.strictObject({ ...header, classes: z.record(z.string(), z.unknown()) });
+const templatedSpec = z.strictObject({ ...header, templates: z.array(z.string()), classes: z.record(z.string(), z.unknown()) });
+const classSchemas = { explicit: explicitClass, templated: templatedClass };
+const PLACEHOLDERS = ['{name}', '{article}'];
 
 const FIXES: Record<string, string> = {
   explicit: 'give each class a list of prompts, e.g. `White: [a photo of a white man]`, or `{prompts: [...], probe: true}`',
@@ -80,14 +81,53 @@ function describeIssue(issue: z.core.$ZodIssue, form: 'explicit' | 'templated'):
   return `${entry}: ${issue.message}`;
 }
 
+/**
+ * The spec file's document, read by the YAML parser for both forms (JSON is YAML): it keeps every key, in order.
+ * A key given twice in one mapping is an error, in JSON as in YAML.
+ */
+function readDocument(text: string, source: string): Document.Parsed {
+  const format = source.endsWith('.json') ? 'JSON' : 'YAML';
+  if (format === 'JSON') {
+    try {
+      JSON.parse(text);
+    } catch (error) {
+      throw new SpecError(`${source}: not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  const doc = parseDocument(text, { uniqueKeys: false });
+  if (doc.errors.length) throw new SpecError(`${source}: not valid ${format}: ${doc.errors[0].message}`);
+  const classesNode = doc.get('classes', true);
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        if (!seen.has(key)) seen.add(key);
+        else if (map === classesNode) throw new SpecError(`${source}: class '${key}' is listed twice in 'classes'; list each class once (merge their prompts)`);
+        else throw new SpecError(`${source}: key '${key}' appears twice in one mapping; give each key once`);
+      }
+    },
+  });
+  return doc;
+}
+
+/** Spec text from a file's bytes: UTF-8, with or without a byte-order mark; anything else names the first bad byte. */
+export function decodeSpecBytes(bytes: Uint8Array, source: string): string {
+  const body = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
+  const bad = firstInvalidUtf8Byte(body);
+  if (bad >= 0) {
+    const offset = bad + (body === bytes ? 0 : 3);
+    throw new SpecError(
+      `${source}: not UTF-8: byte ${offset} (0x${bytes[offset].toString(16).padStart(2, '0')}) is not valid UTF-8; save the file as UTF-8`,
+    );
+  }
+  return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+}
+
 /** Parses and validates spec text (YAML or JSON); `source` names the file in error messages. */
 export function parseSpec(text: string, source: string): Spec {
-  let raw: unknown;
-  try {
-    raw = source.endsWith('.json') ? JSON.parse(text) : parseYaml(text, { uniqueKeys: true });
-  } catch (error) {
-    throw new SpecError(`${source}: not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
-  }
+  const doc = readDocument(text.replace(/^\uFEFF/, ''), source);
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new SpecError(`${source}: a spec must be a mapping with a 'classes' entry (and optionally 'templates', 'name')`);
   }
@@ -98,29 +138,52 @@ export function parseSpec(text: string, source: string): Spec {
   }
   const data = parsed.data;
   const name = data.name ?? basename(source, extname(source));
-  const classEntries = Object.entries(data.classes);
+  const classesNode = doc.get('classes', true);
+  const rawClasses = (raw as { classes: object }).classes;
+  const issues: string[] = [];
+  const classEntries = (isMap(classesNode) ? classesNode.items : []).flatMap((pair) => {
+    const className = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+    const value: unknown = Object.getOwnPropertyDescriptor(rawClasses, className)?.value;
+    if (className.trim() === '') issues.push(`a class has an empty name; give each class the label it predicts`);
+    const checked = classSchemas[form].safeParse(value);
+    if (!checked.success) {
+      issues.push(...checked.error.issues.map((issue) => describeIssue({ ...issue, path: ['classes', className, ...issue.path] }, form)));
+      return [];
+    }
+    return [[className, checked.data] as const];
+  });
+  if (issues.length) throw new SpecError(`${source}: ${[...new Set(issues)].join('; ')}`);
   if (classEntries.length === 0) throw new SpecError(`${source}: 'classes' is empty; list at least one class with its prompts`);
 
   let classes: SpecClass[];
-  if ('templates' in data) {
-    if (data.templates.length === 0) throw new SpecError(`${source}: 'templates' is empty; give at least one template containing {name}`);
-    data.templates.forEach((template, i) => {
+  if (form === 'templated') {
+    const { templates } = data as z.infer<typeof templatedSpec>;
+    if (templates.length === 0) throw new SpecError(`${source}: 'templates' is empty; give at least one template containing {name}`);
+    templates.forEach((template, i) => {
       if (!template.includes('{name}')) {
         throw new SpecError(`${source}: templates[${i}] "${template}" has no {name}; add {name} where the class name goes (and {article} for a/an)`);
       }
+      const unknown = (template.match(/\{[^{}]*\}/g) ?? []).filter((p) => !PLACEHOLDERS.includes(p));
+      if (unknown.length) {
+        throw new SpecError(`${source}: templates[${i}] "${template}" has unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; the placeholders are ${PLACEHOLDERS.join(' and ')}`);
+      }
     });
-    classes = classEntries.map(([className, value]) => {
+    classes = classEntries.map(([className, checked]) => {
+      const value = checked as z.infer<typeof templatedClass>;
       const entry = typeof value === 'string' || Array.isArray(value) ? { name: value } : value;
       const names: string[] = Array.isArray(entry.name) ? entry.name : [entry.name];
       const article = 'article' in entry ? entry.article : undefined;
-      const prompts = names.flatMap((n) => data.templates.map((t) => fillTemplate(t, n, article)));
+      const prompts = names.flatMap((n) => templates.map((t) => fillTemplate(t, n, article)));
       return { name: className, prompts, probe: ('probe' in entry && entry.probe) || false };
     });
   } else {
-    classes = classEntries.map(([className, value]) =>
-      Array.isArray(value) ? { name: className, prompts: value, probe: false } : { name: className, prompts: value.prompts, probe: value.probe ?? false },
-    );
+    classes = classEntries.map(([className, checked]) => {
+      const value = checked as z.infer<typeof explicitClass>;
+      return Array.isArray(value) ? { name: className, prompts: value, probe: false } : { name: className, prompts: value.prompts, probe: value.probe ?? false };
+    });
   }
+  // One spelling per prompt (as ftfy's NFC in CLIP's tokenizer): "é" typed either way is the same prompt.
+  classes = classes.map((c) => ({ ...c, prompts: c.prompts.map((p) => p.normalize('NFC')) }));
 
   const owner = new Map<string, string>();
   for (const cls of classes) {
@@ -154,16 +217,40 @@ export function builtInSpecNames(): string[] {
 export async function loadSpec(nameOrPath: string): Promise<Spec> {
   const builtIn = `${SPEC_DIR}${nameOrPath}.yaml`;
   if (!/[\\/]/.test(nameOrPath) && existsSync(builtIn)) {
-    const spec = parseSpec(await readFile(builtIn, 'utf8'), builtIn);
+    const spec = parseSpec(decodeSpecBytes(await readFile(builtIn), builtIn), builtIn);
     return { ...spec, source: `builtin:${nameOrPath}` };
   }
   if (!existsSync(nameOrPath)) {
     throw new SpecError(`spec '${nameOrPath}' is neither a file nor a built-in spec; built-ins: ${builtInSpecNames().join(', ')}`);
   }
-  return parseSpec(await readFile(nameOrPath, 'utf8'), nameOrPath);
+  return parseSpec(decodeSpecBytes(await readFile(nameOrPath), nameOrPath), nameOrPath);
 }
 
 /** Number of prompts in each class, in spec order. */
 export function promptCounts(spec: Spec): Int32Array {
   return Int32Array.from(spec.classes, (c) => c.prompts.length);
+}
+
+/**
+ * Groups (indices, two or more each) of prompts whose token ids are the same: prompts that differ only beyond the
+ * tokenizer's cut (77 tokens for CLIP) get the same embedding. `encode` is the model's tokenizer, ids truncated.
+ */
+export function duplicateAfterTruncation(prompts: readonly string[], encode: (prompt: string) => ArrayLike<number | bigint>): number[][] {
+  const byIds = new Map<string, number[]>();
+  prompts.forEach((prompt, j) => {
+    const ids = Array.from(encode(prompt), String).join(',');
+    byIds.set(ids, [...(byIds.get(ids) ?? []), j]);
+  });
+  return [...byIds.values()].filter((group) => group.length > 1);
+}
+
+/** Throws a SpecError naming the prompts (and their classes) that the tokenizer's cut makes identical. */
+export function checkPromptsAfterTruncation(spec: Spec, encode: (prompt: string) => ArrayLike<number | bigint>): void {
+  const groups = duplicateAfterTruncation(spec.prompts, encode);
+  if (groups.length === 0) return;
+  const named = groups.map((group) => group.map((j) => `"${spec.prompts[j]}" (class '${spec.classes[spec.promptClass[j]].name}')`).join(' and '));
+  throw new SpecError(
+    `${spec.source}: prompts that are the same once cut to the model's context length (77 tokens for CLIP): ${named.join('; ')}; ` +
+      'shorten them so that they differ within the first tokens',
+  );
 }

@@ -93,6 +93,11 @@ def quick_gelu(x):
     return x * torch.sigmoid(1.702 * x)
 
 
+# config.json `hidden_act` -> activation: OpenAI's CLIPs use quick-GELU, the
+# LAION/open_clip CLIPs the exact (erf) GELU.
+ACTIVATIONS = {"quick_gelu": quick_gelu, "gelu": nn.functional.gelu}
+
+
 class SelfAttention(nn.Module):
     """Multi-head self-attention with separate q/k/v/out projections (with bias).
 
@@ -134,8 +139,9 @@ class SelfAttention(nn.Module):
 class Block(nn.Module):
     """Pre-LN residual block: x + attn(LN(x)); x + mlp(LN(x))."""
 
-    def __init__(self, width, heads):
+    def __init__(self, width, heads, act="quick_gelu"):
         super().__init__()
+        self.act = ACTIVATIONS[act]
         self.ln_attn = nn.LayerNorm(width, eps=LN_EPS)
         self.attn = SelfAttention(width, heads)
         self.ln_mlp = nn.LayerNorm(width, eps=LN_EPS)
@@ -144,18 +150,24 @@ class Block(nn.Module):
 
     def forward(self, x, bias=None):
         x = x + self.attn(self.ln_attn(x), bias)
-        x = x + self.fc_out(quick_gelu(self.fc_in(self.ln_mlp(x))))
+        x = x + self.fc_out(self.act(self.fc_in(self.ln_mlp(x))))
         return x
 
 
 class TextEncoder(nn.Module):
+    """`causal=False` is MobileCLIP's text encoder setting (no causal mask: every
+    position, padding included, sees every other, so only fixed-length padding is
+    exact).  forward() without `attention_mask` is the graph optimum's
+    text-with-projection export declares: `input_ids` only."""
+
     NEG = -1e9
 
-    def __init__(self, width, layers, heads, projection_dim):
+    def __init__(self, width, layers, heads, projection_dim, act="quick_gelu", causal=True):
         super().__init__()
+        self.causal = causal
         self.token_embedding = nn.Embedding(VOCAB_SIZE, width)
         self.position_embedding = nn.Parameter(torch.zeros(MAX_POSITIONS, width))
-        self.blocks = nn.ModuleList([Block(width, heads) for _ in range(layers)])
+        self.blocks = nn.ModuleList([Block(width, heads, act) for _ in range(layers)])
         self.ln_final = nn.LayerNorm(width, eps=LN_EPS)
         self.projection = nn.Linear(width, projection_dim, bias=False)
         # Additive causal mask for the longest sequence; sliced per input.
@@ -166,12 +178,14 @@ class TextEncoder(nn.Module):
             persistent=False,
         )
 
-    def forward(self, input_ids, attention_mask):
+    def forward(self, input_ids, attention_mask=None):
         seq = input_ids.shape[1]
         x = self.token_embedding(input_ids) + self.position_embedding[:seq]
-        # causal [1, 1, s, s] + padding (keys) [b, 1, 1, s]
-        pad = (1.0 - attention_mask.to(x.dtype)) * self.NEG
-        bias = self.causal_bias[:seq, :seq].unsqueeze(0).unsqueeze(0) + pad[:, None, None, :]
+        # causal [1, 1, s, s] + padding (keys) [b, 1, 1, s], each when present
+        pad = None if attention_mask is None else (1.0 - attention_mask.to(x.dtype)) * self.NEG
+        bias = self.causal_bias[:seq, :seq].unsqueeze(0).unsqueeze(0) if self.causal else None
+        if pad is not None:
+            bias = pad[:, None, None, :] if bias is None else bias + pad[:, None, None, :]
         for block in self.blocks:
             x = block(x, bias)
         x = self.ln_final(x)
@@ -185,7 +199,7 @@ class TextEncoder(nn.Module):
 
 
 class VisionEncoder(nn.Module):
-    def __init__(self, width, layers, heads, patch, image, projection_dim):
+    def __init__(self, width, layers, heads, patch, image, projection_dim, act="quick_gelu"):
         super().__init__()
         if image % patch != 0:
             raise ValueError(f"image size {image} is not a multiple of patch size {patch}")
@@ -194,7 +208,7 @@ class VisionEncoder(nn.Module):
         n_positions = (image // patch) ** 2 + 1
         self.position_embedding = nn.Parameter(torch.zeros(n_positions, width))
         self.ln_pre = nn.LayerNorm(width, eps=LN_EPS)
-        self.blocks = nn.ModuleList([Block(width, heads) for _ in range(layers)])
+        self.blocks = nn.ModuleList([Block(width, heads, act) for _ in range(layers)])
         self.ln_post = nn.LayerNorm(width, eps=LN_EPS)
         self.projection = nn.Linear(width, projection_dim, bias=False)
 
@@ -387,8 +401,26 @@ def write_json(path, obj):
         f.write("\n")
 
 
-def model_config(preset_name, preset, seed):
+def write_tokenizer_files(tok_dir, out):
+    """The real CLIP BPE tokenizer files, special tokens as plain strings (which Transformers.js needs)."""
+    for name in TOKENIZER_FILES_COPIED:
+        shutil.copyfile(os.path.join(tok_dir, name), os.path.join(out, name))
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        with open(os.path.join(tok_dir, name), encoding="utf-8") as f:
+            write_json(os.path.join(out, name), plain_special_tokens(json.load(f)))
+
+
+def print_listing(out):
+    for rel in sorted(os.path.relpath(os.path.join(d, f), out) for d, _, fs in os.walk(out) for f in fs):
+        print("%10d  %s" % (os.path.getsize(os.path.join(out, rel)), rel))
+
+
+def model_config(preset_name, preset, seed, hidden_act="quick_gelu", text_token_ids=(BOS_ID, EOS_ID, PAD_ID_CONFIG)):
+    """config.json of a CLIPModel.  `text_token_ids` = (bos, eos, pad) of text_config:
+    hub repos converted before transformers 4.31 carry the legacy (0, 2, 1), with
+    which transformers pools at argmax(input_ids) instead of at the first eos id."""
     t, v, proj = preset["text"], preset["vision"], preset["projection_dim"]
+    bos_id, eos_id, pad_id = text_token_ids
     return {
         "architectures": ["CLIPModel"],
         "model_type": "clip",
@@ -402,11 +434,11 @@ def model_config(preset_name, preset, seed):
             "num_attention_heads": t["heads"],
             "max_position_embeddings": MAX_POSITIONS,
             "vocab_size": VOCAB_SIZE,
-            "hidden_act": "quick_gelu",
+            "hidden_act": hidden_act,
             "layer_norm_eps": LN_EPS,
-            "bos_token_id": BOS_ID,
-            "eos_token_id": EOS_ID,
-            "pad_token_id": PAD_ID_CONFIG,
+            "bos_token_id": bos_id,
+            "eos_token_id": eos_id,
+            "pad_token_id": pad_id,
             "projection_dim": proj,
         },
         "vision_config": {
@@ -418,7 +450,7 @@ def model_config(preset_name, preset, seed):
             "image_size": v["image"],
             "patch_size": v["patch"],
             "num_channels": 3,
-            "hidden_act": "quick_gelu",
+            "hidden_act": hidden_act,
             "layer_norm_eps": LN_EPS,
             "projection_dim": proj,
         },
@@ -428,6 +460,20 @@ def model_config(preset_name, preset, seed):
             "note": "random weights: for tests only",
         },
     }
+
+
+def build_towers(preset, seed, act="quick_gelu", causal_text=True):
+    """The preset's text and vision towers with the seed's random weights, in eval mode."""
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True)
+    gen_text = torch.Generator().manual_seed(seed * 2 + 1)
+    gen_vision = torch.Generator().manual_seed(seed * 2 + 2)
+    t, v, proj = preset["text"], preset["vision"], preset["projection_dim"]
+    text = TextEncoder(t["width"], t["layers"], t["heads"], proj, act=act, causal=causal_text)
+    vision = VisionEncoder(v["width"], v["layers"], v["heads"], v["patch"], v["image"], proj, act=act)
+    init_weights(text, gen_text)
+    init_weights(vision, gen_vision)
+    return text.eval(), vision.eval()
 
 
 def reference_pixels(image_size):
@@ -458,18 +504,8 @@ def main(argv=None):
     tok_dir = os.path.normpath(args.tokenizer_dir)
     os.makedirs(os.path.join(out, "onnx"), exist_ok=True)
 
-    torch.manual_seed(args.seed)
-    torch.use_deterministic_algorithms(True)
-    gen_text = torch.Generator().manual_seed(args.seed * 2 + 1)
-    gen_vision = torch.Generator().manual_seed(args.seed * 2 + 2)
-
+    text, vision = build_towers(preset, args.seed)
     t, v, proj = preset["text"], preset["vision"], preset["projection_dim"]
-    text = TextEncoder(t["width"], t["layers"], t["heads"], proj)
-    vision = VisionEncoder(v["width"], v["layers"], v["heads"], v["patch"], v["image"], proj)
-    init_weights(text, gen_text)
-    init_weights(vision, gen_vision)
-    text.eval()
-    vision.eval()
 
     # ---- Hugging Face layout files ----
     write_json(os.path.join(out, "config.json"), model_config(args.preset, preset, args.seed))
@@ -477,14 +513,7 @@ def main(argv=None):
     pre["crop_size"] = {"height": v["image"], "width": v["image"]}
     pre["size"] = {"shortest_edge": v["image"]}
     write_json(os.path.join(out, "preprocessor_config.json"), pre)
-    for name in TOKENIZER_FILES_COPIED:
-        shutil.copyfile(os.path.join(tok_dir, name), os.path.join(out, name))
-    with open(os.path.join(tok_dir, "tokenizer_config.json"), encoding="utf-8") as f:
-        tok_cfg = plain_special_tokens(json.load(f))
-    write_json(os.path.join(out, "tokenizer_config.json"), tok_cfg)
-    with open(os.path.join(tok_dir, "special_tokens_map.json"), encoding="utf-8") as f:
-        special = plain_special_tokens(json.load(f))
-    write_json(os.path.join(out, "special_tokens_map.json"), special)
+    write_tokenizer_files(tok_dir, out)
 
     # ---- ONNX ----
     bpe = ClipBpe(tok_dir)
@@ -554,10 +583,7 @@ def main(argv=None):
     }
     write_json(os.path.join(out, "reference.json"), reference)
 
-    for rel in sorted(
-        os.path.relpath(os.path.join(d, f), out) for d, _, fs in os.walk(out) for f in fs
-    ):
-        print("%10d  %s" % (os.path.getsize(os.path.join(out, rel)), rel))
+    print_listing(out)
     return 0
 
 

@@ -1,0 +1,220 @@
+/**
+ * The family fixtures straight through ONNX Runtime, with no zeroshot code in between: every graph declares
+ * the input and output names of the hub repo it stands for (docs/families.md), and its outputs on the inputs
+ * in the fixture's reference.json equal the torch model's. End-to-end parity through zeroshot's pipeline is
+ * checked against test/golden/families/ elsewhere.
+ *
+ * One section per fixture; fixtures are built by scripts/build_family_fixtures.py (CLIP, LAION, MobileCLIP).
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as ort from 'onnxruntime-node';
+
+/** float32 rounding between torch and ONNX Runtime kernels is ~1e-6 here; 1e-4 leaves room without hiding a bug. */
+const TOLERANCE = 1e-4;
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+
+interface TextReference {
+  prompt: string;
+  input_ids: number[];
+  text_embeds: number[];
+}
+
+interface ClipFamilyReference {
+  preset: { vision: { image: number } };
+  text: TextReference[];
+  image: { shape: number[]; image_embeds: number[] };
+  combined?: {
+    logit_scale: number;
+    input_ids: number[][];
+    attention_mask: number[][];
+    logits_per_image: number[][];
+    logits_per_text: number[][];
+    text_embeds: number[][];
+    image_embeds: number[][];
+  };
+}
+
+function readJson<T>(fixture: string, file: string): T {
+  return JSON.parse(readFileSync(`${FIXTURES}${fixture}/${file}`, 'utf8')) as T;
+}
+
+const sessions: ort.InferenceSession[] = [];
+after(async () => {
+  for (const session of sessions) await session.release();
+});
+
+async function open(fixture: string, graph: string): Promise<ort.InferenceSession> {
+  const session = await ort.InferenceSession.create(`${FIXTURES}${fixture}/onnx/${graph}`, { intraOpNumThreads: 1 });
+  sessions.push(session);
+  return session;
+}
+
+function ids(rows: number[][]): ort.Tensor {
+  const width = rows[0].length;
+  assert.ok(rows.every((r) => r.length === width), 'rows of one batch have one length');
+  return new ort.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [rows.length, width]);
+}
+
+/** reference.json's image input: torch.linspace(-1, 1, n) in C order, as a [1, 3, size, size] tensor. */
+function referencePixels(size: number, sign = 1): Float32Array {
+  const n = 3 * size * size;
+  return Float32Array.from({ length: n }, (_, i) => sign * (-1 + (2 * i) / (n - 1)));
+}
+
+function maxAbsDiff(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  assert.equal(actual.length, expected.length);
+  let max = 0;
+  for (let i = 0; i < actual.length; i++) max = Math.max(max, Math.abs(actual[i] - expected[i]));
+  return max;
+}
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  const diff = maxAbsDiff(actual, expected);
+  assert.ok(diff < TOLERANCE, `${what}: max |diff| ${diff}`);
+}
+
+async function assertIO(fixture: string, graph: string, inputs: string[], outputs: string[]): Promise<void> {
+  const session = await open(fixture, graph);
+  assert.deepEqual(session.inputNames, inputs, `${fixture}/onnx/${graph} inputs`);
+  assert.deepEqual(session.outputNames, outputs, `${fixture}/onnx/${graph} outputs`);
+}
+
+/** text_model.onnx on each reference row (ids exactly as stored), one prompt at a time. */
+async function assertTextTower(fixture: string, reference: ClipFamilyReference): Promise<void> {
+  const session = await open(fixture, 'text_model.onnx');
+  for (const row of reference.text) {
+    const out = await session.run({ input_ids: ids([row.input_ids]) });
+    assertClose(out.text_embeds.data as Float32Array, row.text_embeds, `${fixture} text "${row.prompt}"`);
+  }
+}
+
+async function assertVisionTower(fixture: string, reference: ClipFamilyReference): Promise<void> {
+  const session = await open(fixture, 'vision_model.onnx');
+  const size = reference.preset.vision.image;
+  assert.deepEqual(reference.image.shape, [1, 3, size, size]);
+  const out = await session.run({ pixel_values: new ort.Tensor('float32', referencePixels(size), reference.image.shape) });
+  assertClose(out.image_embeds.data as Float32Array, reference.image.image_embeds, `${fixture} image`);
+}
+
+const HUB_TEXT_OUTPUTS = ['text_embeds', 'last_hidden_state'];
+const HUB_VISION_OUTPUTS = ['image_embeds', 'last_hidden_state'];
+
+// ---------------------------------------------------------------------------------------------------------
+// clip-hub = Xenova/clip-vit-base-patch32
+// ---------------------------------------------------------------------------------------------------------
+
+const clipHub = readJson<ClipFamilyReference>('clip-hub', 'reference.json');
+
+test('clip-hub: every graph and dtype variant declares the hub export\'s inputs and outputs', async () => {
+  for (const suffix of ['', '_quantized']) {
+    await assertIO('clip-hub', `text_model${suffix}.onnx`, ['input_ids'], HUB_TEXT_OUTPUTS);
+    await assertIO('clip-hub', `vision_model${suffix}.onnx`, ['pixel_values'], HUB_VISION_OUTPUTS);
+    await assertIO(
+      'clip-hub',
+      `model${suffix}.onnx`,
+      ['input_ids', 'pixel_values', 'attention_mask'],
+      ['logits_per_image', 'logits_per_text', 'text_embeds', 'image_embeds'],
+    );
+  }
+});
+
+test('clip-hub: config.json has the legacy text ids (argmax pooling) and the Xenova preprocessor layout', () => {
+  const config = readJson<{ text_config: Record<string, unknown> }>('clip-hub', 'config.json');
+  assert.deepEqual(
+    [config.text_config.bos_token_id, config.text_config.eos_token_id, config.text_config.pad_token_id],
+    [0, 2, 1],
+  );
+  const pre = readJson<Record<string, unknown>>('clip-hub', 'preprocessor_config.json');
+  assert.deepEqual(pre.size, { shortest_edge: 224 });
+  assert.deepEqual(pre.crop_size, { height: 224, width: 224 });
+  assert.equal(pre.image_processor_type, 'CLIPFeatureExtractor');
+});
+
+test('clip-hub: text_model.onnx and vision_model.onnx equal the torch towers', async () => {
+  await assertTextTower('clip-hub', clipHub);
+  await assertVisionTower('clip-hub', clipHub);
+});
+
+test('clip-hub: model.onnx gives the torch model\'s normalised embeddings and exp(logit_scale)·cos logits', async () => {
+  const combined = clipHub.combined!;
+  const session = await open('clip-hub', 'model.onnx');
+  const size = clipHub.preset.vision.image;
+  const pixels = new Float32Array(2 * 3 * size * size);
+  pixels.set(referencePixels(size), 0);
+  pixels.set(referencePixels(size, -1), 3 * size * size);
+  const out = await session.run({
+    input_ids: ids(combined.input_ids),
+    pixel_values: new ort.Tensor('float32', pixels, [2, 3, size, size]),
+    attention_mask: ids(combined.attention_mask),
+  });
+  assert.deepEqual(out.logits_per_image.dims, [2, combined.input_ids.length]);
+  assertClose(out.logits_per_image.data as Float32Array, combined.logits_per_image.flat(), 'logits_per_image');
+  assertClose(out.logits_per_text.data as Float32Array, combined.logits_per_text.flat(), 'logits_per_text');
+  assertClose(out.text_embeds.data as Float32Array, combined.text_embeds.flat(), 'text_embeds');
+  assertClose(out.image_embeds.data as Float32Array, combined.image_embeds.flat(), 'image_embeds');
+  // The towers' unnormalised embeddings and the combined graph's agree up to the norm.
+  const row = clipHub.text[0].text_embeds;
+  const norm = Math.hypot(...row);
+  assertClose(combined.text_embeds[0], row.map((x) => x / norm), 'combined text row 0 vs the text tower');
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// laion-clip = laion/CLIP-ViT-B-32-laion2B-s34B-b79K in the Transformers.js layout
+// ---------------------------------------------------------------------------------------------------------
+
+const laion = readJson<ClipFamilyReference>('laion-clip', 'reference.json');
+
+test('laion-clip: graphs declare the Transformers.js export\'s names and use the exact (erf) GELU', async () => {
+  await assertIO('laion-clip', 'text_model.onnx', ['input_ids'], HUB_TEXT_OUTPUTS);
+  await assertIO('laion-clip', 'vision_model.onnx', ['pixel_values'], HUB_VISION_OUTPUTS);
+  const config = readJson<{ text_config: { hidden_act: string }; vision_config: { hidden_act: string } }>(
+    'laion-clip',
+    'config.json',
+  );
+  assert.equal(config.text_config.hidden_act, 'gelu');
+  assert.equal(config.vision_config.hidden_act, 'gelu');
+  const pre = readJson<Record<string, unknown>>('laion-clip', 'preprocessor_config.json');
+  assert.equal(pre.size, 224, 'legacy integer size: shortest edge 224 in Python');
+  assert.equal(pre.crop_size, 224);
+});
+
+test('laion-clip: text_model.onnx and vision_model.onnx equal the torch towers', async () => {
+  await assertTextTower('laion-clip', laion);
+  await assertVisionTower('laion-clip', laion);
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// mobileclip = Xenova/mobileclip_s0
+// ---------------------------------------------------------------------------------------------------------
+
+const mobileclip = readJson<ClipFamilyReference>('mobileclip', 'reference.json');
+
+test('mobileclip: graphs declare input_ids / pixel_values and the embeddings only', async () => {
+  await assertIO('mobileclip', 'text_model.onnx', ['input_ids'], ['text_embeds']);
+  for (const graph of ['vision_model.onnx', 'vision_model_quantized.onnx']) {
+    await assertIO('mobileclip', graph, ['pixel_values'], ['image_embeds']);
+  }
+  assert.deepEqual(readJson('mobileclip', 'config.json'), { model_type: 'clip' });
+  const pre = readJson<Record<string, unknown>>('mobileclip', 'preprocessor_config.json');
+  assert.equal(pre.do_normalize, false);
+  assert.equal(pre.resample, 2);
+  assert.ok(!('image_mean' in pre) && !('image_std' in pre));
+});
+
+test('mobileclip: text_model.onnx (ids zero-padded to 77) and vision_model.onnx equal the torch towers', async () => {
+  for (const row of mobileclip.text) assert.equal(row.input_ids.length, 77, row.prompt);
+  await assertTextTower('mobileclip', mobileclip);
+  await assertVisionTower('mobileclip', mobileclip);
+});
+
+test('mobileclip: the text tower has no mask, so padding to anything but 77 changes the embedding', async () => {
+  const session = await open('mobileclip', 'text_model.onnx');
+  const row = mobileclip.text[0];
+  const unpadded = row.input_ids.slice(0, row.input_ids.indexOf(49407) + 1);
+  const out = await session.run({ input_ids: ids([unpadded]) });
+  assert.ok(maxAbsDiff(out.text_embeds.data as Float32Array, row.text_embeds) > 1e-3);
+});

@@ -37,14 +37,15 @@ DEFAULT_CROP = 224
 # ---------------------------------------------------------------- reference
 
 
-def torchvision_resize(img, shortest):
+def torchvision_resize(img, shortest, resample=Image.BICUBIC):
     """torchvision Resize(int) for PIL: shortest side -> `shortest`, the other
-    side int(shortest * long / short) (truncation), PIL BICUBIC."""
+    side int(shortest * long / short) (truncation), PIL `resample` (CLIP's BICUBIC
+    by default; MobileCLIP's transform uses BILINEAR)."""
     w, h = img.size
     short, long = (w, h) if w <= h else (h, w)
     new_short, new_long = shortest, int(shortest * long / short)
     new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
-    return img.resize((new_w, new_h), Image.BICUBIC)
+    return img.resize((new_w, new_h), resample)
 
 
 def torchvision_center_crop(img, crop_h, crop_w):

@@ -8,6 +8,7 @@ import { embedImages, embedTexts, type EmbeddingProgress, type ImageFailure } fr
 import { defaultEmbeddingCachePath, openEmbeddingCache, type CacheSessionStats } from './encode/cache/embedding_cache.js';
 import { fingerprint, modelFingerprint } from './encode/cache/fingerprint.js';
 import { cosineScores, type ScoreMatrix } from './score/similarity.js';
+import { probabilities, probabilityFormula } from './score/probabilities.js';
 import { defaultStrategies, parseStrategy, predictAll, type Strategy } from './score/strategies.js';
 import { classificationMetrics, type ClassificationMetrics } from './evaluate/classification.js';
 import { auditPredictions, type AuditOptions, type AuditResult } from './evaluate/audit.js';
@@ -67,7 +68,7 @@ export interface RunCounts {
 
 export interface RunResult {
   readonly version: string;
-  readonly model: ModelSource & { readonly threads: number };
+  readonly model: ModelSource & { readonly threads: number; readonly family: string; readonly variant: string };
   readonly spec: Spec;
   readonly strategies: readonly Strategy[];
   /** Keys (paths relative to the images folder) of the images that were embedded, in order. */
@@ -76,6 +77,10 @@ export interface RunResult {
   readonly imagesRoot: string;
   /** Images × prompts, 100·cos. */
   readonly similarity: ScoreMatrix;
+  /** How similarities become the model's probabilities, and with which learned values (run.json's `scoring`). */
+  readonly scoring: RunScoring;
+  /** Images × prompts probabilities (probabilities.json); absent when the learned values are unknown. */
+  readonly probabilities?: ScoreMatrix;
   readonly imageEmbeddings: Float32Array;
   readonly textEmbeddings: Float32Array;
   readonly dim: number;
@@ -94,6 +99,17 @@ export interface RunResult {
   readonly batchSize: number;
   /** Cache file and this run's hits and misses; null without a cache. */
   readonly cache: (CacheSessionStats & { readonly path: string; readonly model_fp: string; readonly preprocess_fp: string }) | null;
+}
+
+/** run.json's `scoring`: the family's probability rule, its learned values and where they came from. */
+export interface RunScoring {
+  readonly kind: 'softmax' | 'sigmoid';
+  readonly logit_scale: number | null;
+  readonly logit_bias: number | null;
+  /** `onnx/model.onnx` (read from the file), `options` (--logit-scale/--logit-bias), or null when unknown. */
+  readonly source: string | null;
+  /** The formula in words, or why there are no probabilities. */
+  readonly formula: string;
 }
 
 const seconds = (start: number) => Number(((performance.now() - start) / 1000).toFixed(3));
@@ -133,6 +149,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     const modelFp = await modelFingerprint({ id, revision, dtype, onnxFiles: model.onnxFiles(), settings: model.fingerprintSettings() }, cache?.fileHashes);
     const preprocessFp = fingerprint({ kind: 'zeroshot-clip-preprocess', options: preprocessor.options });
     cache?.registerModel(modelFp, { id, revision, dtype });
+    for (const warning of model.family.warnings) (hooks.onWarning ?? process.emitWarning)(warning);
     timings.load_model_s = seconds(stageStart);
 
     stageStart = performance.now();
@@ -164,6 +181,18 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     stageStart = performance.now();
     hooks.onStage?.('scores');
     const similarity = cosineScores(images.embeddings, text.embeddings, text.dim);
+    const values = model.scoringValues();
+    const learned = values.logitScale === undefined ? undefined : { kind: values.kind, logitScale: values.logitScale, logitBias: values.logitBias };
+    const scoring: RunScoring = {
+      kind: values.kind,
+      logit_scale: values.logitScale ?? null,
+      logit_bias: values.logitBias ?? null,
+      source: values.source ?? null,
+      formula: learned
+        ? probabilityFormula(learned)
+        : `no probabilities: the model's learned logit scale${values.kind === 'sigmoid' ? ' and bias are' : ' is'} not in its files here (onnx/model.onnx); give --logit-scale${values.kind === 'sigmoid' ? ' and --logit-bias' : ''}`,
+    };
+    const probabilityMatrix = learned && probabilities(similarity, learned);
     const strategyInputs = {
       similarity,
       promptClass: spec.promptClass,
@@ -201,12 +230,14 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
 
     return {
       version: VERSION,
-      model: { ...model.source, threads: model.threads },
+      model: { ...model.source, threads: model.threads, family: model.family.family, variant: model.family.variant },
       spec,
       strategies,
       imageKeys: images.keys,
       imagesRoot: listing.root,
       similarity,
+      scoring,
+      probabilities: probabilityMatrix,
       imageEmbeddings: images.embeddings,
       textEmbeddings: text.embeddings,
       dim: text.dim,

@@ -11,6 +11,7 @@ import { VERSION, runZeroShot, type RunOptions } from '../pipeline.js';
 import { summaryTable, writeResults } from '../report/results.js';
 import { writeReport } from '../report/html_report.js';
 import { progressReporter } from './progress.js';
+import { formatInspection, inspectModel } from '../encode/inspect_model.js';
 
 /** A commander parser for whole-number flags of at least `min`. */
 const integerAtLeast = (min: number, flag: string) => (value: string) => {
@@ -20,6 +21,16 @@ const integerAtLeast = (min: number, flag: string) => (value: string) => {
 };
 const positiveInt = (flag: string) => integerAtLeast(1, flag);
 const wholeNumber = (flag: string) => integerAtLeast(0, flag);
+
+const finiteNumber = (flag: string) => (value: string) => {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} must be a number`);
+  return n;
+};
+const oneOf = <T extends string>(flag: string, values: readonly T[]) => (value: string): T => {
+  if (!(values as readonly string[]).includes(value)) throw new InvalidArgumentError(`${flag} must be one of ${values.join(', ')}`);
+  return value as T;
+};
 
 const commaList = (value?: string) => value?.split(',').map((s) => s.trim()).filter(Boolean);
 
@@ -45,6 +56,9 @@ interface RunFlags {
   cache?: string | false;
   report?: boolean;
   exifRotate?: boolean;
+  preprocessReference?: 'original' | 'transformers';
+  logitScale?: number;
+  logitBias?: number;
   quiet?: boolean;
 }
 
@@ -69,6 +83,9 @@ async function runCommand(flags: RunFlags, note?: string): Promise<void> {
     groups: commaList(flags.groups),
     cache: flags.cache,
     exifRotate: flags.exifRotate,
+    preprocessReference: flags.preprocessReference,
+    logitScale: flags.logitScale,
+    logitBias: flags.logitBias,
     audit: { bootstrap: flags.bootstrap, minGroupSize: flags.minGroupSize, seed: flags.seed },
   };
   const result = await runZeroShot(options, {
@@ -84,13 +101,17 @@ async function runCommand(flags: RunFlags, note?: string): Promise<void> {
   log(`wrote ${files.join(', ')}`);
 }
 
-function addModelOptions(command: Command): Command {
+/** Flags of how a model is loaded; `--model` itself only where the model is not an argument. */
+function addModelOptions(command: Command, modelFlag = true): Command {
+  if (modelFlag) command.option('--model <id|folder>', 'Hugging Face model id or local folder', DEFAULT_MODEL);
   return command
-    .option('--model <id|folder>', 'Hugging Face model id or local folder', DEFAULT_MODEL)
     .option('--model-cache <dir>', 'folder for downloaded models (default ~/.cache/zeroshot/models)')
     .option('--offline', 'never touch the network: local folder or cached model only')
     .option('--dtype <dtype>', 'ONNX weights variant: fp32, fp16, q8, …', 'fp32')
-    .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'), availableParallelism());
+    .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'), availableParallelism())
+    .option('--preprocess-reference <ref>', "CLIP-architecture models: pixels of the 'original' pipelines (OpenAI, open_clip, MobileCLIP) or of 'transformers' CLIPImageProcessor", oneOf('--preprocess-reference', ['original', 'transformers'] as const), 'original')
+    .option('--logit-scale <x>', "the model's learned log-scale, when its files do not hold it (probabilities.json)", finiteNumber('--logit-scale'))
+    .option('--logit-bias <x>', "SigLIP's learned bias, when its files do not hold it", finiteNumber('--logit-bias'));
 }
 
 function addRunOptions(command: Command): Command {
@@ -216,6 +237,26 @@ export function buildProgram(): Command {
       const spec = await loadSpec(name);
       process.stdout.write(stringifyYaml({ name: spec.name, classes: Object.fromEntries(spec.classes.map((c) => [c.name, c.prompts])) }));
     });
+
+  addModelOptions(
+    program
+      .command('inspect')
+      .description('what a run would do with a model, without encoding anything: family, files, graphs, tokenizer, preprocessing, scoring')
+      .argument('<model>', 'Hugging Face model id or local folder')
+      .option('--json', 'print JSON'),
+    false,
+  ).action(async (model: string, flags: RunFlags & { json?: boolean }) => {
+    const inspection = await inspectModel({
+      model,
+      modelCacheDir: flags.modelCache,
+      offline: flags.offline,
+      dtype: flags.dtype,
+      preprocessReference: flags.preprocessReference,
+      logitScale: flags.logitScale,
+      logitBias: flags.logitBias,
+    });
+    process.stdout.write((flags.json ? JSON.stringify(inspection, null, 2) : formatInspection(inspection)) + '\n');
+  });
 
   program
     .command('tokenize')

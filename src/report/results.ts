@@ -7,6 +7,7 @@ import { jsonLines, predictionsCsv, similaritiesJson } from './tables.js';
 
 export const RESULT_FILES = {
   similarities: 'similarities.json',
+  probabilities: 'probabilities.json',
   predictions: 'predictions.csv',
   metrics: 'metrics.json',
   errors: 'errors.jsonl',
@@ -23,6 +24,7 @@ export function runRecord(result: RunResult, extra: Record<string, unknown> = {}
       source: result.spec.source,
       classes: result.spec.classes.map((c) => ({ name: c.name, prompts: c.prompts, probe: c.probe })),
     },
+    scoring: result.scoring,
     strategies: result.strategies.map(strategyName),
     images_root: result.imagesRoot,
     label_column: result.labelColumn ?? null,
@@ -43,6 +45,8 @@ export async function writeResults(result: RunResult, outDir: string, extra: Rec
     [RESULT_FILES.predictions, predictionsCsv(result.imageKeys, classes, result.predictions, result.truth)],
     [RESULT_FILES.run, JSON.stringify({ ...runRecord(result, extra), finished_at: new Date().toISOString() }, null, 2) + '\n'],
   ];
+  if (result.probabilities) written.push([RESULT_FILES.probabilities, similaritiesJson(result.imageKeys, result.spec.prompts, result.probabilities)]);
+  else await rm(join(outDir, RESULT_FILES.probabilities), { force: true });
   if (result.metrics) {
     const metrics = { classes, strategies: result.metrics, ...(result.audit ? { groups: result.audit } : {}) };
     written.push([RESULT_FILES.metrics, JSON.stringify(metrics, null, 2) + '\n']);

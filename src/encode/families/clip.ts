@@ -57,6 +57,7 @@ export const clipFamily: ModelFamily = {
       tokenizer: clipBpeTokenizer(files, 'CLIP', { to: 'longest', padId: 0 }),
       preprocess: fromPreprocessorConfig(requireFile(files, 'preprocessorConfig', 'CLIP'), {
         exifRotate: options.exifRotate,
+        reference: options.preprocessReference,
       }),
       scoring: { kind: 'softmax', scaleInitializer: 'logit_scale' },
       warnings: [],

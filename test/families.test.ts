@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ClipModel, describeModel } from '../src/encode/model.js';
+import { familyOf } from '../src/encode/families/registry.js';
+import { readOnnxGraphInfo } from '../src/encode/onnx_file.js';
+import { inspectModel } from '../src/encode/inspect_model.js';
+import { probabilities } from '../src/score/probabilities.js';
+import { scoreMatrix } from '../src/score/similarity.js';
+
+const TINY = fileURLToPath(new URL('../fixtures/tiny-clip', import.meta.url));
+
+test('the ONNX reader lists graph inputs and outputs without loading the graph', () => {
+  const text = readOnnxGraphInfo(join(TINY, 'onnx/text_model.onnx'), ['logit_scale']);
+  assert.deepEqual(text.inputs, ['input_ids', 'attention_mask']);
+  assert.deepEqual(text.outputs, ['text_embeds', 'last_hidden_state']);
+  assert.deepEqual({ ...text.scalars }, {});
+  assert.throws(() => readOnnxGraphInfo(join(TINY, 'config.json')), /cannot read ONNX file '.*config\.json'/);
+});
+
+test('softmax probabilities use exp(logit_scale) on the cosine; sigmoid adds the bias', () => {
+  const similarity = scoreMatrix(1, 2, Float32Array.of(30, 20));
+  const soft = probabilities(similarity, { kind: 'softmax', logitScale: Math.log(100) });
+  // t·cos = 100·cos = the similarity itself: softmax(30, 20).
+  assert.ok(Math.abs(soft.data[0] - 1 / (1 + Math.exp(-10))) < 1e-7);
+  assert.ok(Math.abs(soft.data[0] + soft.data[1] - 1) < 1e-6);
+  const sig = probabilities(similarity, { kind: 'sigmoid', logitScale: Math.log(10), logitBias: -2 });
+  assert.ok(Math.abs(sig.data[0] - 1 / (1 + Math.exp(-(10 * 0.3 - 2)))) < 1e-7);
+  assert.ok(Math.abs(sig.data[1] - 1 / (1 + Math.exp(-(10 * 0.2 - 2)))) < 1e-7);
+});
+
+test('an unknown family, custom code and SigLIP 2 NaFlex get errors naming what was found and what is supported', () => {
+  assert.throws(
+    () => familyOf({ config: { model_type: 'blip', architectures: ['BlipModel'] } }, "folder 'x'"),
+    /folder 'x' is not a model family zeroshot runs: config.json has model_type "blip", architectures \["BlipModel"\]\. Supported: clip \(e\.g\. Xenova\/clip-vit-base-patch32\).*README/,
+  );
+  assert.throws(() => familyOf({ config: { model_type: 'custom_clip', auto_map: { AutoModel: 'x.Y' } } }, 'm'), /custom code \(auto_map\), which zeroshot cannot run/);
+  assert.throws(() => familyOf({ config: { model_type: 'siglip2' } }, 'm'), /SigLIP 2 NaFlex .* not supported yet/);
+});
+
+test('a folder without config.json, or a CLIP config with a foreign tokenizer, is refused with the reason', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'zs-family-'));
+  await assert.rejects(describeModel({ model: dir }), /cannot load model folder '.*': it has no config\.json/);
+  await writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'clip' }));
+  await writeFile(join(dir, 'preprocessor_config.json'), '{}');
+  await writeFile(join(dir, 'tokenizer.json'), JSON.stringify({ model: { type: 'WordPiece', vocab: {} } }));
+  await assert.rejects(describeModel({ model: dir }), /needs CLIP's BPE tokenizer\.json .* this one is WordPiece/);
+  await mkdir(join(dir, 'bad'));
+  await writeFile(join(dir, 'bad', 'config.json'), '{ not json');
+  await assert.rejects(describeModel({ model: join(dir, 'bad') }), /config\.json is not valid JSON/);
+});
+
+test('the tiny CLIP fixture is recognised as OpenAI CLIP, and inspect describes it without loading a graph', async () => {
+  const model = await ClipModel.load({ model: TINY, offline: true });
+  assert.equal(model.family.family, 'clip');
+  assert.equal(model.family.variant, 'OpenAI CLIP (quick_gelu)');
+  assert.deepEqual(model.imageShape, { height: 224, width: 224 });
+  const inspection = await inspectModel({ model: TINY, offline: true });
+  assert.deepEqual(inspection.dtypes, ['fp32']);
+  assert.deepEqual(inspection.graphs.map((g) => [g.role, g.present, g.inputs]), [
+    ['text', true, ['input_ids', 'attention_mask']],
+    ['vision', true, ['pixel_values']],
+    ['combined', false, undefined],
+  ]);
+  assert.equal(inspection.tokenizer.kind, 'clip-bpe');
+  assert.equal(inspection.scoring.logitScale, undefined);
+  assert.ok(inspection.warnings.some((w) => /no probabilities/.test(w)));
+});

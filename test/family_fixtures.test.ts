@@ -100,6 +100,29 @@ async function assertVisionTower(fixture: string, reference: ClipFamilyReference
   assertClose(out.image_embeds.data as Float32Array, reference.image.image_embeds, `${fixture} image`);
 }
 
+/**
+ * test/golden/families/<fixture>.json's text embeddings come from this fixture's weights: its token ids,
+ * zero-padded to 77 as clip.tokenize feeds them, through text_model.onnx give its (normalised) text_embeds.
+ */
+async function assertGoldenTextEmbeds(fixture: string): Promise<void> {
+  const golden = JSON.parse(readFileSync(fileURLToPath(new URL(`./golden/families/${fixture}.json`, import.meta.url)), 'utf8')) as {
+    token_ids: number[][];
+    text_embeds: number[][];
+    tokenization: { pad_id: number; length: number };
+  };
+  const { pad_id: padId, length } = golden.tokenization;
+  const rows = golden.token_ids.map((row) => [...row, ...new Array<number>(length - row.length).fill(padId)]);
+  const session = await open(fixture, 'text_model.onnx');
+  const out = await session.run({ input_ids: ids(rows) });
+  const data = out.text_embeds.data as Float32Array;
+  const dim = data.length / rows.length;
+  for (const [i, expected] of golden.text_embeds.entries()) {
+    const row = data.subarray(i * dim, (i + 1) * dim);
+    const norm = Math.hypot(...row);
+    assertClose(Array.from(row, (x) => x / norm), expected, `${fixture} golden text ${i}`);
+  }
+}
+
 const HUB_TEXT_OUTPUTS = ['text_embeds', 'last_hidden_state'];
 const HUB_VISION_OUTPUTS = ['image_embeds', 'last_hidden_state'];
 
@@ -138,6 +161,8 @@ test('clip-hub: text_model.onnx and vision_model.onnx equal the torch towers', a
   await assertTextTower('clip-hub', clipHub);
   await assertVisionTower('clip-hub', clipHub);
 });
+
+test('clip-hub: the golden text embeddings are this fixture\'s', () => assertGoldenTextEmbeds('clip-hub'));
 
 test('clip-hub: model.onnx gives the torch model\'s normalised embeddings and exp(logit_scale)·cos logits', async () => {
   const combined = clipHub.combined!;
@@ -187,6 +212,8 @@ test('laion-clip: text_model.onnx and vision_model.onnx equal the torch towers',
   await assertVisionTower('laion-clip', laion);
 });
 
+test('laion-clip: the golden text embeddings are this fixture\'s', () => assertGoldenTextEmbeds('laion-clip'));
+
 // ---------------------------------------------------------------------------------------------------------
 // mobileclip = Xenova/mobileclip_s0
 // ---------------------------------------------------------------------------------------------------------
@@ -210,6 +237,8 @@ test('mobileclip: text_model.onnx (ids zero-padded to 77) and vision_model.onnx 
   await assertTextTower('mobileclip', mobileclip);
   await assertVisionTower('mobileclip', mobileclip);
 });
+
+test('mobileclip: the golden text embeddings are this fixture\'s', () => assertGoldenTextEmbeds('mobileclip'));
 
 test('mobileclip: the text tower has no mask, so padding to anything but 77 changes the embedding', async () => {
   const session = await open('mobileclip', 'text_model.onnx');

@@ -15,15 +15,16 @@ import {
   clipTransform,
   clipTransformWithSize,
   fromPreprocessorConfig,
+  outputSize,
   preprocessImageFile,
   resizedSize,
   roundHalfEven,
 } from '../src/encode/image/clip_image_transform.js';
 import {
-  bicubicCoefficients,
   mulDiv255,
   nearestSourceIndices,
-  resizeBicubic8,
+  resampleCoefficients,
+  resize8,
   toFixedPoint,
 } from '../src/encode/image/pil_resample.js';
 
@@ -217,7 +218,7 @@ describe('geometry', () => {
 
 describe('resampling internals', () => {
   it('coefficients are normalised and fixed-point rounded half away from zero', () => {
-    const c = bicubicCoefficients(500, 298);
+    const c = resampleCoefficients('bicubic', 500, 298);
     for (let i = 0; i < 298; i++) {
       let s = 0;
       for (let t = 0; t < c.count[i]; t++) s += c.weights[i * c.kernelSize + t];
@@ -235,9 +236,9 @@ describe('resampling internals', () => {
       data[i] = seed >>> 24;
     }
     const src = { width: w, height: h, channels: 3, data };
-    const full = resizeBicubic8(src, 53, 140);
+    const full = resize8(src, 53, 140, 'bicubic');
     const win = { left: 7, top: 30, width: 20, height: 50 };
-    const part = resizeBicubic8(src, 53, 140, win);
+    const part = resize8(src, 53, 140, 'bicubic', win);
     for (let y = 0; y < win.height; y++) {
       for (let x = 0; x < win.width * 3; x++) {
         assert.equal(part.data[y * win.width * 3 + x], full.data[(y + win.top) * 53 * 3 + win.left * 3 + x]);
@@ -254,6 +255,7 @@ describe('resampling internals', () => {
 });
 
 describe('options', () => {
+  const grey4x2: DecodedImage = { width: 4, height: 2, format: 'OTHER', mode: 'L', data: new Uint8Array([0, 51, 102, 153, 204, 255, 0, 0]) };
   it('reads a Hugging Face preprocessor_config.json', () => {
     const opts = fromPreprocessorConfig({
       crop_size: { height: 336, width: 336 },
@@ -273,13 +275,60 @@ describe('options', () => {
     assert.deepEqual(opts.imageMean, [0.5, 0.5, 0.5]);
     assert.deepEqual(opts.imageStd, [0.25, 0.25, 0.25]);
   });
-  it('rejects unsupported resampling', () => {
-    assert.throws(() => fromPreprocessorConfig({ resample: 2 }), /resample=2 is not supported/);
-    assert.throws(() => fromPreprocessorConfig({ size: { shortest_edge: -3 } }), /shortest_edge must be a positive integer/);
+  it('reports bad values with the file, the key and the fix', () => {
+    assert.throws(
+      () => fromPreprocessorConfig({ resample: 7 }, {}, 'm/preprocessor_config.json'),
+      /^Error: m\/preprocessor_config.json: resample is 7, which is not supported; use one of 0 \(nearest\), 1 \(lanczos\), 2 \(bilinear\), 3 \(bicubic\), 4 \(box\), 5 \(hamming\)$/,
+    );
+    assert.throws(() => fromPreprocessorConfig({ resample: 'bicubic' }), /resample is "bicubic", which is not supported/);
+    assert.throws(() => fromPreprocessorConfig({ size: { shortest_edge: -3 } }), /size.shortest_edge must be a positive integer, got -3/);
+    assert.throws(() => fromPreprocessorConfig({ size: { longest_edge: 224 } }), /size \{"longest_edge":224\} is not supported: use \{"shortest_edge": N\} or \{"height": H, "width": W\}/);
+    assert.throws(() => fromPreprocessorConfig({ crop_size: [224] }), /crop_size must be an integer or \{"height": H, "width": W\}/);
+    assert.throws(() => fromPreprocessorConfig({ image_mean: [0.5, 0.5] }), /image_mean must be a number or 3 numbers/);
+    assert.throws(() => fromPreprocessorConfig({ do_normalize: 'no' }), /do_normalize must be true or false, got "no"/);
+    assert.throws(() => fromPreprocessorConfig({ rescale_factor: 0.5 }), /rescale_factor is 0.5, which is not supported: only 1\/255/);
+    assert.throws(
+      () => fromPreprocessorConfig({ do_center_crop: false }),
+      /without a centre crop the output size would depend on each image \(size is a shortest edge\); set do_center_crop with crop_size, or size \{"height": H, "width": W\}/,
+    );
+    assert.throws(() => fromPreprocessorConfig({ image_processor_type: 'SiglipImageProcessor', size: 224 }), /size must be \{"height": H, "width": W\} for this image processor/);
+    assert.throws(() => clipRgbCrop(grey4x2, { resample: 'cubic' as never }), /resample "cubic" is not supported/);
+    assert.throws(() => clipRgbCrop(grey4x2, { reference: 'torch' as never }), /reference "torch" is not supported; use 'original' or 'transformers'/);
   });
-  it('do_center_crop=false keeps the resized size; do_normalize=false gives x/255', () => {
-    const img: DecodedImage = { width: 4, height: 2, format: 'OTHER', mode: 'L', data: new Uint8Array([0, 51, 102, 153, 204, 255, 0, 0]) };
-    const t = clipTransformWithSize(img, { size: { shortestEdge: 2 }, doCenterCrop: false, doNormalize: false });
+  it('reads every resample value, legacy integer sizes and do_normalize without mean/std', () => {
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5].map((resample) => fromPreprocessorConfig({ resample }).resample),
+      ['nearest', 'lanczos', 'bilinear', 'bicubic', 'box', 'hamming'],
+    );
+    const laion = fromPreprocessorConfig({ size: 224, crop_size: 224 });
+    assert.deepEqual([laion.size, laion.crop, laion.reference], [{ shortestEdge: 224 }, { height: 224, width: 224 }, 'original']);
+    const mobileclip = fromPreprocessorConfig({ size: { shortest_edge: 256 }, crop_size: { height: 256, width: 256 }, resample: 2, do_normalize: false });
+    assert.equal(mobileclip.doNormalize, false);
+    assert.equal(mobileclip.resample, 'bilinear');
+    const squash = fromPreprocessorConfig({ size: { height: 200, width: 150 }, do_center_crop: false });
+    assert.deepEqual(outputSize(squash), { height: 200, width: 150 });
+    const nonSquare = fromPreprocessorConfig({ size: { shortest_edge: 256 }, crop_size: { height: 200, width: 160 } });
+    assert.deepEqual(outputSize(nonSquare), { height: 200, width: 160 });
+  });
+  it('reads SigLIP processor configs as transformers, squash, no crop, mean/std 0.5', () => {
+    const siglip = fromPreprocessorConfig({
+      image_processor_type: 'SiglipImageProcessor',
+      do_resize: true,
+      size: { height: 384, width: 384 },
+      resample: 3,
+      do_rescale: true,
+      rescale_factor: 0.00392156862745098,
+      do_normalize: true,
+    });
+    assert.equal(siglip.reference, 'transformers');
+    assert.equal(siglip.doCenterCrop, false);
+    assert.deepEqual(siglip.imageMean, [0.5, 0.5, 0.5]);
+    assert.deepEqual(siglip.imageStd, [0.5, 0.5, 0.5]);
+    assert.deepEqual(outputSize(siglip), { height: 384, width: 384 });
+    assert.equal(fromPreprocessorConfig({ image_processor_type: 'SiglipImageProcessor' }, { reference: 'original' }).reference, 'original');
+  });
+  it('do_normalize=false gives x/255 on a squashed image', () => {
+    const t = clipTransformWithSize(grey4x2, { size: { height: 2, width: 4 }, doCenterCrop: false, doNormalize: false });
     assert.equal(t.width, 4);
     assert.equal(t.height, 2);
     assert.equal(t.data[1], Math.fround(51 / 255));
@@ -287,9 +336,9 @@ describe('options', () => {
   });
   it('16-bit grey can be shifted to 8 bits instead of PIL clipping', () => {
     const img: DecodedImage = { width: 2, height: 1, format: 'PNG', mode: 'I', data: new Int32Array([0x1234, 0xff00]) };
-    const clip = clipRgbCrop(img, { doResize: false, doCenterCrop: false });
+    const clip = clipRgbCrop(img, { doResize: false, crop: { height: 1, width: 2 } });
     assert.deepEqual(Array.from(clip.data), [255, 255, 255, 255, 255, 255]);
-    const shifted = clipRgbCrop(img, { doResize: false, doCenterCrop: false, int32Grey: 'shift8' });
+    const shifted = clipRgbCrop(img, { doResize: false, crop: { height: 1, width: 2 }, int32Grey: 'shift8' });
     assert.deepEqual(Array.from(shifted.data), [0x12, 0x12, 0x12, 0xff, 0xff, 0xff]);
   });
 });

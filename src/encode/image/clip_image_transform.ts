@@ -1,14 +1,23 @@
 /**
- * OpenAI CLIP's image transform, reproduced pixel-exactly against PIL 9.4 +
- * torchvision: Resize(shortest edge, BICUBIC) -> CenterCrop -> convert("RGB")
- * -> ToTensor -> Normalize(mean, std), producing CHW float32.
+ * CLIP-family image preprocessing, reproduced pixel-exactly against PIL 9.4
+ * in one of two Python references (`ClipPreprocessOptions.reference`):
+ *
+ * - 'original': OpenAI's `_transform`, open_clip's and MobileCLIP's
+ *   torchvision pipelines: Resize(shortest edge) -> CenterCrop (offsets
+ *   int(round(...)), ties to even; zero padding split floor before, ceil
+ *   after) -> convert("RGB") -> ToTensor -> Normalize. The resize runs in the
+ *   image's own mode like PIL: RGBA/LA premultiplied, "P" and "1" with
+ *   NEAREST whatever the filter, "I" in 32-bit integers; the RGB conversion
+ *   happens after the crop.
+ * - 'transformers': transformers' CLIPImageProcessor / SiglipImageProcessor:
+ *   convert("RGB") first, then PIL resize of the uint8 RGB image, centre crop
+ *   at floor((size - crop) / 2) (zero padding placed ceil before), rescale,
+ *   normalise. SigLIP squashes to {height, width} without a crop.
  *
  * Everything here is pure except `preprocessImageFile`, which adds decoding.
- * The resize runs in the image's own mode like PIL: RGBA/LA premultiplied,
- * "P" and "1" with NEAREST, "I" in 32-bit integers, and the RGB conversion
- * happens after the crop. Only the cropped window of the resized image is
- * computed; each output pixel has its own coefficients, so the pixels are the
- * ones a full resize followed by a crop produces.
+ * Only the cropped window of the resized image is computed; each output pixel
+ * has its own coefficients, so the pixels are the ones a full resize followed
+ * by a crop produces.
  */
 import {
   channelsOf,
@@ -19,33 +28,45 @@ import {
   type DecodeOptions,
 } from './image_decode.js';
 import {
+  PIL_RESAMPLE_FILTERS,
+  filterSupport,
   mulDiv255,
   premultiplyAlpha,
-  resizeBicubic8,
-  resizeBicubicI32,
-  resizeNearest8,
+  resize8,
+  resizeI32,
   unpremultiplyAlphaInPlace,
   type OutputWindow,
   type Raster8,
+  type ResampleFilter,
 } from './pil_resample.js';
 import { wasmKernels } from './pil_resample_wasm.js';
 
+export type { ResampleFilter } from './pil_resample.js';
+
 export type ResizeSpec = { shortestEdge: number } | { height: number; width: number };
 
+/** Which Python pipeline the pixels match (see the module comment). */
+export type PreprocessReference = 'original' | 'transformers';
+
 export interface ClipPreprocessOptions {
-  /** Target of the resize: shortest edge (torchvision Resize(int)) or exact size. */
+  /** The Python pipeline reproduced: 'original' (torchvision transforms) or 'transformers' (its image processors). */
+  reference: PreprocessReference;
+  /** Target of the resize: shortest edge (long side truncated) or exact size (squash). */
   size: ResizeSpec;
+  /** PIL filter of the resize (preprocessor_config.json `resample` 0-5). */
+  resample: ResampleFilter;
+  /** Centre crop, used when `doCenterCrop`; may differ from the resize and be non-square. */
   crop: { height: number; width: number };
   imageMean: readonly [number, number, number];
   imageStd: readonly [number, number, number];
   doResize: boolean;
   doCenterCrop: boolean;
-  /** Divide by 255 (ToTensor) before normalising. */
+  /** Divide by 255 (ToTensor; transformers multiplies by 1/255, which gives the same float32s) before normalising. */
   doRescale: boolean;
   doNormalize: boolean;
   /**
    * Accepted for config compatibility; the output always has 3 channels, so
-   * the RGB conversion (after the crop, as OpenAI's transform does) always runs.
+   * the RGB conversion (where the reference places it) always runs.
    */
   doConvertRgb: boolean;
   /** Apply EXIF orientation when decoding (PIL/OpenAI do not). */
@@ -62,9 +83,13 @@ export interface ClipPreprocessOptions {
 
 export const CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
 export const CLIP_STD = [0.26862954, 0.26130258, 0.27577711] as const;
+/** transformers' IMAGENET_STANDARD_MEAN/STD, SiglipImageProcessor's defaults. */
+const HALF = [0.5, 0.5, 0.5] as const;
 
 export const DEFAULT_CLIP_OPTIONS: ClipPreprocessOptions = {
+  reference: 'original',
   size: { shortestEdge: 224 },
+  resample: 'bicubic',
   crop: { height: 224, width: 224 },
   imageMean: CLIP_MEAN,
   imageStd: CLIP_STD,
@@ -93,93 +118,180 @@ export interface ChwTensor {
 
 // ------------------------------------------------------------------ config
 
-function num(json: Record<string, unknown>, key: string): number | undefined {
-  const v = json[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`preprocessor config: ${key} must be a number`);
-  return v;
-}
+/** Processor classes whose preprocessor_config.json `fromPreprocessorConfig` reads as SigLIP's (squash, no crop). */
+const SIGLIP_PROCESSORS = new Set(['SiglipImageProcessor', 'SiglipImageProcessorFast']);
 
-function bool(json: Record<string, unknown>, key: string, fallback: boolean): boolean {
-  const v = json[key];
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'boolean') throw new Error(`preprocessor config: ${key} must be a boolean`);
-  return v;
-}
+/** Reads typed fields of one preprocessor config, naming the file and key in every error. */
+class ConfigReader {
+  constructor(
+    private readonly cfg: Record<string, unknown>,
+    private readonly source: string,
+  ) {}
 
-function triple(json: Record<string, unknown>, key: string, fallback: readonly [number, number, number]): readonly [number, number, number] {
-  const v = json[key];
-  if (v === undefined || v === null) return fallback;
-  if (typeof v === 'number') return [v, v, v];
-  if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-    throw new Error(`preprocessor config: ${key} must be a number or 3 numbers`);
+  fail(key: string, problem: string): never {
+    throw new Error(`${this.source}: ${key} ${problem}`);
   }
-  return [v[0], v[1], v[2]];
+
+  has(key: string): boolean {
+    return this.cfg[key] !== undefined && this.cfg[key] !== null;
+  }
+
+  number(key: string): number | undefined {
+    const v = this.cfg[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v)) this.fail(key, `must be a number, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  bool(key: string, fallback: boolean): boolean {
+    const v = this.cfg[key];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'boolean') this.fail(key, `must be true or false, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  triple(key: string, fallback: readonly [number, number, number]): readonly [number, number, number] {
+    const v = this.cfg[key];
+    if (v === undefined || v === null) return fallback;
+    if (typeof v === 'number' && Number.isFinite(v)) return [v, v, v];
+    if (!Array.isArray(v) || v.length !== 3 || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+      this.fail(key, `must be a number or 3 numbers (one per RGB channel), got ${JSON.stringify(v)}`);
+    }
+    return [v[0], v[1], v[2]];
+  }
+
+  positiveInt(v: unknown, key: string): number {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) this.fail(key, `must be a positive integer, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  /** `size`: an integer (CLIPImageProcessor's legacy shortest edge), {shortest_edge} or {height, width}. */
+  size(fallback: ResizeSpec, squashOnly: boolean): ResizeSpec {
+    const raw = this.cfg.size;
+    if (raw === undefined || raw === null) return fallback;
+    if (typeof raw === 'number') {
+      if (squashOnly) this.fail('size', 'must be {"height": H, "width": W} for this image processor (it resizes to an exact size)');
+      return { shortestEdge: this.positiveInt(raw, 'size') };
+    }
+    if (typeof raw !== 'object' || Array.isArray(raw)) this.fail('size', `must be an integer or an object, got ${JSON.stringify(raw)}`);
+    const s = raw as Record<string, unknown>;
+    if (s.shortest_edge !== undefined && !squashOnly) return { shortestEdge: this.positiveInt(s.shortest_edge, 'size.shortest_edge') };
+    if (s.height !== undefined || s.width !== undefined) {
+      return { height: this.positiveInt(s.height, 'size.height'), width: this.positiveInt(s.width, 'size.width') };
+    }
+    this.fail(
+      'size',
+      `${JSON.stringify(raw)} is not supported: use ${squashOnly ? '' : '{"shortest_edge": N} or '}{"height": H, "width": W}`,
+    );
+  }
+
+  /** `crop_size`: an integer (square) or {height, width}. */
+  crop(fallback: { height: number; width: number }): { height: number; width: number } {
+    const raw = this.cfg.crop_size;
+    if (raw === undefined || raw === null) return fallback;
+    if (typeof raw === 'number') {
+      const side = this.positiveInt(raw, 'crop_size');
+      return { height: side, width: side };
+    }
+    if (typeof raw !== 'object' || Array.isArray(raw)) this.fail('crop_size', `must be an integer or {"height": H, "width": W}, got ${JSON.stringify(raw)}`);
+    const c = raw as Record<string, unknown>;
+    return { height: this.positiveInt(c.height, 'crop_size.height'), width: this.positiveInt(c.width, 'crop_size.width') };
+  }
+
+  /** `resample`: PIL's Resampling value 0-5. */
+  resample(fallback: ResampleFilter): ResampleFilter {
+    const v = this.cfg.resample;
+    if (v === undefined || v === null) return fallback;
+    const filter = typeof v === 'number' && Number.isInteger(v) ? PIL_RESAMPLE_FILTERS[v] : undefined;
+    if (!filter) this.fail('resample', `is ${JSON.stringify(v)}, which is not supported; use one of ${resampleChoices()}`);
+    return filter;
+  }
 }
 
-function positiveInt(v: unknown, what: string): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`preprocessor config: ${what} must be a positive integer`);
-  return v;
+function resampleChoices(): string {
+  return PIL_RESAMPLE_FILTERS.map((f, i) => `${i} (${f})`).join(', ');
 }
 
 /**
- * Reads a Hugging Face `preprocessor_config.json` (CLIPImageProcessor
- * fields); absent fields take OpenAI CLIP's defaults. Only bicubic resampling
- * (`resample: 3`) is supported, as in OpenAI's transform.
+ * Reads a Hugging Face `preprocessor_config.json` the way Python's image
+ * processor does: CLIPImageProcessor fields and defaults (integer `size` is
+ * the shortest edge, integer `crop_size` a square; reference 'original'), or
+ * SiglipImageProcessor's when `image_processor_type` names it (squash to
+ * {height, width}, no crop, mean/std 0.5; reference 'transformers').
+ * `overrides` win over the file; `source` names the file in errors.
  */
-export function fromPreprocessorConfig(json: unknown, overrides: Partial<ClipPreprocessOptions> = {}): ClipPreprocessOptions {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error('preprocessor config must be a JSON object');
-  const cfg = json as Record<string, unknown>;
-  const resample = num(cfg, 'resample');
-  if (resample !== undefined && resample !== 3) {
-    throw new Error(`preprocessor config: resample=${resample} is not supported (only 3, bicubic)`);
-  }
-  let size: ResizeSpec = DEFAULT_CLIP_OPTIONS.size;
-  const rawSize = cfg.size;
-  if (typeof rawSize === 'number') size = { shortestEdge: positiveInt(rawSize, 'size') };
-  else if (rawSize && typeof rawSize === 'object') {
-    const s = rawSize as Record<string, unknown>;
-    if (s.shortest_edge !== undefined) size = { shortestEdge: positiveInt(s.shortest_edge, 'size.shortest_edge') };
-    else if (s.height !== undefined || s.width !== undefined) {
-      size = { height: positiveInt(s.height, 'size.height'), width: positiveInt(s.width, 'size.width') };
-    } else throw new Error('preprocessor config: size needs shortest_edge or height and width');
-  }
-  let crop = DEFAULT_CLIP_OPTIONS.crop;
-  const rawCrop = cfg.crop_size;
-  if (typeof rawCrop === 'number') crop = { height: positiveInt(rawCrop, 'crop_size'), width: rawCrop };
-  else if (rawCrop && typeof rawCrop === 'object') {
-    const c = rawCrop as Record<string, unknown>;
-    crop = { height: positiveInt(c.height, 'crop_size.height'), width: positiveInt(c.width, 'crop_size.width') };
-  }
-  const rescaleFactor = num(cfg, 'rescale_factor');
+export function fromPreprocessorConfig(
+  json: unknown,
+  overrides: Partial<ClipPreprocessOptions> = {},
+  source = 'preprocessor_config.json',
+): ClipPreprocessOptions {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${source} must be a JSON object`);
+  const read = new ConfigReader(json as Record<string, unknown>, source);
+  const processor = (json as Record<string, unknown>).image_processor_type;
+  const siglip = typeof processor === 'string' && SIGLIP_PROCESSORS.has(processor);
+  const rescaleFactor = read.number('rescale_factor');
   if (rescaleFactor !== undefined && Math.abs(rescaleFactor - 1 / 255) > 1e-12) {
-    throw new Error(`preprocessor config: rescale_factor=${rescaleFactor} is not supported (only 1/255)`);
+    read.fail('rescale_factor', `is ${rescaleFactor}, which is not supported: only 1/255 (0.00392156862745098)`);
   }
-  return {
+  const mean = siglip ? HALF : CLIP_MEAN;
+  const std = siglip ? HALF : CLIP_STD;
+  const options: ClipPreprocessOptions = {
     ...DEFAULT_CLIP_OPTIONS,
-    size,
-    crop,
-    imageMean: triple(cfg, 'image_mean', CLIP_MEAN),
-    imageStd: triple(cfg, 'image_std', CLIP_STD),
-    doResize: bool(cfg, 'do_resize', true),
-    doCenterCrop: bool(cfg, 'do_center_crop', true),
-    doRescale: bool(cfg, 'do_rescale', true),
-    doNormalize: bool(cfg, 'do_normalize', true),
-    doConvertRgb: bool(cfg, 'do_convert_rgb', true),
+    reference: siglip ? 'transformers' : 'original',
+    size: read.size(siglip ? { height: 224, width: 224 } : DEFAULT_CLIP_OPTIONS.size, siglip),
+    resample: read.resample('bicubic'),
+    crop: read.crop(DEFAULT_CLIP_OPTIONS.crop),
+    imageMean: read.triple('image_mean', mean),
+    imageStd: read.triple('image_std', std),
+    doResize: read.bool('do_resize', true),
+    // SiglipImageProcessor has no crop step, whatever the file says.
+    doCenterCrop: siglip ? false : read.bool('do_center_crop', true),
+    doRescale: read.bool('do_rescale', true),
+    doNormalize: read.bool('do_normalize', true),
+    doConvertRgb: read.bool('do_convert_rgb', true),
     ...overrides,
   };
+  checkOptions(options, source);
+  return options;
+}
+
+/**
+ * Throws a clear error for settings this module cannot run: unknown enum
+ * values, bad sizes, or settings that give no fixed output size.
+ */
+export function checkOptions(options: ClipPreprocessOptions, source = 'preprocessing options'): void {
+  if (options.reference !== 'original' && options.reference !== 'transformers') {
+    throw new Error(`${source}: reference ${JSON.stringify(options.reference)} is not supported; use 'original' or 'transformers'`);
+  }
+  if (!PIL_RESAMPLE_FILTERS.includes(options.resample)) {
+    throw new Error(`${source}: resample ${JSON.stringify(options.resample)} is not supported; use one of ${resampleChoices()}`);
+  }
+  if (options.int32Grey !== 'clip' && options.int32Grey !== 'shift8') {
+    throw new Error(`${source}: int32Grey ${JSON.stringify(options.int32Grey)} is not supported; use 'clip' or 'shift8'`);
+  }
+  const dims = 'shortestEdge' in options.size ? [options.size.shortestEdge] : [options.size.height, options.size.width];
+  for (const v of [...dims, options.crop.height, options.crop.width]) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${source}: sizes must be positive integers, got size ${JSON.stringify(options.size)}, crop ${JSON.stringify(options.crop)}`);
+  }
+  outputSize(options, source);
+}
+
+/**
+ * Height and width of every preprocessed image under `options`: the crop when
+ * cropping, else the exact resize size. Buffers are allocated from this; it
+ * throws when the settings leave the size to each image (shortest-edge resize
+ * or no resize, without a crop).
+ */
+export function outputSize(options: ClipPreprocessOptions, source = 'preprocessing options'): { height: number; width: number } {
+  if (options.doCenterCrop) return { height: options.crop.height, width: options.crop.width };
+  if (options.doResize && !('shortestEdge' in options.size)) return { height: options.size.height, width: options.size.width };
+  throw new Error(
+    `${source}: without a centre crop the output size would depend on each image ` +
+      `(${options.doResize ? 'size is a shortest edge' : 'do_resize is false'}); set do_center_crop with crop_size, or size {"height": H, "width": W}`,
+  );
 }
 
 // ------------------------------------------------------------------ geometry
-
-/** Height and width of the preprocessed image: what every pixel buffer is sized from. */
-export function outputSize(options: ClipPreprocessOptions): { height: number; width: number } {
-  if (options.doCenterCrop) return { height: options.crop.height, width: options.crop.width };
-  if (!options.doResize || 'shortestEdge' in options.size) {
-    throw new Error('preprocessing without a crop needs a fixed resize size {height, width}, or images would differ in size');
-  }
-  return { height: options.size.height, width: options.size.width };
-}
 
 /** torchvision's Resize size rule; an int size truncates the long side. */
 export function resizedSize(width: number, height: number, size: ResizeSpec): { width: number; height: number } {
@@ -202,96 +314,178 @@ export function roundHalfEven(v: number): number {
 }
 
 /**
- * torchvision center_crop placement: where the crop starts in the image
- * (negative = zero padding, split as torchvision does: floor before,
- * ceil after) and the offset of the image inside the crop.
+ * Where the centre crop starts in the (resized) image; negative = zero
+ * padding before the image. 'original' is torchvision's center_crop:
+ * int(round((size - crop) / 2)) with ties to even, or when the crop is larger,
+ * padding floor((crop - size) / 2) before. 'transformers' is its center_crop:
+ * (size - crop) // 2 either way (the padding, ceil((crop - size) / 2) before,
+ * comes to the same start).
  */
 export function centerCropOffsets(
   width: number,
   height: number,
   cropWidth: number,
   cropHeight: number,
+  reference: PreprocessReference = 'original',
 ): { left: number; top: number } {
-  const axis = (size: number, crop: number): number =>
-    crop > size ? 0 - Math.floor((crop - size) / 2) : roundHalfEven((size - crop) / 2);
+  const axis = (size: number, crop: number): number => {
+    if (reference === 'transformers') return Math.floor((size - crop) / 2);
+    return crop > size ? 0 - Math.floor((crop - size) / 2) : roundHalfEven((size - crop) / 2);
+  };
   return { left: axis(width, cropWidth), top: axis(height, cropHeight) };
 }
 
 // ------------------------------------------------------------------ transform
 
-/**
- * The uint8 RGB image fed to ToTensor (224x224x3 for CLIP): PIL-exact resize,
- * center crop and RGB conversion.
- */
-export function clipRgbCrop(img: DecodedImage, options: Partial<ClipPreprocessOptions> = {}): RgbImage {
-  const opts = { ...DEFAULT_CLIP_OPTIONS, ...options };
-  validateDecoded(img);
+/** The resize target, the crop's place in it, and the part of the resize inside the crop. */
+interface Placement {
+  target: { width: number; height: number };
+  out: { width: number; height: number };
+  /** Part of the resized image inside the crop; the rest of the crop is padding. */
+  win: OutputWindow;
+  /** Where `win` lands in the output. */
+  dx: number;
+  dy: number;
+}
+
+function place(img: DecodedImage, opts: ClipPreprocessOptions): Placement {
+  const out = outputSize(opts);
   const target = opts.doResize ? resizedSize(img.width, img.height, opts.size) : { width: img.width, height: img.height };
-  const cropW = opts.doCenterCrop ? opts.crop.width : target.width;
-  const cropH = opts.doCenterCrop ? opts.crop.height : target.height;
-  const { left, top } = opts.doCenterCrop ? centerCropOffsets(target.width, target.height, cropW, cropH) : { left: 0, top: 0 };
-  // Part of the resized image inside the crop; the rest of the crop is padding.
+  const { left, top } = opts.doCenterCrop
+    ? centerCropOffsets(target.width, target.height, out.width, out.height, opts.reference)
+    : { left: 0, top: 0 };
   const win: OutputWindow = {
     left: Math.max(0, left),
     top: Math.max(0, top),
-    width: Math.min(target.width, left + cropW) - Math.max(0, left),
-    height: Math.min(target.height, top + cropH) - Math.max(0, top),
+    width: Math.max(0, Math.min(target.width, left + out.width) - Math.max(0, left)),
+    height: Math.max(0, Math.min(target.height, top + out.height) - Math.max(0, top)),
   };
-  const out = new Uint8Array(cropW * cropH * 3);
-  const dx = win.left - left;
-  const dy = win.top - top;
+  return { target, out, win, dx: win.left - left, dy: win.top - top };
+}
+
+/**
+ * The uint8 RGB image fed to ToTensor / rescale (224x224x3 for CLIP):
+ * PIL-exact resize, centre crop and RGB conversion, in the order of
+ * `options.reference`.
+ */
+export function clipRgbCrop(img: DecodedImage, options: Partial<ClipPreprocessOptions> = {}): RgbImage {
+  const opts = { ...DEFAULT_CLIP_OPTIONS, ...options };
+  checkOptions(opts);
+  validateDecoded(img);
+  const p = place(img, opts);
+  return opts.reference === 'transformers' ? transformersCrop(img, opts, p) : originalCrop(img, opts, p);
+}
+
+/** torchvision order: resize in the image's own mode, crop (padding in that mode), then convert("RGB"). */
+function originalCrop(img: DecodedImage, opts: ClipPreprocessOptions, p: Placement): RgbImage {
+  const { target, out: size, win, dx, dy } = p;
+  const out = new Uint8Array(size.width * size.height * 3);
 
   if (img.mode === 'I' && opts.int32Grey === 'clip') {
-    const resized =
-      target.width === img.width && target.height === img.height
-        ? cropI32(img.data, img.width, win)
-        : resizeBicubicI32({ width: img.width, height: img.height, data: img.data }, target.width, target.height, win).data;
+    const resized = resizeI32({ width: img.width, height: img.height, data: img.data }, target.width, target.height, opts.resample, win).data;
     for (let y = 0; y < win.height; y++) {
       for (let x = 0; x < win.width; x++) {
         const v = resized[y * win.width + x];
         const g = v < 0 ? 0 : v > 255 ? 255 : v; // PIL's I -> RGB saturates
-        out.fill(g, ((dy + y) * cropW + dx + x) * 3, ((dy + y) * cropW + dx + x) * 3 + 3);
+        const o = ((dy + y) * size.width + dx + x) * 3;
+        out.fill(g, o, o + 3);
       }
     }
-    return { width: cropW, height: cropH, data: out };
+    return { width: size.width, height: size.height, data: out };
   }
 
   const src: Decoded8 | DecodedPalette = img.mode === 'I' ? shiftInt32ToGrey(img) : img;
   const sameSize = target.width === src.width && target.height === src.height;
-  const nearest = src.mode === 'P' || src.mode === '1';
+  // Image.resize forces NEAREST for "1" and "P", and premultiplies alpha for every other filter.
+  const filter: ResampleFilter = src.mode === 'P' || src.mode === '1' ? 'nearest' : opts.resample;
   const hasAlpha = src.mode === 'RGBA' || src.mode === 'LA';
   const raster: Raster8 = { width: src.width, height: src.height, channels: channelsOf(src.mode), data: src.data };
   // PIL returns a plain copy when the size is unchanged, before any
   // premultiply round trip (which is lossy), so skip it in that case too.
-  const premultiply = hasAlpha && !sameSize;
-  const input = premultiply ? premultiplyWindowSource(raster, target, win) : raster;
-  let resized: Raster8;
-  if (win.width <= 0 || win.height <= 0) resized = { width: 0, height: 0, channels: raster.channels, data: new Uint8Array(0) };
-  else if (nearest) resized = resizeNearest8(raster, target.width, target.height, win);
-  else resized = resizeBicubic8(input, target.width, target.height, win);
+  const premultiply = hasAlpha && !sameSize && filter !== 'nearest';
+  const input = premultiply ? premultiplyWindowSource(raster, target, win, filter) : raster;
+  const resized = resizeWindow(input, target, filter, win);
   if (premultiply) unpremultiplyAlphaInPlace(resized);
 
-  const padded = win.width < cropW || win.height < cropH;
-  if (src.mode === 'RGB' && !padded) return { width: cropW, height: cropH, data: resized.data };
+  const padded = win.width < size.width || win.height < size.height;
+  if (src.mode === 'RGB' && !padded) return { width: size.width, height: size.height, data: resized.data };
   // Zero padding, in the source mode (P pads with index 0, CMYK with no ink).
   if (padded) {
     const pad = padColour(src);
-    for (let i = 0; i < cropW * cropH; i++) out.set(pad, 3 * i);
+    for (let i = 0; i < size.width * size.height; i++) out.set(pad, 3 * i);
   }
-  writeRgb(src, resized, out, cropW, dx, dy);
-  return { width: cropW, height: cropH, data: out };
+  writeRgb(src.mode, src.mode === 'P' ? src.palette : null, resized, out, size.width, dx, dy);
+  return { width: size.width, height: size.height, data: out };
+}
+
+/**
+ * transformers order: convert("RGB") first, resize the uint8 RGB image with
+ * PIL, crop (black padding). Grey sources are resized as one channel and
+ * spread to three after: the same bytes as resizing the RGB image.
+ */
+function transformersCrop(img: DecodedImage, opts: ClipPreprocessOptions, p: Placement): RgbImage {
+  const { target, out: size, win, dx, dy } = p;
+  const rgb = toRgbOrGrey(img, opts.int32Grey);
+  const resized = resizeWindow(rgb, target, opts.resample, win);
+  if (rgb.channels === 3 && win.width === size.width && win.height === size.height) {
+    return { width: size.width, height: size.height, data: resized.data };
+  }
+  const out = new Uint8Array(size.width * size.height * 3);
+  writeRgb(rgb.channels === 3 ? 'RGB' : 'L', null, resized, out, size.width, dx, dy);
+  return { width: size.width, height: size.height, data: out };
+}
+
+function resizeWindow(src: Raster8, target: { width: number; height: number }, filter: ResampleFilter, win: OutputWindow): Raster8 {
+  if (win.width <= 0 || win.height <= 0) return { width: 0, height: 0, channels: src.channels, data: new Uint8Array(0) };
+  return resize8(src, target.width, target.height, filter, win);
+}
+
+/**
+ * PIL's convert("RGB") of the whole image, as a 3-channel raster, or as one
+ * channel when the result is grey (L, LA, 1, I): R = G = B then.
+ */
+function toRgbOrGrey(img: DecodedImage, int32Grey: ClipPreprocessOptions['int32Grey']): Raster8 {
+  const { width, height } = img;
+  const n = width * height;
+  switch (img.mode) {
+    case 'RGB':
+      return { width, height, channels: 3, data: img.data };
+    case 'L':
+      return { width, height, channels: 1, data: img.data };
+    case 'I':
+      if (int32Grey === 'shift8') return { width, height, channels: 1, data: shiftInt32ToGrey(img).data };
+      return { width, height, channels: 1, data: Uint8Array.from(img.data, clamp255) };
+    case 'LA':
+    case '1': {
+      const grey = new Uint8Array(n);
+      if (img.mode === 'LA') for (let i = 0; i < n; i++) grey[i] = img.data[2 * i];
+      else for (let i = 0; i < n; i++) grey[i] = img.data[i] ? 255 : 0;
+      return { width, height, channels: 1, data: grey };
+    }
+    default: {
+      const data = new Uint8Array(n * 3);
+      const raster = { width, height, channels: channelsOf(img.mode), data: img.data };
+      writeRgb(img.mode, img.mode === 'P' ? img.palette : null, raster, data, width, 0, 0);
+      return { width, height, channels: 3, data };
+    }
+  }
 }
 
 /**
  * Premultiplies only the source rows/columns that can influence the window
- * (a margin wider than the bicubic support, 2 * max(scale, 1), around its
- * mapped edges); the rest of the copy stays zero since it is never read.
+ * (a margin wider than the filter's support, scaled by the downscale factor,
+ * around its mapped edges); the rest of the copy stays zero since it is never read.
  */
-function premultiplyWindowSource(src: Raster8, target: { width: number; height: number }, win: OutputWindow): Raster8 {
+function premultiplyWindowSource(
+  src: Raster8,
+  target: { width: number; height: number },
+  win: OutputWindow,
+  filter: Exclude<ResampleFilter, 'nearest'>,
+): Raster8 {
   if (win.width <= 0 || win.height <= 0) return src;
   const span = (inSize: number, outSize: number, start: number, len: number): [number, number] => {
     const scale = inSize / outSize;
-    const support = 2 * Math.max(scale, 1) + 2;
+    const support = filterSupport(filter) * Math.max(scale, 1) + 2;
     const lo = Math.max(0, Math.floor(start * scale - support));
     const hi = Math.min(inSize, Math.ceil((start + len) * scale + support));
     return [lo, hi];
@@ -312,42 +506,37 @@ function premultiplyWindowSource(src: Raster8, target: { width: number; height: 
   return { ...src, data };
 }
 
-function cropI32(data: Int32Array, width: number, win: OutputWindow): Int32Array {
-  const out = new Int32Array(Math.max(0, win.width) * Math.max(0, win.height));
-  for (let y = 0; y < win.height; y++) {
-    const from = (win.top + y) * width + win.left;
-    out.set(data.subarray(from, from + win.width), y * win.width);
-  }
-  return out;
-}
-
 function shiftInt32ToGrey(img: Extract<DecodedImage, { mode: 'I' }>): Decoded8 {
   const data = new Uint8Array(img.data.length);
-  for (let i = 0; i < data.length; i++) {
-    const v = img.data[i] >> 8;
-    data[i] = v < 0 ? 0 : v > 255 ? 255 : v;
-  }
+  for (let i = 0; i < data.length; i++) data[i] = clamp255(img.data[i] >> 8);
   return { width: img.width, height: img.height, format: img.format, mode: 'L', data };
 }
 
 /** RGB of a zero-valued source pixel: torchvision pads with 0 in the source mode. */
-function padColour(img: DecodedImage): Uint8Array {
+function padColour(img: Decoded8 | DecodedPalette): Uint8Array {
   const rgb = new Uint8Array(3);
-  if (img.mode === 'I') return rgb;
   const ch = channelsOf(img.mode);
-  writeRgb(img, { width: 1, height: 1, channels: ch, data: new Uint8Array(ch) }, rgb, 1, 0, 0);
+  writeRgb(img.mode, img.mode === 'P' ? img.palette : null, { width: 1, height: 1, channels: ch, data: new Uint8Array(ch) }, rgb, 1, 0, 0);
   return rgb;
 }
 
-/** PIL's conversions to RGB, applied to the cropped window. */
-function writeRgb(img: DecodedImage, win: Raster8, out: Uint8Array, cropW: number, dx: number, dy: number): void {
+/** PIL's conversions to RGB of a raster in `mode`, written at (dx, dy) of an RGB image `outWidth` wide. */
+function writeRgb(
+  mode: Exclude<DecodedImage['mode'], 'I'>,
+  palette: Uint8Array | null,
+  win: Raster8,
+  out: Uint8Array,
+  outWidth: number,
+  dx: number,
+  dy: number,
+): void {
   const ch = win.channels;
   const d = win.data;
   for (let y = 0; y < win.height; y++) {
     let p = y * win.width * ch;
-    let o = ((dy + y) * cropW + dx) * 3;
+    let o = ((dy + y) * outWidth + dx) * 3;
     for (let x = 0; x < win.width; x++, p += ch, o += 3) {
-      switch (img.mode) {
+      switch (mode) {
         case 'RGB':
         case 'RGBA': // alpha dropped, not composited
           out[o] = d[p];
@@ -363,9 +552,9 @@ function writeRgb(img: DecodedImage, win: Raster8, out: Uint8Array, cropW: numbe
           break;
         case 'P': {
           const i = d[p] * 3;
-          out[o] = img.palette[i];
-          out[o + 1] = img.palette[i + 1];
-          out[o + 2] = img.palette[i + 2];
+          out[o] = palette![i];
+          out[o + 1] = palette![i + 1];
+          out[o + 2] = palette![i + 2];
           break;
         }
         case 'CMYK': {
@@ -376,8 +565,6 @@ function writeRgb(img: DecodedImage, win: Raster8, out: Uint8Array, cropW: numbe
           out[o + 2] = clamp255(nk - mulDiv255(d[p + 2], nk));
           break;
         }
-        case 'I':
-          throw new Error('unreachable: mode I is converted before resampling');
       }
     }
   }
@@ -402,6 +589,9 @@ function validateDecoded(img: DecodedImage): void {
  * Per-channel lookup from byte value to the normalised float32, computed with
  * torchvision's float32 steps: x/255, then (v - mean), then / std, each rounded
  * to float32 (a double result rounded once to float32 equals the float32 op).
+ * transformers' rescale, float32(x * (1/255) in double), gives the same
+ * float32 for every byte, and its normalise is the same float32 arithmetic, so
+ * one table serves both references.
  */
 export function normalizationTable(options: Pick<ClipPreprocessOptions, 'imageMean' | 'imageStd' | 'doRescale' | 'doNormalize'>): Float32Array {
   const table = new Float32Array(3 * 256);

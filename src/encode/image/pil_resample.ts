@@ -3,9 +3,11 @@
  * pixel for pixel (Debian bookworm's python3-pil is the golden reference).
  *
  * Algorithm facts reproduced here (from Pillow's Resample.c / Geometry.c):
- * - Convolution filters use per-output-sample coefficients computed in double
- *   precision: the filter support grows with the downscale factor
- *   (antialiasing), taps run from int(center - support + 0.5) to
+ * - The convolution filters (BOX support 0.5, BILINEAR triangle and HAMMING
+ *   support 1, BICUBIC Keys a = -0.5 support 2, LANCZOS a = 3 support 3) use
+ *   per-output-sample coefficients computed in double precision: the filter
+ *   support grows with the downscale factor (antialiasing), taps run from
+ *   int(center - support + 0.5) to
  *   int(center + support + 0.5) clamped to the image, and each tap list is
  *   normalised to sum 1.
  * - For 8-bit images the normalised coefficients become fixed point with
@@ -16,7 +18,7 @@
  *   pass will read; a pass is skipped when its dimension is unchanged.
  * - 32-bit integer images (mode "I") keep double coefficients and round each
  *   pass half away from zero.
- * - NEAREST (used for modes "1" and "P") samples source index
+ * - NEAREST (any mode; Image.resize forces it for "1" and "P") samples source index
  *   floor(x0 + scale/2 + i*scale) where the position is accumulated by repeated
  *   addition, exactly as Pillow's affine scaler does.
  *
@@ -53,16 +55,64 @@ export interface OutputWindow {
 /** Pillow's fixed-point precision for 8-bit resampling: 32 - 8 - 2. */
 export const PRECISION_BITS = 22;
 
-/** Support radius of Pillow's bicubic filter before scaling. */
-export const BICUBIC_SUPPORT = 2;
+/** PIL's resampling filters. */
+export type ResampleFilter = 'nearest' | 'box' | 'bilinear' | 'hamming' | 'bicubic' | 'lanczos';
 
-/** Pillow's bicubic (Keys) kernel with a = -0.5. */
-export function bicubicKernel(x: number): number {
-  const a = -0.5;
-  if (x < 0) x = -x;
-  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
-  if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
-  return 0;
+/** The filters that resample by convolution (all but NEAREST). */
+export type ConvolutionFilter = Exclude<ResampleFilter, 'nearest'>;
+
+/**
+ * PIL's `Image.Resampling` values, the integers a preprocessor_config.json
+ * `resample` holds: the filter at index n has value n.
+ */
+export const PIL_RESAMPLE_FILTERS: readonly ResampleFilter[] = ['nearest', 'lanczos', 'bilinear', 'bicubic', 'box', 'hamming'];
+
+function sinc(x: number): number {
+  if (x === 0) return 1;
+  x *= Math.PI;
+  return Math.sin(x) / x;
+}
+
+/** Hamming window constants: float literals (0.54f, 0.46f) in Pillow's C. */
+const HAMMING_A = Math.fround(0.54);
+const HAMMING_B = Math.fround(0.46);
+
+/** Pillow's filter kernels and their support radius before scaling. */
+const FILTERS: Record<ConvolutionFilter, { support: number; kernel: (x: number) => number }> = {
+  box: { support: 0.5, kernel: (x) => (x > -0.5 && x <= 0.5 ? 1 : 0) },
+  bilinear: {
+    support: 1,
+    kernel: (x) => {
+      if (x < 0) x = -x;
+      return x < 1 ? 1 - x : 0;
+    },
+  },
+  hamming: {
+    support: 1,
+    kernel: (x) => {
+      if (x < 0) x = -x;
+      if (x === 0) return 1;
+      if (x >= 1) return 0;
+      x *= Math.PI;
+      return (Math.sin(x) / x) * (HAMMING_A + HAMMING_B * Math.cos(x));
+    },
+  },
+  bicubic: {
+    support: 2,
+    kernel: (x) => {
+      const a = -0.5;
+      if (x < 0) x = -x;
+      if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+      if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+      return 0;
+    },
+  },
+  lanczos: { support: 3, kernel: (x) => (x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0) },
+};
+
+/** Support radius of a filter before scaling (it grows with the downscale factor). */
+export function filterSupport(filter: ConvolutionFilter): number {
+  return FILTERS[filter].support;
 }
 
 /** Filter taps for a range of output samples along one axis. */
@@ -78,18 +128,21 @@ export interface AxisCoefficients {
 }
 
 /**
- * Bicubic coefficients for output samples [start, start + length) of an axis
- * scaled from `inSize` to `outSize` (whole-image box, as torchvision uses).
+ * Coefficients of `filter` for output samples [start, start + length) of an
+ * axis scaled from `inSize` to `outSize` (whole-image box, as torchvision and
+ * transformers use).
  */
-export function bicubicCoefficients(
+export function resampleCoefficients(
+  filter: ConvolutionFilter,
   inSize: number,
   outSize: number,
   start = 0,
   length = outSize - start,
 ): AxisCoefficients {
+  const { support: baseSupport, kernel } = FILTERS[filter];
   const scale = inSize / outSize;
   const filterScale = scale < 1 ? 1 : scale;
-  const support = BICUBIC_SUPPORT * filterScale;
+  const support = baseSupport * filterScale;
   const kernelSize = Math.ceil(support) * 2 + 1;
   const first = new Int32Array(length);
   const count = new Int32Array(length);
@@ -106,7 +159,7 @@ export function bicubicCoefficients(
     const base = i * kernelSize;
     let total = 0;
     for (let t = 0; t < taps; t++) {
-      const w = bicubicKernel((t + lo - center + 0.5) * invFilterScale);
+      const w = kernel((t + lo - center + 0.5) * invFilterScale);
       weights[base + t] = w;
       total += w;
     }
@@ -349,22 +402,26 @@ function rowSpan(rows: AxisCoefficients): { start: number; end: number } {
 }
 
 /**
- * The passes of an 8-bit bicubic resize: coefficients of each pass that
+ * The passes of an 8-bit convolution resize: coefficients of each pass that
  * runs (a pass is skipped when its dimension is unchanged) and the source
  * rows [rowStart, rowEnd) that they read; null when neither runs.
  */
-interface Bicubic8Plan {
+interface Convolution8Plan {
   cols: AxisCoefficients | null;
   rows: AxisCoefficients | null;
   rowStart: number;
   rowEnd: number;
 }
 
-function planBicubic8(src: Raster8, outWidth: number, outHeight: number, window: OutputWindow): Bicubic8Plan | null {
-  checkTarget(outWidth, outHeight);
-  checkWindow(window, outWidth, outHeight);
-  const cols = outWidth !== src.width ? bicubicCoefficients(src.width, outWidth, window.left, window.width) : null;
-  const rows = outHeight !== src.height ? bicubicCoefficients(src.height, outHeight, window.top, window.height) : null;
+function planConvolution8(
+  src: Raster8,
+  outWidth: number,
+  outHeight: number,
+  filter: ConvolutionFilter,
+  window: OutputWindow,
+): Convolution8Plan | null {
+  const cols = outWidth !== src.width ? resampleCoefficients(filter, src.width, outWidth, window.left, window.width) : null;
+  const rows = outHeight !== src.height ? resampleCoefficients(filter, src.height, outHeight, window.top, window.height) : null;
   if (!cols && !rows) return null;
   // The horizontal pass runs over just the source rows the vertical pass reads.
   const span = rows ? rowSpan(rows) : { start: window.top, end: window.top + window.height };
@@ -372,7 +429,7 @@ function planBicubic8(src: Raster8, outWidth: number, outHeight: number, window:
 }
 
 /** The TypeScript passes. */
-function runBicubic8(src: Raster8, plan: Bicubic8Plan, window: OutputWindow): Raster8 {
+function runConvolution8(src: Raster8, plan: Convolution8Plan, window: OutputWindow): Raster8 {
   const { cols, rows, rowStart, rowEnd } = plan;
   if (!rows) return horizontal8(src, rowStart, rowEnd - rowStart, cols!);
   if (!cols) return vertical8(src, window.left, window.width, rows, 0);
@@ -395,13 +452,16 @@ function kernelsFor(channels: number): typeof wasmKernels {
   return channels >= 1 && channels <= KERNEL_MAX_CHANNELS ? wasmKernels : null;
 }
 
-/** Which implementation `resizeBicubic8` runs for `channels`-sample pixels. */
-export function bicubic8Backend(channels: number): 'wasm-simd' | 'typescript' {
+/** Which implementation `resize8` runs for a convolution filter on `channels`-sample pixels. */
+export function resample8Backend(channels: number): 'wasm-simd' | 'typescript' {
   return kernelsFor(channels) ? 'wasm-simd' : 'typescript';
 }
 
-/** The WebAssembly SIMD passes; null when they do not cover `src` (or it does not fit). */
-function runBicubic8Wasm(src: Raster8, plan: Bicubic8Plan, window: OutputWindow): Raster8 | null {
+/**
+ * The WebAssembly SIMD passes (they take fixed-point coefficient rows, so
+ * serve every filter); null when they do not cover `src` (or it does not fit).
+ */
+function runConvolution8Wasm(src: Raster8, plan: Convolution8Plan, window: OutputWindow): Raster8 | null {
   const ch = src.channels;
   const kernels = kernelsFor(ch);
   if (!kernels) return null;
@@ -420,32 +480,56 @@ function runBicubic8Wasm(src: Raster8, plan: Bicubic8Plan, window: OutputWindow)
   return data && { width: window.width, height: window.height, channels: ch, data };
 }
 
-/**
- * Pillow-exact bicubic resize of an 8-bit image to outWidth x outHeight,
- * returning only `window` of the result (the whole image by default). Runs
- * the WebAssembly SIMD kernels where available (see `bicubic8Backend`),
- * otherwise `resizeBicubic8Reference`; both give identical bytes.
- */
-export function resizeBicubic8(
+function resize8With(
   src: Raster8,
   outWidth: number,
   outHeight: number,
-  window: OutputWindow = fullWindow(outWidth, outHeight),
+  filter: ResampleFilter,
+  window: OutputWindow,
+  wasm: boolean,
 ): Raster8 {
-  const plan = planBicubic8(src, outWidth, outHeight, window);
+  checkTarget(outWidth, outHeight);
+  checkWindow(window, outWidth, outHeight);
+  if (filter === 'nearest') return nearestWindow(src.data, src.width, src.height, src.channels, outWidth, outHeight, window);
+  const plan = planConvolution8(src, outWidth, outHeight, checkFilter(filter), window);
   if (!plan) return cropRaster8(src, window);
-  return runBicubic8Wasm(src, plan, window) ?? runBicubic8(src, plan, window);
+  return (wasm ? runConvolution8Wasm(src, plan, window) : null) ?? runConvolution8(src, plan, window);
 }
 
-/** `resizeBicubic8` in TypeScript only: the reference for the wasm kernels. */
-export function resizeBicubic8Reference(
+/**
+ * Pillow-exact `Image.resize(..., filter)` of an 8-bit image to
+ * outWidth x outHeight, returning only `window` of the result (the whole
+ * image by default). Convolution filters run the WebAssembly SIMD kernels
+ * where available (see `resample8Backend`), otherwise the TypeScript passes
+ * of `resize8Reference`; both give identical bytes. Premultiplying alpha
+ * (Pillow does for RGBA/LA with every filter but NEAREST) is the caller's.
+ */
+export function resize8(
   src: Raster8,
   outWidth: number,
   outHeight: number,
+  filter: ResampleFilter,
   window: OutputWindow = fullWindow(outWidth, outHeight),
 ): Raster8 {
-  const plan = planBicubic8(src, outWidth, outHeight, window);
-  return plan ? runBicubic8(src, plan, window) : cropRaster8(src, window);
+  return resize8With(src, outWidth, outHeight, filter, window, true);
+}
+
+/** `resize8` in TypeScript only: the reference for the wasm kernels. */
+export function resize8Reference(
+  src: Raster8,
+  outWidth: number,
+  outHeight: number,
+  filter: ResampleFilter,
+  window: OutputWindow = fullWindow(outWidth, outHeight),
+): Raster8 {
+  return resize8With(src, outWidth, outHeight, filter, window, false);
+}
+
+function checkFilter(filter: ConvolutionFilter): ConvolutionFilter {
+  if (!Object.hasOwn(FILTERS, filter)) {
+    throw new RangeError(`unknown resampling filter ${JSON.stringify(filter)}; use one of ${PIL_RESAMPLE_FILTERS.join(', ')}`);
+  }
+  return filter;
 }
 
 /** Pillow's ROUND_UP for 32-bit passes: half away from zero, then truncate. */
@@ -454,17 +538,24 @@ function roundHalfAway(v: number): number {
 }
 
 /**
- * Pillow-exact bicubic resize of a mode "I" image (double weights, each pass
- * rounded to an integer), returning only `window` of the result.
+ * Pillow-exact `Image.resize(..., filter)` of a mode "I" image (convolution
+ * with double weights, each pass rounded to an integer; or NEAREST),
+ * returning only `window` of the result.
  */
-export function resizeBicubicI32(
+export function resizeI32(
   src: RasterI32,
   outWidth: number,
   outHeight: number,
+  filter: ResampleFilter,
   window: OutputWindow = fullWindow(outWidth, outHeight),
 ): RasterI32 {
   checkTarget(outWidth, outHeight);
   checkWindow(window, outWidth, outHeight);
+  if (filter === 'nearest') {
+    const { width, height, data } = nearestWindow(src.data, src.width, src.height, 1, outWidth, outHeight, window);
+    return { width, height, data };
+  }
+  checkFilter(filter);
   const needHorizontal = outWidth !== src.width;
   const needVertical = outHeight !== src.height;
 
@@ -473,7 +564,7 @@ export function resizeBicubicI32(
   let rowStart = window.top;
   let rowEnd = window.top + window.height;
   if (needVertical) {
-    rows = bicubicCoefficients(src.height, outHeight, window.top, window.height);
+    rows = resampleCoefficients(filter, src.height, outHeight, window.top, window.height);
     const span = rowSpan(rows);
     rowStart = span.start;
     rowEnd = span.end;
@@ -482,7 +573,7 @@ export function resizeBicubicI32(
   const tempW = window.width;
   const temp = new Int32Array(tempW * tempH);
   if (needHorizontal) {
-    const cols = bicubicCoefficients(src.width, outWidth, window.left, window.width);
+    const cols = resampleCoefficients(filter, src.width, outWidth, window.left, window.width);
     for (let y = 0; y < tempH; y++) {
       const rowBase = (rowStart + y) * src.width;
       for (let x = 0; x < tempW; x++) {
@@ -535,30 +626,31 @@ export function nearestSourceIndices(inSize: number, outSize: number): Int32Arra
 }
 
 /**
- * Pillow-exact NEAREST resize (any channel count), returning only `window` of
- * the result. Pillow fills samples that map outside the source with 0.
+ * Pillow's NEAREST resize (any sample type and channel count) of `window`:
+ * a plain copy when the size is unchanged, like Image.resize; samples that
+ * map outside the source are 0, as Pillow fills them.
  */
-export function resizeNearest8(
-  src: Raster8,
+function nearestWindow<T extends Uint8Array | Int32Array>(
+  data: T,
+  width: number,
+  height: number,
+  ch: number,
   outWidth: number,
   outHeight: number,
-  window: OutputWindow = fullWindow(outWidth, outHeight),
-): Raster8 {
-  checkTarget(outWidth, outHeight);
-  checkWindow(window, outWidth, outHeight);
-  if (outWidth === src.width && outHeight === src.height) return cropRaster8(src, window);
-  const ch = src.channels;
-  const xs = nearestSourceIndices(src.width, outWidth);
-  const ys = nearestSourceIndices(src.height, outHeight);
-  const out = new Uint8Array(window.width * window.height * ch);
+  window: OutputWindow,
+): { width: number; height: number; channels: number; data: T } {
+  const same = outWidth === width && outHeight === height;
+  const xs = same ? null : nearestSourceIndices(width, outWidth);
+  const ys = same ? null : nearestSourceIndices(height, outHeight);
+  const out = new (data.constructor as new (length: number) => T)(window.width * window.height * ch);
   let o = 0;
   for (let y = 0; y < window.height; y++) {
-    const sy = ys[window.top + y];
+    const sy = ys ? ys[window.top + y] : window.top + y;
     for (let x = 0; x < window.width; x++) {
-      const sx = xs[window.left + x];
+      const sx = xs ? xs[window.left + x] : window.left + x;
       if (sy >= 0 && sx >= 0) {
-        const p = (sy * src.width + sx) * ch;
-        for (let c = 0; c < ch; c++) out[o + c] = src.data[p + c];
+        const p = (sy * width + sx) * ch;
+        for (let c = 0; c < ch; c++) out[o + c] = data[p + c];
       }
       o += ch;
     }

@@ -3,9 +3,11 @@
  * line here.
  */
 import { clipFamily } from './clip.js';
+import { mobileclipFamily } from './mobileclip.js';
 import { UnsupportedModelError, modelType, type ModelFamily, type ModelJsonFiles } from './family.js';
 
-export const MODEL_FAMILIES: readonly ModelFamily[] = [clipFamily];
+// MobileCLIP before CLIP: both say model_type "clip"; MobileCLIP's config has nothing else.
+export const MODEL_FAMILIES: readonly ModelFamily[] = [mobileclipFamily, clipFamily];
 
 /** Families zeroshot recognises but cannot run yet, with what to tell the user. */
 const NOT_SUPPORTED: Readonly<Record<string, string>> = {

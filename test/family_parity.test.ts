@@ -77,3 +77,30 @@ for (const { fixture, family, variant } of CLIP_BPE_FIXTURES) {
     }
   });
 }
+
+for (const fixture of ['siglip', 'siglip2'] as const) {
+  test(`${fixture}: 64-token ids, squashed pixels, similarities and sigmoid probabilities equal the Python reference`, async () => {
+    const g = golden(fixture);
+    const model = await ClipModel.load({ model: `${ROOT}fixtures/${fixture}`, offline: true, threads: 1 });
+    try {
+      assert.equal(model.family.family, fixture);
+      const prompts = (g.prompts as { text: string; input_ids: number[] }[]).map((p) => p.text);
+      const batch = model.tokenizer.encodeBatch(prompts);
+      assert.equal(batch.sequenceLength, 64);
+      assert.deepEqual(Array.from(batch.inputIds, Number), g.prompts.flatMap((p: { input_ids: number[] }) => p.input_ids));
+      const images = (g.images as { file: string }[]).map((i) => i.file);
+      const { crops, similarity } = await zeroshotScores(model, images, prompts);
+      assert.deepEqual(crops, g.images.map((i: { resized_sha256: string }) => i.resized_sha256), 'uint8 resized images');
+      const diff = maxAbsDiff(similarity.data, (g.similarities as number[][]).flat());
+      console.log(`# ${fixture}: max |Δ similarity| ${diff.toExponential(2)} over ${similarity.rows}×${similarity.cols}`);
+      assert.ok(diff < 2e-4, `max |Δ| ${diff}`);
+      const values = model.scoringValues();
+      assert.equal(values.source, 'onnx/model.onnx');
+      assert.ok(Math.abs(values.logitScale! - g.logit_scale) < 1e-6 && Math.abs(values.logitBias! - g.logit_bias) < 1e-6);
+      const p = probabilities(similarity, { kind: 'sigmoid', logitScale: values.logitScale!, logitBias: values.logitBias });
+      assert.ok(maxAbsDiff(p.data, (g.probabilities as number[][]).flat()) < 1e-4, 'probabilities');
+    } finally {
+      await model.dispose();
+    }
+  });
+}

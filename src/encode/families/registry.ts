@@ -4,10 +4,11 @@
  */
 import { clipFamily } from './clip.js';
 import { mobileclipFamily } from './mobileclip.js';
+import { siglip2Family, siglipFamily } from './siglip.js';
 import { UnsupportedModelError, modelType, type ModelFamily, type ModelJsonFiles } from './family.js';
 
 // MobileCLIP before CLIP: both say model_type "clip"; MobileCLIP's config has nothing else.
-export const MODEL_FAMILIES: readonly ModelFamily[] = [mobileclipFamily, clipFamily];
+export const MODEL_FAMILIES: readonly ModelFamily[] = [mobileclipFamily, clipFamily, siglipFamily, siglip2Family];
 
 /** Families zeroshot recognises but cannot run yet, with what to tell the user. */
 const NOT_SUPPORTED: Readonly<Record<string, string>> = {

@@ -11,6 +11,7 @@
  */
 import type { EncodedBatch } from './clip_tokenizer.js';
 import { PY_SPACE_CHARS } from './ftfy.js';
+import { padBatch } from './padding.js';
 import { SentencePieceBpe } from './sentencepiece_bpe.js';
 import { addedTokens, isRecord, SPACE_SYMBOL, type JsonRecord } from './sentencepiece_common.js';
 import { SentencePieceUnigram } from './sentencepiece_unigram.js';
@@ -125,16 +126,7 @@ export class SiglipTextTokenizer {
 
   /** Prompts padded to exactly `maxLength` with the pad id; the mask is 1 on real tokens. */
   encodeBatch(texts: readonly string[]): EncodedBatch {
-    const length = this.maxLength;
-    const inputIds = new BigInt64Array(texts.length * length).fill(BigInt(this.padding.padId));
-    const attentionMask = new BigInt64Array(texts.length * length);
-    texts.forEach((text, row) => {
-      this.encode(text).forEach((id, col) => {
-        inputIds[row * length + col] = BigInt(id);
-        attentionMask[row * length + col] = 1n;
-      });
-    });
-    return { inputIds, attentionMask, batchSize: texts.length, sequenceLength: length };
+    return padBatch(texts.map((text) => this.encode(text)), this.padding);
   }
 }
 

@@ -393,9 +393,12 @@ VARIANTS = [
 
 
 def main():
-    if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
-    os.makedirs(OUT)
+    # preprocess/ belongs to scripts/make_preprocess_goldens.py (rerun it after this).
+    os.makedirs(OUT, exist_ok=True)
+    for entry in os.listdir(OUT):
+        if entry != "preprocess":
+            path = os.path.join(OUT, entry)
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
     cases = make_inputs()
     entries = []
 

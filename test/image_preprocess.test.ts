@@ -10,22 +10,28 @@ import { createImagePreprocessor } from '../src/encode/image/preprocess.js';
 import {
   CLIP_MEAN,
   CLIP_STD,
+  DEFAULT_CLIP_OPTIONS,
   centerCropOffsets,
   clipRgbCrop,
   clipTransform,
   clipTransformWithSize,
   fromPreprocessorConfig,
+  normalizationTable,
   outputSize,
   preprocessImageFile,
   resizedSize,
   roundHalfEven,
+  type ClipPreprocessOptions,
 } from '../src/encode/image/clip_image_transform.js';
 import {
   mulDiv255,
   nearestSourceIndices,
   resampleCoefficients,
   resize8,
+  resizeI32,
   toFixedPoint,
+  type RasterI32,
+  type ResampleFilter,
 } from '../src/encode/image/pil_resample.js';
 
 const GOLDEN_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'golden', 'images');
@@ -112,6 +118,77 @@ describe('PIL/torchvision golden crops', () => {
       }
     });
   }
+});
+
+interface PreprocessCase {
+  kind: 'rgb' | 'int32';
+  input: string;
+  mode: string;
+  size: [number, number];
+  /** ClipPreprocessOptions fields for 'rgb'; the resize target and filter for 'int32'. */
+  options: Record<string, unknown>;
+  expected: string;
+  note: string;
+}
+
+const PREPROCESS_DIR = path.join(GOLDEN_DIR, 'preprocess');
+const preprocessManifest = JSON.parse(readFileSync(path.join(PREPROCESS_DIR, 'manifest.json'), 'utf8')) as {
+  pillow: string;
+  cases: PreprocessCase[];
+  floatTables: Record<'original_rescaled' | 'transformers_rescaled', number[]> &
+    Record<'original_clip_normalized' | 'transformers_clip_normalized', number[][]>;
+};
+
+describe('PIL goldens: every filter, squash, crops, both references', () => {
+  assert.ok(preprocessManifest.cases.length >= 90);
+  for (const c of preprocessManifest.cases) {
+    const label = `${c.input} (${c.mode} ${c.size.join('x')}) ${JSON.stringify(c.options)}: ${c.note}`;
+    it(label, async () => {
+      const img = await decodeImage(path.join(PREPROCESS_DIR, c.input));
+      assert.equal(img.mode, c.mode, 'decoded mode matches PIL');
+      if (c.kind === 'int32') {
+        const { width, height, resample } = c.options as { width: number; height: number; resample: ResampleFilter };
+        assert.equal(img.mode, 'I');
+        const got = resizeI32(img as RasterI32, width, height, resample);
+        const want = await decodeImage(path.join(PREPROCESS_DIR, c.expected));
+        assert.equal(want.mode, 'I');
+        assert.deepEqual([got.width, got.height], [want.width, want.height]);
+        let diff = 0;
+        for (let i = 0; i < got.data.length; i++) diff = Math.max(diff, Math.abs(got.data[i] - (want.data[i] as number)));
+        assert.equal(diff, 0, `max abs diff ${diff} vs PIL`);
+        return;
+      }
+      const options = c.options as Partial<ClipPreprocessOptions>;
+      const rgb = clipRgbCrop(img, options);
+      const size = outputSize({ ...DEFAULT_CLIP_OPTIONS, ...options });
+      assert.deepEqual([rgb.width, rgb.height], [size.width, size.height]);
+      const diff = maxAbsDiff(rgb.data, await readExpected(path.join('preprocess', c.expected)));
+      assert.equal(diff, 0, `max abs diff ${diff} vs PIL`);
+      if (options.doNormalize === false) {
+        // MobileCLIP: no normalisation, the tensor is the crop / 255 (the float tables below pin the values).
+        const tensor = clipTransform(img, options);
+        const n = rgb.width * rgb.height;
+        for (let i = 0; i < 3 * n; i++) {
+          const x = rgb.data[3 * (i % n) + Math.floor(i / n)];
+          if (tensor[i] !== preprocessManifest.floatTables.original_rescaled[x]) assert.fail(`tensor[${i}] = ${tensor[i]} for byte ${x}`);
+        }
+      }
+    });
+  }
+
+  it('rescale and normalise give torch\'s and numpy\'s float32s for every byte', () => {
+    const t = preprocessManifest.floatTables;
+    const clip = normalizationTable(DEFAULT_CLIP_OPTIONS);
+    const rescaled = normalizationTable({ ...DEFAULT_CLIP_OPTIONS, doNormalize: false });
+    for (let c = 0; c < 3; c++) {
+      for (let x = 0; x < 256; x++) {
+        assert.equal(clip[c * 256 + x], t.original_clip_normalized[c][x]);
+        assert.equal(clip[c * 256 + x], t.transformers_clip_normalized[c][x]);
+        assert.equal(rescaled[c * 256 + x], t.original_rescaled[x]);
+        assert.equal(rescaled[c * 256 + x], t.transformers_rescaled[x]);
+      }
+    }
+  });
 });
 
 describe('preprocessImageFile', () => {

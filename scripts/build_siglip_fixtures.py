@@ -215,7 +215,12 @@ def train_sentencepiece(kind, vocab_size, workdir):
             allow_whitespace_only_pieces=True, normalization_rule_name="identity", add_dummy_prefix=False,
             remove_extra_whitespaces=False, **common)
     with open(prefix + ".model", "rb") as f:
-        return f.read()
+        proto = sp_pb2.ModelProto.FromString(f.read())
+    # The trainer records its input and output paths (a temporary folder): keep only the names, for identical files
+    del proto.trainer_spec.input[:]
+    proto.trainer_spec.input.append(f"{kind}.txt")
+    proto.trainer_spec.model_prefix = kind
+    return proto.SerializeToString()
 
 
 def load_processor(model_bytes, add_dummy_prefix=None):
@@ -611,6 +616,32 @@ def rounded(values):
     return [float(v) for v in np.asarray(values, dtype=np.float32).reshape(-1)]
 
 
+def random_prompts(count=200):
+    """Seeded mixtures of words, case, punctuation, digits, whitespace and non-ASCII characters."""
+    rng = random.Random(7)
+    extra = list("ÀÉÎÕÜàéîõüßçñøåæœ€£¥©®°±µ¶·¿¡«»–—‘’“”…†‡•ΑΒΓαβγΣσςДЖЯжя日本語한국어😀👍🏽\u00a0\u2003\u200b\u3000ﬁﬂ①②ⅫＡｂ１")
+    symbols = list(string.punctuation) + [" ", "  ", "\t", "\n"]
+    out = []
+    for _ in range(count):
+        parts = []
+        for _ in range(rng.randint(1, 14)):
+            roll = rng.random()
+            word = rng.choice(WORDS)
+            if roll < 0.15:
+                word = word.upper()
+            elif roll < 0.3:
+                word = word.capitalize()
+            elif roll < 0.4:
+                word = str(rng.randint(0, 10 ** rng.randint(1, 6)))
+            elif roll < 0.5:
+                word = "".join(rng.choice(extra) for _ in range(rng.randint(1, 4)))
+            if rng.random() < 0.3:
+                word += rng.choice(symbols)
+            parts.append(word)
+        out.append(rng.choice(["", " ", "\t"]) + " ".join(parts))
+    return out
+
+
 def token_rule_prompts():
     """Prompts per text rule for sentencepiece_tokens.json."""
     base = fairface_prompts()
@@ -630,6 +661,7 @@ def token_rule_prompts():
                     "zero\u200bwidth", "soft\u00adhyphen", "control\u0007char"],
         "truncation": [long_words, "a photo of " + "very " * 70 + "long",
                        " ".join(["photo"] * 63), " ".join(["photo"] * 64), " ".join(["photo"] * 65)],
+        "random": random_prompts(),
     }
 
 

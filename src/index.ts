@@ -3,7 +3,11 @@ export { runZeroShot, VERSION, type RunOptions, type RunResult, type RunHooks, t
 export { loadSpec, parseSpec, builtInSpecNames, SpecError, type Spec, type SpecClass } from './input/spec.js';
 export { listImages, IMAGE_EXTENSIONS, type ImageEntry, type ImageListing } from './input/images.js';
 export { readLabelTable, matchLabelsToImages, labelIndices, readLabelMap, type LabelTable } from './input/labels.js';
-export { ClipModel, DEFAULT_MODEL, defaultModelCacheDir, type ModelOptions, type ModelSource } from './encode/model.js';
+export { ClipModel, DEFAULT_MODEL, defaultModelCacheDir, describeModel, type ModelOptions, type ModelSource, type ScoringValues } from './encode/model.js';
+export { MODEL_FAMILIES, familyOf } from './encode/families/registry.js';
+export type { ModelFamily, ResolvedFamily, TextTokenizer } from './encode/families/family.js';
+export { inspectModel, formatInspection, type ModelInspection } from './encode/inspect_model.js';
+export { probabilities, probabilityFormula, type ProbabilityScoring } from './score/probabilities.js';
 export { createImagePreprocessor, type ImagePreprocessor } from './encode/image/preprocess.js';
 export { cosineScores, l2NormalizeRows, scoreMatrix, type ScoreMatrix } from './score/similarity.js';
 export {

@@ -1,6 +1,7 @@
 /**
  * Binding to the WebAssembly SIMD kernels of src/encode/image/wasm/resample.c: the
- * 8-bit resampling passes and the table-driven normalisation. Callers
+ * 8-bit resampling passes (coefficient rows in, so every convolution filter)
+ * and the table-driven normalisation. Callers
  * (pil_resample.ts, clip_image_transform.ts) compute the taps and keep their
  * TypeScript implementations as the reference, used where this module is
  * unavailable (`wasmKernels` is null when the runtime lacks WebAssembly SIMD).
@@ -32,7 +33,7 @@ export interface KernelTaps {
   taps: number;
 }
 
-/** A bicubic resize of interleaved 8-bit samples, in the kernels' terms. */
+/** A convolution resize (any Pillow filter) of interleaved 8-bit samples, in the kernels' terms. */
 export interface Resample8Job {
   data: Uint8Array;
   width: number;

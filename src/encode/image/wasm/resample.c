@@ -1,13 +1,14 @@
 /*
- * WebAssembly SIMD kernels for Pillow-exact 8-bit bicubic resampling and
+ * WebAssembly SIMD kernels for Pillow-exact 8-bit convolution resampling
+ * (any of Pillow's filters: the caller computes the coefficient rows) and
  * CLIP's uint8 -> float32 normalisation. Freestanding (no libc); built by
- * scripts/build_wasm.sh into src/encode/wasm/resample_wasm.ts. The caller,
- * src/encode/pil_resample_wasm.ts, owns the memory layout.
+ * scripts/build_wasm.sh into src/encode/image/wasm/resample_wasm.ts. The
+ * caller, src/encode/image/pil_resample_wasm.ts, owns the memory layout.
  *
  * Arithmetic is Pillow's: each output sample is
  * clip8((2^21 + sum(src * w)) >> 22) with int32 weights, horizontal pass
  * first, the intermediate clamped to uint8. Every exact sum lies within int32
- * (the weights' absolute values sum to at most ~1.3 * 2^22), and wrapping
+ * (the weights' absolute values sum to at most ~1.6 * 2^22, for LANCZOS), and wrapping
  * int32 arithmetic is exact modulo 2^32, so the SIMD lanes give the scalar
  * result bit for bit.
  *

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { decodeImage } from '../src/encode/image/image_decode.js';
+import { decodeImage } from '../src/encode/image/decode/index.js';
 import {
   DEFAULT_CLIP_OPTIONS,
   clipRgbCrop,

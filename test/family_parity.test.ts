@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ClipModel } from '../src/encode/model.js';
 import { clipRgbCrop, preprocessImageFile } from '../src/encode/image/clip_image_transform.js';
-import { decodeImage } from '../src/encode/image/image_decode.js';
+import { decodeImage } from '../src/encode/image/decode/index.js';
 import { cosineScores } from '../src/score/similarity.js';
 import { probabilities } from '../src/score/probabilities.js';
 

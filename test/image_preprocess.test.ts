@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import sharp from 'sharp';
 
-import { decodeImage, type DecodedImage } from '../src/encode/image/image_decode.js';
+import { decodeImage, type DecodedImage } from '../src/encode/image/decode/index.js';
 import { createImagePreprocessor } from '../src/encode/image/preprocess.js';
 import {
   CLIP_MEAN,

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { decodeImage } from '../src/encode/image/image_decode.js';
+import { decodeImage } from '../src/encode/image/decode/index.js';
 import { decodeJpegWithTurbo, turboJpegAvailable } from '../src/encode/image/turbojpeg.js';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,7 +25,7 @@ const skip = turboJpegAvailable() || process.env.CI ? false : 'the system libjpe
 function decodedDigests(decoder: 'sharp' | 'auto'): Record<string, string> {
   const script = `
     import { createHash } from 'node:crypto';
-    import { decodeImage } from ${JSON.stringify(path.join(ROOT, 'src/encode/image/image_decode.ts'))};
+    import { decodeImage } from ${JSON.stringify(path.join(ROOT, 'src/encode/image/decode/index.ts'))};
     const out = {};
     for (const file of ${JSON.stringify(jpegs)}) {
       const img = await decodeImage(file);

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { runZeroShot, type RunResult } from '../src/pipeline.js';
 import { parseSpec } from '../src/input/spec.js';
 import { ClipBpeTokenizer } from '../src/encode/text/clip_tokenizer.js';
-import { decodeImage } from '../src/encode/image/image_decode.js';
+import { decodeImage } from '../src/encode/image/decode/index.js';
 import { clipRgbCrop, fromPreprocessorConfig } from '../src/encode/image/clip_image_transform.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));

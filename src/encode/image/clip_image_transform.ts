@@ -26,7 +26,7 @@ import {
   type DecodedImage,
   type DecodedPalette,
   type DecodeOptions,
-} from './image_decode.js';
+} from './decode/index.js';
 import {
   PIL_RESAMPLE_FILTERS,
   filterSupport,

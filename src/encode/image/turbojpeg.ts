@@ -83,7 +83,8 @@ export function turboJpegAvailable(): boolean {
 
 /**
  * Decodes a baseline or progressive JPEG in YCbCr, RGB or greyscale to PIL's RGB or L samples; null when the
- * library is missing, the image is of another kind, larger than `maxPixels`, or anything went wrong.
+ * library is missing, the image is of another kind, larger than `maxPixels` (the size decode/jpeg.ts read from
+ * the frame header and checked against the pixel limit), or anything went wrong.
  */
 export function decodeJpegWithTurbo(bytes: Uint8Array, maxPixels: number): TurboJpegImage | null {
   api ??= loadApi();

@@ -1,0 +1,60 @@
+/** The decoders' output: pixels in the mode Pillow 9.4 opens the file in. */
+
+/** Pillow modes produced by the decoders. */
+export type ImageMode = 'L' | 'LA' | 'RGB' | 'RGBA' | 'P' | '1' | 'CMYK' | 'I';
+
+/** The formats zeroshot decodes ('OTHER' only for images built in memory). */
+export type ImageFormat = 'JPEG' | 'PNG' | 'WEBP' | 'GIF' | 'BMP' | 'TIFF' | 'OTHER';
+
+interface DecodedBase {
+  width: number;
+  height: number;
+  format: ImageFormat;
+}
+
+/**
+ * 8-bit modes, interleaved row-major: L 1 sample, LA 2, RGB 3, RGBA 4
+ * (straight alpha), CMYK 4 (0 = no ink), "1" 1 (0 or 255).
+ */
+export interface Decoded8 extends DecodedBase {
+  mode: 'L' | 'LA' | 'RGB' | 'RGBA' | '1' | 'CMYK';
+  data: Uint8Array;
+}
+
+/** Palette image: one index per pixel; palette is 256 RGB triplets. */
+export interface DecodedPalette extends DecodedBase {
+  mode: 'P';
+  data: Uint8Array;
+  palette: Uint8Array;
+}
+
+/** Pillow mode "I" (32-bit integer grey), what PIL opens 16-bit grey PNGs as. */
+export interface DecodedInt32 extends DecodedBase {
+  mode: 'I';
+  data: Int32Array;
+}
+
+export type DecodedImage = Decoded8 | DecodedPalette | DecodedInt32;
+
+/** Samples per pixel for an 8-bit mode. */
+export function channelsOf(mode: Exclude<ImageMode, 'I'>): number {
+  switch (mode) {
+    case 'L':
+    case 'P':
+    case '1':
+      return 1;
+    case 'LA':
+      return 2;
+    case 'RGB':
+      return 3;
+    case 'RGBA':
+    case 'CMYK':
+      return 4;
+  }
+}
+
+/** The size a file declares in its header, read before anything is decoded or allocated. */
+export interface DeclaredSize {
+  readonly width: number;
+  readonly height: number;
+}

@@ -35,7 +35,7 @@ test('softmax probabilities use exp(logit_scale) on the cosine; sigmoid adds the
 test('an unknown family, custom code and SigLIP 2 NaFlex get errors naming what was found and what is supported', () => {
   assert.throws(
     () => familyOf({ config: { model_type: 'blip', architectures: ['BlipModel'] } }, "folder 'x'"),
-    /folder 'x' is not a model family zeroshot runs: config.json has model_type "blip", architectures \["BlipModel"\]\. Supported: clip \(e\.g\. Xenova\/clip-vit-base-patch32\).*README/,
+    /folder 'x' is not a model family zeroshot runs: config.json has model_type "blip", architectures \["BlipModel"\]\. Supported: .*clip \(e\.g\. Xenova\/clip-vit-base-patch32\).*siglip2 .*README/,
   );
   assert.throws(() => familyOf({ config: { model_type: 'custom_clip', auto_map: { AutoModel: 'x.Y' } } }, 'm'), /custom code \(auto_map\), which zeroshot cannot run/);
   assert.throws(() => familyOf({ config: { model_type: 'siglip2' } }, 'm'), /SigLIP 2 NaFlex .* not supported yet/);
@@ -68,4 +68,33 @@ test('the tiny CLIP fixture is recognised as OpenAI CLIP, and inspect describes 
   assert.equal(inspection.tokenizer.kind, 'clip-bpe');
   assert.equal(inspection.scoring.logitScale, undefined);
   assert.ok(inspection.warnings.some((w) => /no probabilities/.test(w)));
+});
+
+test('dtype variants load by their Transformers.js suffix, and a missing variant is named', async () => {
+  const hub = fileURLToPath(new URL('../fixtures/clip-hub', import.meta.url));
+  const fp32 = await ClipModel.load({ model: hub, offline: true, threads: 1 });
+  const q8 = await ClipModel.load({ model: hub, offline: true, threads: 1, dtype: 'q8' });
+  try {
+    const [a, b] = await Promise.all([fp32.encodeTexts(['a photo of a cat']), q8.encodeTexts(['a photo of a cat'])]);
+    let dot = 0;
+    for (let k = 0; k < a.dim; k++) dot += a.embeddings[k] * b.embeddings[k];
+    assert.ok(dot > 0.95, `int8 weights stay close to fp32 (cos ${dot})`);
+    assert.notDeepEqual(Array.from(a.embeddings), Array.from(b.embeddings));
+  } finally {
+    await Promise.all([fp32.dispose(), q8.dispose()]);
+  }
+  const fp16 = await ClipModel.load({ model: hub, offline: true, threads: 1, dtype: 'fp16' });
+  await assert.rejects(fp16.encodeTexts(['x']), /cannot load model folder '.*clip-hub'/);
+});
+
+test('the preprocessing reference is an option for CLIP-architecture families only, and part of the cache key', async () => {
+  const hub = fileURLToPath(new URL('../fixtures/clip-hub', import.meta.url));
+  const siglip = fileURLToPath(new URL('../fixtures/siglip', import.meta.url));
+  const original = await ClipModel.load({ model: hub, offline: true });
+  const transformers = await ClipModel.load({ model: hub, offline: true, preprocessReference: 'transformers' });
+  assert.equal(original.family.preprocess.reference, 'original');
+  assert.equal(transformers.family.preprocess.reference, 'transformers');
+  assert.equal((await ClipModel.load({ model: siglip, offline: true, preprocessReference: 'original' })).family.preprocess.reference, 'transformers');
+  // The model fingerprint carries the family's settings: a SigLIP tokenizer's padding differs from CLIP's.
+  assert.notDeepEqual(original.fingerprintSettings(), (await ClipModel.load({ model: siglip, offline: true })).fingerprintSettings());
 });

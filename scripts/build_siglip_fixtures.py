@@ -762,10 +762,11 @@ def build_family(family, model_bytes, proto, seed, logit_scale, logit_bias):
     for name in ("text_model", "vision_model", "model"):
         quantize(os.path.join(onnx_dir, f"{name}.onnx"), os.path.join(onnx_dir, f"{name}_quantized.onnx"))
 
+    ref_pixels = torch.linspace(-1.0, 1.0, 3 * IMAGE * IMAGE).reshape(1, 3, IMAGE, IMAGE)
     with torch.no_grad():
         ref_text = text(sample_ids)[1]
-        ref_image = vision(sample_pixels[:1])[1]
-        logits_per_image = combined(sample_ids, sample_pixels[:1])[0]
+        ref_image = vision(ref_pixels)[1]
+        logits_per_image = combined(sample_ids, ref_pixels)[0]
     write_json(os.path.join(out, "reference.json"), {
         "note": "torch outputs of the random-weight model: pooler_output NOT normalised; pixel_values = "
                 "linspace(-1, 1) over [1, 3, 224, 224]",

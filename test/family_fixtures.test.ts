@@ -247,3 +247,90 @@ test('mobileclip: the text tower has no mask, so padding to anything but 77 chan
   const out = await session.run({ input_ids: ids([unpadded]) });
   assert.ok(maxAbsDiff(out.text_embeds.data as Float32Array, row.text_embeds) > 1e-3);
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// siglip = Xenova/siglip-base-patch16-224, siglip2 = onnx-community/siglip2-base-patch16-224-ONNX
+// (fixtures built by scripts/build_siglip_fixtures.py; siglip2-naflex is config-only)
+// ---------------------------------------------------------------------------------------------------------
+
+interface SiglipReference {
+  text: { input_ids: number[]; pooler_output: number[] }[];
+  image: { shape: number[]; pooler_output: number[] };
+  logit_scale: number;
+  logit_bias: number;
+  logits_per_image: number[];
+}
+
+const SIGLIP_TOWER_OUTPUTS = ['last_hidden_state', 'pooler_output'];
+const SIGLIP_COMBINED_OUTPUTS = ['logits_per_image', 'logits_per_text', 'text_embeds', 'image_embeds'];
+
+for (const fixture of ['siglip', 'siglip2']) {
+  const reference = readJson<SiglipReference>(fixture, 'reference.json');
+
+  test(`${fixture}: every graph and dtype variant declares the hub export's inputs and outputs`, async () => {
+    for (const suffix of ['', '_quantized']) {
+      await assertIO(fixture, `text_model${suffix}.onnx`, ['input_ids'], SIGLIP_TOWER_OUTPUTS);
+      await assertIO(fixture, `vision_model${suffix}.onnx`, ['pixel_values'], SIGLIP_TOWER_OUTPUTS);
+      await assertIO(fixture, `model${suffix}.onnx`, ['input_ids', 'pixel_values'], SIGLIP_COMBINED_OUTPUTS);
+    }
+  });
+
+  test(`${fixture}: config.json is model_type siglip; the processor squashes to 224×224 with mean = std = 0.5`, () => {
+    const config = readJson<{ model_type: string; text_config: Record<string, unknown> }>(fixture, 'config.json');
+    assert.equal(config.model_type, 'siglip');
+    assert.equal(config.text_config.max_position_embeddings, 64);
+    const pre = readJson<Record<string, unknown>>(fixture, 'preprocessor_config.json');
+    assert.equal(pre.image_processor_type, 'SiglipImageProcessor');
+    assert.deepEqual(pre.size, { height: 224, width: 224 });
+    assert.ok(!('crop_size' in pre) && !('do_center_crop' in pre));
+    assert.equal(pre.resample, fixture === 'siglip' ? 3 : 2);
+    assert.deepEqual([pre.image_mean, pre.image_std], [[0.5, 0.5, 0.5], [0.5, 0.5, 0.5]]);
+    const tokenizerConfig = readJson<Record<string, unknown>>(fixture, 'tokenizer_config.json');
+    assert.equal(tokenizerConfig.tokenizer_class, fixture === 'siglip' ? 'SiglipTokenizer' : 'GemmaTokenizer');
+    assert.equal(tokenizerConfig.model_max_length, 64);
+  });
+
+  test(`${fixture}: text_model.onnx and vision_model.onnx pooler_output equal the torch towers`, async () => {
+    const text = await open(fixture, 'text_model.onnx');
+    const out = await text.run({ input_ids: ids(reference.text.map((row) => row.input_ids)) });
+    assertClose(out.pooler_output.data as Float32Array, reference.text.flatMap((row) => row.pooler_output), `${fixture} text`);
+    const vision = await open(fixture, 'vision_model.onnx');
+    const image = await vision.run({ pixel_values: new ort.Tensor('float32', referencePixels(224), reference.image.shape) });
+    assertClose(image.pooler_output.data as Float32Array, reference.image.pooler_output, `${fixture} image`);
+    assert.deepEqual(image.last_hidden_state.dims, [1, 196, 32], 'no class token: 14 × 14 patches');
+  });
+
+  test(`${fixture}: model.onnx holds logit_scale and logit_bias as initializers and gives the torch logits`, async () => {
+    const { readOnnxGraphInfo } = await import('../src/encode/onnx_file.js');
+    const info = readOnnxGraphInfo(`${FIXTURES}${fixture}/onnx/model.onnx`, ['logit_scale', 'logit_bias']);
+    assert.deepEqual({ ...info.scalars }, { logit_scale: reference.logit_scale, logit_bias: reference.logit_bias });
+    const session = await open(fixture, 'model.onnx');
+    const out = await session.run({
+      input_ids: ids(reference.text.map((row) => row.input_ids)),
+      pixel_values: new ort.Tensor('float32', referencePixels(224), reference.image.shape),
+    });
+    assert.deepEqual(out.logits_per_image.dims, [1, reference.text.length]);
+    // logits are exp(logit_scale)·cos + bias, ~110× the cosine: compare at the cosine's tolerance
+    const scale = Math.exp(reference.logit_scale);
+    assertClose(Array.from(out.logits_per_image.data as Float32Array, (x) => x / scale), reference.logits_per_image.map((x) => x / scale), `${fixture} logits`);
+  });
+
+  test(`${fixture}: the golden prompts' pooler_output (test/golden/families/${fixture}.json) is this fixture's`, async () => {
+    const golden = JSON.parse(readFileSync(fileURLToPath(new URL(`./golden/families/${fixture}.json`, import.meta.url)), 'utf8')) as {
+      prompts: { input_ids: number[]; pooler_output: number[] }[];
+    };
+    const session = await open(fixture, 'text_model.onnx');
+    const out = await session.run({ input_ids: ids(golden.prompts.map((p) => p.input_ids)) });
+    assertClose(out.pooler_output.data as Float32Array, golden.prompts.flatMap((p) => p.pooler_output), `${fixture} golden prompts`);
+  });
+}
+
+test('siglip2-naflex: only config.json and preprocessor_config.json, model_type siglip2 with patch settings', () => {
+  const config = readJson<{ model_type: string; vision_config: Record<string, unknown> }>('siglip2-naflex', 'config.json');
+  assert.equal(config.model_type, 'siglip2');
+  assert.equal(config.vision_config.num_patches, 256);
+  const pre = readJson<Record<string, unknown>>('siglip2-naflex', 'preprocessor_config.json');
+  assert.equal(pre.image_processor_type, 'Siglip2ImageProcessorFast');
+  assert.equal(pre.max_num_patches, 256);
+  assert.ok(!('size' in pre));
+});

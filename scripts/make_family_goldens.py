@@ -14,9 +14,11 @@ Dev-time only; the outputs are committed so tests never need Python.  Per fixtur
                (laion's preprocessor_config.json says "size": 224, "crop_size": 224,
                which Python's CLIPImageProcessor also reads as shortest edge 224 +
                centre crop 224)
-             mobileclip: MobileCLIP's own transform on an RGB image, as its README
-               feeds it: convert("RGB") -> Resize(256, BILINEAR) -> CenterCrop(256)
-               -> ToTensor (no normalisation)
+             mobileclip: MobileCLIP's transform as open_clip builds it for the
+               MobileCLIP models: Resize(256, BILINEAR) -> CenterCrop(256)
+               -> convert("RGB") -> ToTensor (mean 0 / std 1: no normalisation).
+               (apple/ml-mobileclip's own Compose has no RGB step; its README
+               converts at open, which differs only on non-RGB images.)
            torchvision's resize size rule and round-half-even crop offsets as in
            make_image_goldens.py, whose functions are used.
   prompts: the 14 of specs/fairface-race.yaml and make_similarity_goldens.py's hard
@@ -63,8 +65,8 @@ GOLDEN_IMAGES_DIR = os.path.join(ROOT, "test", "golden", "images")
 OUT_DIR = os.path.join(ROOT, "test", "golden", "families")
 
 ODD_IMAGES = [
-    "rgba_320x240.png",  # RGBA: OpenAI's path resizes premultiplied RGBA, MobileCLIP's drops alpha first
-    "palette_400x300.png",  # mode P: NEAREST resize on OpenAI's path, RGB first on MobileCLIP's
+    "rgba_320x240.png",  # RGBA: resized premultiplied, alpha dropped after the crop
+    "palette_400x300.png",  # mode P: PIL resizes palette indices with NEAREST whatever the filter
     "grey_300x200.png",  # mode L
     "strip_1500x45.png",  # very wide: x5 upscale
     "strip_37x611.png",  # very tall
@@ -81,12 +83,13 @@ OPENAI_TRANSFORM = {
     "normalize": {"mean": families.OPENAI_MEAN, "std": families.OPENAI_STD},
 }
 MOBILECLIP_TRANSFORM = {
-    "name": "MobileCLIP's transform (mobileclip.create_model_and_transforms) on an RGB image",
-    "steps": "PIL open -> convert('RGB') -> Resize(shortest edge, BILINEAR) -> CenterCrop -> ToTensor",
+    "name": "MobileCLIP's transform (mobileclip.create_model_and_transforms: Resize BILINEAR, CenterCrop, ToTensor) "
+            "with open_clip's RGB step after the crop",
+    "steps": "PIL open -> Resize(shortest edge, BILINEAR) -> CenterCrop -> convert('RGB') -> ToTensor",
     "resize_shortest_edge": 256,
     "resample": "bilinear",
     "crop": [256, 256],
-    "convert_rgb": "before the resize",
+    "convert_rgb": "after the crop",
     "normalize": None,
 }
 TRANSFORMS = {"clip-hub": OPENAI_TRANSFORM, "laion-clip": OPENAI_TRANSFORM, "mobileclip": MOBILECLIP_TRANSFORM}
@@ -101,13 +104,13 @@ def image_paths():
     ]
 
 
+RESAMPLE = {"bicubic": Image.BICUBIC, "bilinear": Image.BILINEAR}
+
+
 def reference_crop(path, transform):
-    shortest, (crop_h, crop_w) = transform["resize_shortest_edge"], transform["crop"]
-    if transform is OPENAI_TRANSFORM:
-        return image_goldens.reference_crop(path, shortest, crop_h)
-    img = Image.open(path).convert("RGB")
-    img = image_goldens.torchvision_resize(img, shortest, Image.BILINEAR)
-    return image_goldens.torchvision_center_crop(img, crop_h, crop_w)
+    (crop_h, crop_w), shortest = transform["crop"], transform["resize_shortest_edge"]
+    assert crop_h == crop_w, "square crops only"
+    return image_goldens.reference_crop(path, shortest, crop_h, resample=RESAMPLE[transform["resample"]])
 
 
 def pixel_tensor(crop, transform):

@@ -73,11 +73,11 @@ def torchvision_center_crop(img, crop_h, crop_w):
     return img.crop((left, top, left + crop_w, top + crop_h))
 
 
-def reference_crop(path, shortest, crop, exif_rotate=False):
+def reference_crop(path, shortest, crop, exif_rotate=False, resample=Image.BICUBIC):
     img = Image.open(path)
     if exif_rotate:
         img = ImageOps.exif_transpose(img)
-    img = torchvision_resize(img, shortest)
+    img = torchvision_resize(img, shortest, resample)
     img = torchvision_center_crop(img, crop, crop)
     return img.convert("RGB")
 

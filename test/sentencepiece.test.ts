@@ -98,7 +98,12 @@ describe('tokenizer.json errors name the file and the entry', () => {
     assert.throws(() => new SentencePieceUnigram(gemma, 'x/tokenizer.json'), /x\/tokenizer\.json: "model\.type" is "BPE", expected "Unigram"/);
   });
   it('a byte-level BPE (with a pre-tokenizer) is not SentencePiece BPE', () => {
-    assert.throws(() => new SentencePieceBpe({ ...gemma, pre_tokenizer: { type: 'ByteLevel' } }, 'y.json'), /y\.json: "pre_tokenizer" is set/);
+    assert.throws(() => new SentencePieceBpe({ ...gemma, pre_tokenizer: { type: 'ByteLevel' } }, 'y.json'), /y\.json: "pre_tokenizer" is not a SentencePiece BPE/);
+  });
+  it('a Split-on-space pre-tokenizer (newer Gemma conversions) changes nothing', () => {
+    const split = { ...gemma, pre_tokenizer: { type: 'Split', pattern: { String: ' ' }, behavior: 'MergedWithPrevious', invert: false } };
+    const text = 'A photo of  a white man';
+    assert.deepEqual(new SentencePieceBpe(split).encode(text), new SentencePieceBpe(gemma).encode(text));
   });
   it('an unknown model type', () => {
     assert.throws(() => SiglipTextTokenizer.fromJson({ model: { type: 'WordPiece' } }, {}), /"model\.type" "WordPiece" is not a SentencePiece/);

@@ -39,6 +39,15 @@ function normalizerSteps(normalizer: Json | undefined, source: string): Normaliz
   }
 }
 
+/**
+ * Gemma's tokenizer.json has no pre-tokenizer, or (newer conversions) Split on " " merged with the previous piece.
+ * The normalizer has already written every space as "▁", so that split never applies: the text is one word.
+ */
+function isSpaceSplitOrNone(preTokenizer: Json | undefined): boolean {
+  if (preTokenizer === null || preTokenizer === undefined) return true;
+  return isRecord(preTokenizer) && preTokenizer.type === 'Split' && isRecord(preTokenizer.pattern) && preTokenizer.pattern.String === ' ';
+}
+
 export class SentencePieceBpe {
   readonly unknownId: number;
   readonly vocabularySize: number;
@@ -58,8 +67,8 @@ export class SentencePieceBpe {
   constructor(tokenizerJson: unknown, source = 'tokenizer.json') {
     const model = modelSection(tokenizerJson, 'BPE', source);
     const root = tokenizerJson as JsonRecord;
-    if (root.pre_tokenizer !== null && root.pre_tokenizer !== undefined) {
-      throw tokenizerError(source, '"pre_tokenizer"', 'is set: SentencePiece BPE (Gemma) tokenizers have none; this is another kind of BPE');
+    if (!isSpaceSplitOrNone(root.pre_tokenizer)) {
+      throw tokenizerError(source, '"pre_tokenizer"', 'is not a SentencePiece BPE (Gemma) one (none, or Split on " "): this is another kind of BPE');
     }
     if (!isRecord(model.vocab)) throw tokenizerError(source, '"model.vocab"', 'is not a {piece: id} object');
     for (const [piece, id] of Object.entries(model.vocab)) {

@@ -118,7 +118,11 @@ export interface ChwTensor {
 
 // ------------------------------------------------------------------ config
 
-/** Processor classes whose preprocessor_config.json `fromPreprocessorConfig` reads as SigLIP's (squash, no crop). */
+/**
+ * Processor classes whose preprocessor_config.json `fromPreprocessorConfig`
+ * reads as SigLIP's (squash, no crop). The Fast variant resizes torch tensors,
+ * not PIL images; its settings are read alike, the pixels are the slow one's.
+ */
 const SIGLIP_PROCESSORS = new Set(['SiglipImageProcessor', 'SiglipImageProcessorFast']);
 
 /** Reads typed fields of one preprocessor config, naming the file and key in every error. */
@@ -130,10 +134,6 @@ class ConfigReader {
 
   fail(key: string, problem: string): never {
     throw new Error(`${this.source}: ${key} ${problem}`);
-  }
-
-  has(key: string): boolean {
-    return this.cfg[key] !== undefined && this.cfg[key] !== null;
   }
 
   number(key: string): number | undefined {
@@ -293,7 +293,7 @@ export function outputSize(options: ClipPreprocessOptions, source = 'preprocessi
 
 // ------------------------------------------------------------------ geometry
 
-/** torchvision's Resize size rule; an int size truncates the long side. */
+/** torchvision's Resize size rule (transformers' get_resize_output_image_size is the same); an int size truncates the long side. */
 export function resizedSize(width: number, height: number, size: ResizeSpec): { width: number; height: number } {
   if ('shortestEdge' in size) {
     const s = size.shortestEdge;

@@ -4,7 +4,8 @@
  * in the fixture's reference.json equal the torch model's. End-to-end parity through zeroshot's pipeline is
  * checked against test/golden/families/ elsewhere.
  *
- * One section per fixture; fixtures are built by scripts/build_family_fixtures.py (CLIP, LAION, MobileCLIP).
+ * One section per fixture; fixtures are built by scripts/build_family_fixtures.py (CLIP, LAION, MobileCLIP) and
+ * scripts/build_siglip_fixtures.py (SigLIP, SigLIP 2).
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';

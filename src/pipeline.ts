@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { listImages } from './input/images.js';
-import { labelIndices, matchLabelsToImages, readLabelMap, readLabelTable, requireColumn } from './input/labels.js';
-import { loadSpec, promptCounts, type Spec } from './input/spec.js';
+import { listImages, type SkippedEntry } from './input/images.js';
+import { labelIndices, matchLabelFile, readLabelMap, type DuplicateLabelPolicy, type LabelMatch } from './input/labels.js';
+import { checkPromptsAfterTruncation, loadSpec, promptCounts, type Spec } from './input/spec.js';
 import { ClipModel, type ModelOptions, type ModelSource } from './encode/model.js';
 import { createImagePreprocessor, type ImagePreprocessor } from './encode/image/preprocess.js';
 import { embedImages, embedTexts, type EmbeddingProgress, type ImageFailure } from './encode/embed.js';
@@ -24,6 +24,8 @@ export interface RunOptions extends ModelOptions {
   readonly labelColumn?: string;
   readonly imageColumn?: string;
   readonly labelMap?: string;
+  /** Several label rows for one image with different values: keep the `first`, the `last`, or stop (`error`, the default). */
+  readonly duplicateLabels?: DuplicateLabelPolicy;
   /** Strategy names (`sum`, `mean`, `max`, `topk:K`, `embedding-mean`); default: all of them. */
   readonly strategies?: readonly string[];
   readonly batchSize?: number;
@@ -64,6 +66,12 @@ export interface RunCounts {
   readonly unlabelled: number;
   /** Label rows whose image is not in the folder. */
   readonly labels_without_image: number;
+  /** Data rows of the labels CSV (0 without labels). */
+  readonly label_rows: number;
+  /** Label rows for an image another row already labels (the same values, or dropped by --duplicate-labels first|last). */
+  readonly duplicate_label_rows: number;
+  /** FIFOs, sockets, dangling or looping links, unreadable folders under --images (listed in `skipped`). */
+  readonly skipped: number;
 }
 
 export interface RunResult {
@@ -75,6 +83,8 @@ export interface RunResult {
   readonly imageKeys: readonly string[];
   /** Absolute path of the images folder the keys are relative to. */
   readonly imagesRoot: string;
+  /** What under the images folder was neither read nor an ignored file, and why (run.json's `skipped`). */
+  readonly skipped: readonly SkippedEntry[];
   /** Images × prompts, 100·cos. */
   readonly similarity: ScoreMatrix;
   /** How similarities become the model's probabilities, and with which learned values (run.json's `scoring`). */
@@ -112,6 +122,14 @@ export interface RunScoring {
   readonly formula: string;
 }
 
+/** No image of the folder could be read: the run is a failure, but its record (errors, counts) is still worth writing. */
+export class NoImageReadError extends Error {
+  override readonly name = 'NoImageReadError';
+  constructor(message: string, readonly result: RunResult) {
+    super(message);
+  }
+}
+
 const seconds = (start: number) => Number(((performance.now() - start) / 1000).toFixed(3));
 
 /** The seed's process end to end: spec → text embeddings, images → image embeddings, 100·cos, strategies, metrics. */
@@ -123,15 +141,17 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
   const classes = spec.classes.map((c) => c.name);
 
   // Labels are checked before the model loads, so a bad column or value fails in a second, not after encoding.
-  let labelRows: ReturnType<typeof matchLabelsToImages> | undefined;
+  let labelRows: LabelMatch | undefined;
   let labelMap: Map<string, string> | undefined;
   if (options.labels) {
-    const table = await readLabelTable(options.labels, options.imageColumn);
     const labelColumn = options.labelColumn ?? 'label';
-    requireColumn(table, labelColumn, '--label-column');
-    for (const column of options.groups ?? []) requireColumn(table, column, '--groups');
+    labelRows = await matchLabelFile(options.labels, listing, {
+      imageColumn: options.imageColumn,
+      labelColumn,
+      groupColumns: options.groups,
+      duplicates: options.duplicateLabels,
+    });
     labelMap = options.labelMap ? await readLabelMap(options.labelMap) : undefined;
-    labelRows = matchLabelsToImages(table, listing);
     labelIndices(labelRows.rowOfImage, labelColumn, classes, labelMap);
   }
 
@@ -150,6 +170,9 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     const preprocessFp = fingerprint({ kind: 'zeroshot-clip-preprocess', options: preprocessor.options });
     cache?.registerModel(modelFp, { id, revision, dtype });
     for (const warning of model.family.warnings) (hooks.onWarning ?? process.emitWarning)(warning);
+    // Prompts that only differ beyond the tokenizer's cut would get one embedding; checked with CLIP's exact tokenizer.
+    const tokenizer = model.tokenizer;
+    if (tokenizer.kind === 'clip-bpe') checkPromptsAfterTruncation(spec, (prompt) => tokenizer.encodeBatch([prompt]).inputIds);
     timings.load_model_s = seconds(stageStart);
 
     stageStart = performance.now();
@@ -174,9 +197,6 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     // The share of the images stage the vision tower was running: near 1 when decoding keeps up with the model.
     timings.image_inference_share = Number((images.inferenceSeconds / Math.max(timings.encode_images_s, 1e-9)).toFixed(3));
     timings.images_per_s = Number((images.keys.length / Math.max(timings.encode_images_s, 1e-9)).toFixed(2));
-    if (images.keys.length === 0) {
-      throw new Error(`none of the ${listing.images.length} images in '${options.images}' could be read; first error: ${images.failures[0]?.error}`);
-    }
 
     stageStart = performance.now();
     hooks.onStage?.('scores');
@@ -207,7 +227,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     let metrics: Record<string, ClassificationMetrics> | undefined;
     let audit: AuditResult | undefined;
     let labelled = 0;
-    if (labelRows) {
+    if (labelRows && images.keys.length > 0) {
       const embeddedRows = images.sourceIndex.map((i) => labelRows!.rowOfImage[i]);
       const labels = labelIndices(embeddedRows, options.labelColumn ?? 'label', classes, labelMap);
       truth = labels.truth;
@@ -228,13 +248,14 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     timings.score_s = seconds(stageStart);
     timings.total_s = seconds(started);
 
-    return {
+    const result: RunResult = {
       version: VERSION,
       model: { ...model.source, threads: model.threads, family: model.family.family, variant: model.family.variant },
       spec,
       strategies,
       imageKeys: images.keys,
       imagesRoot: listing.root,
+      skipped: listing.skipped,
       similarity,
       scoring,
       probabilities: probabilityMatrix,
@@ -257,11 +278,22 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
         labelled,
         unlabelled: labelRows ? images.keys.length - labelled : 0,
         labels_without_image: labelRows?.labelsWithoutImage ?? 0,
+        label_rows: labelRows?.rows ?? 0,
+        duplicate_label_rows: labelRows?.duplicateRows ?? 0,
+        skipped: listing.skipped.length,
       },
       timings,
       batchSize,
       cache: cache && { path: cache.path, model_fp: modelFp, preprocess_fp: preprocessFp, ...cache.stats() },
     };
+    if (images.keys.length === 0) {
+      const first = images.failures[0];
+      throw new NoImageReadError(
+        `none of the ${listing.images.length} images in '${options.images}' could be read; first error: ${first ? `${first.image}: ${first.error}` : 'none recorded'}`,
+        result,
+      );
+    }
+    return result;
   } finally {
     cache?.close();
     await Promise.all([preprocessor?.close(), model?.dispose()]);

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listImages } from '../src/input/images.js';
-import { labelIndices, matchLabelsToImages, readLabelMap, readLabelTable, requireColumn } from '../src/input/labels.js';
+import { labelIndices, matchLabelFile, readLabelMap } from '../src/input/labels.js';
 
 async function folder(files: Record<string, string>): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'zs-labels-'));
@@ -34,23 +34,25 @@ test('FairFace layout: `val/1.jpg` rows match images of --images …/val, wherev
     'val/1.jpg': 'x', 'val/2.jpg': 'x', 'val/3.jpg': 'x',
     'labels.csv': 'file,age,gender,race,service_test\nval/1.jpg,3-9,Male,East Asian,FALSE\nval/2.jpg,50-59,Female,White,TRUE\nval/9.jpg,20-29,Male,Black,TRUE\n',
   });
-  const table = await readLabelTable(join(root, 'labels.csv'));
-  assert.equal(table.imageColumn, 'file');
   const listing = await listImages(join(root, 'val'));
-  const match = matchLabelsToImages(table, listing);
+  const match = await matchLabelFile(join(root, 'labels.csv'), listing, { labelColumn: 'race' });
+  assert.equal(match.imageColumn, 'file');
   assert.deepEqual(match.rowOfImage.map((r) => r?.race ?? null), ['East Asian', 'White', null]);
   assert.equal(match.labelsWithoutImage, 1);
+  assert.equal(match.rows, 3);
   const labels = labelIndices(match.rowOfImage, 'race', ['White', 'East Asian', 'Black']);
   assert.deepEqual(Array.from(labels.truth), [1, 0, -1]);
   assert.deepEqual([labels.labelled, labels.unlabelled], [2, 1]);
 });
 
 test('unknown column → error listing the columns', async () => {
-  const root = await folder({ 'l.csv': 'file,race\na.jpg,White\n' });
-  const table = await readLabelTable(join(root, 'l.csv'));
-  assert.throws(() => requireColumn(table, 'ethnicity', '--label-column'), /has no column 'ethnicity'; its columns are: file, race/);
-  await assert.rejects(readLabelTable(join(root, 'l.csv'), 'path'), /has no column 'path'; its columns are: file, race; choose one with --image-column/);
-  await assert.rejects(readLabelTable(join(root, 'missing.csv')), /--labels: cannot read '.*missing\.csv': ENOENT/);
+  const root = await folder({ 'l.csv': 'file,race\na.jpg,White\n', 'a.jpg': 'x' });
+  const listing = await listImages(root);
+  const csv = join(root, 'l.csv');
+  await assert.rejects(matchLabelFile(csv, listing, { labelColumn: 'ethnicity' }), /--label-column: .* has no column 'ethnicity'; its columns are: file, race/);
+  await assert.rejects(matchLabelFile(csv, listing, { labelColumn: 'race', groupColumns: ['age'] }), /--groups: .* has no column 'age'; its columns are: file, race/);
+  await assert.rejects(matchLabelFile(csv, listing, { labelColumn: 'race', imageColumn: 'path' }), /has no column 'path'; its columns are: file, race; choose one with --image-column/);
+  await assert.rejects(matchLabelFile(join(root, 'missing.csv'), listing, { labelColumn: 'race' }), /--labels: cannot read '.*missing\.csv': ENOENT/);
 });
 
 test('label values that are no class → error listing them; a label map fixes it', async () => {
@@ -59,4 +61,59 @@ test('label values that are no class → error listing them; a label map fixes i
   const root = await folder({ 'map.yaml': 'Male: man\nFemale: woman\n' });
   const map = await readLabelMap(join(root, 'map.yaml'));
   assert.deepEqual(Array.from(labelIndices(rows, 'g', ['man', 'woman'], map).truth), [0, 1, 1, -1]);
+});
+
+test('labels CSV: header only has no rows; an empty file is empty; a repeated column is named', async () => {
+  const root = await folder({ 'a.jpg': 'x', 'h.csv': 'file,race\n', 'e.csv': '', 'd.csv': 'file,race,race\na.jpg,x,y\n' });
+  const listing = await listImages(root);
+  await assert.rejects(matchLabelFile(join(root, 'h.csv'), listing, { labelColumn: 'race' }), /'.*h\.csv' has no rows, only the header \(file, race\)/);
+  await assert.rejects(matchLabelFile(join(root, 'e.csv'), listing, { labelColumn: 'race' }), /'.*e\.csv' is empty/);
+  await assert.rejects(matchLabelFile(join(root, 'd.csv'), listing, { labelColumn: 'race' }), /has the column 'race' twice in its header/);
+});
+
+test('labels CSV: two rows for one image with different labels are an error listing them, unless --duplicate-labels says', async () => {
+  const root = await folder({
+    'a.jpg': 'x', 'b.jpg': 'x', 'c.jpg': 'x',
+    'l.csv': 'file,race,age\na.jpg,White,20\nb.jpg,Black,30\na.jpg,Indian,20\nc.jpg,White,40\n./c.jpg,White,40\nb.jpg,Black,31\n',
+  });
+  const listing = await listImages(root);
+  const csv = join(root, 'l.csv');
+  await assert.rejects(
+    matchLabelFile(csv, listing, { labelColumn: 'race' }),
+    /labels an image twice, differently: 'a\.jpg': row 2 \(race=White\), row 4 \(race=Indian\)\. Keep one row per image, or pass --duplicate-labels first/,
+  );
+  // The audit's columns count too: b.jpg's rows differ in age.
+  await assert.rejects(matchLabelFile(csv, listing, { labelColumn: 'race', groupColumns: ['age'] }), /labels 2 images twice, differently: 'a\.jpg': .*; 'b\.jpg': row 3 \(race=Black, age=30\), row 7 \(race=Black, age=31\)/);
+  const first = await matchLabelFile(csv, listing, { labelColumn: 'race', duplicates: 'first' });
+  assert.deepEqual(first.rowOfImage.map((r) => r?.race), ['White', 'Black', 'White']);
+  const last = await matchLabelFile(csv, listing, { labelColumn: 'race', groupColumns: ['age'], duplicates: 'last' });
+  assert.deepEqual(last.rowOfImage.map((r) => [r?.race, r?.age]), [['Indian', '20'], ['Black', '31'], ['White', '40']]);
+  // Identical rows (c.jpg) are no conflict; every extra row is counted.
+  assert.deepEqual([last.rows, last.duplicateRows, last.labelsWithoutImage], [6, 3, 0]);
+});
+
+test('labels CSV: columns, label values and group values named like Object.prototype members are kept', async () => {
+  const root = await folder({
+    '__proto__.jpg': 'x', 'constructor.jpg': 'x', 'toString.jpg': 'x',
+    'l.csv': 'file,__proto__,constructor,toString\n__proto__.jpg,__proto__,a,b\nconstructor.jpg,constructor,c,d\ntoString.jpg,toString,e,f\n',
+  });
+  const listing = await listImages(root);
+  const match = await matchLabelFile(join(root, 'l.csv'), listing, { labelColumn: '__proto__', groupColumns: ['constructor', 'toString'] });
+  assert.deepEqual(match.columns, ['file', '__proto__', 'constructor', 'toString']);
+  assert.deepEqual(match.rowOfImage.map((r) => [r?.['__proto__'], r?.constructor, r?.toString]), [['__proto__', 'a', 'b'], ['constructor', 'c', 'd'], ['toString', 'e', 'f']]);
+  const classes = ['toString', '__proto__', 'constructor'];
+  assert.deepEqual(Array.from(labelIndices(match.rowOfImage, '__proto__', classes).truth), [1, 2, 0]);
+  // A label map whose keys are such names.
+  const mapRoot = await folder({ 'map.yaml': '__proto__: toString\nconstructor: __proto__\n' });
+  const map = await readLabelMap(join(mapRoot, 'map.yaml'));
+  assert.deepEqual([...map], [['__proto__', 'toString'], ['constructor', '__proto__']]);
+  assert.deepEqual(Array.from(labelIndices(match.rowOfImage, '__proto__', classes, map).truth), [0, 1, 0]);
+});
+
+test('labels CSV: only the rows of listed images are kept, the others counted', async () => {
+  const rows = Array.from({ length: 20000 }, (_, i) => `other/${i}.jpg,x`);
+  const root = await folder({ 'val/7.jpg': 'x', 'l.csv': `file,race\n${rows.join('\n')}\nval/7.jpg,White\n` });
+  const match = await matchLabelFile(join(root, 'l.csv'), await listImages(join(root, 'val')), { labelColumn: 'race' });
+  assert.deepEqual(match.rowOfImage.map((r) => r?.race), ['White']);
+  assert.deepEqual([match.rows, match.labelsWithoutImage], [20001, 20000]);
 });

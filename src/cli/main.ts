@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
 import { DEFAULT_MODEL, loadTextTokenizer } from '../encode/model.js';
 import { cacheStats, defaultEmbeddingCachePath, exportImageEmbeddings, pruneModel } from '../encode/cache/embedding_cache.js';
 import { builtInSpecNames, loadSpec } from '../input/spec.js';
+import { DUPLICATE_LABEL_POLICIES, type DuplicateLabelPolicy } from '../input/labels.js';
 import { VERSION, runZeroShot, type RunOptions } from '../pipeline.js';
 import { summaryTable, writeResults } from '../report/results.js';
 import { writeReport } from '../report/html_report.js';
@@ -41,6 +42,7 @@ interface RunFlags {
   labelColumn: string;
   imageColumn?: string;
   labelMap?: string;
+  duplicateLabels?: DuplicateLabelPolicy;
   out: string;
   model: string;
   modelCache?: string;
@@ -73,6 +75,7 @@ async function runCommand(flags: RunFlags, note?: string): Promise<void> {
     labelColumn: flags.labelColumn,
     imageColumn: flags.imageColumn,
     labelMap: flags.labelMap,
+    duplicateLabels: flags.duplicateLabels,
     model: flags.model,
     modelCacheDir: flags.modelCache,
     offline: flags.offline,
@@ -120,6 +123,11 @@ function addRunOptions(command: Command): Command {
     .option('--label-column <column>', 'column of the labels CSV holding the class', 'label')
     .option('--image-column <column>', 'column of the labels CSV holding image paths (default: file, image or path)')
     .option('--label-map <file>', 'YAML/JSON map from label values to class names')
+    .addOption(
+      new Option('--duplicate-labels <policy>', 'several label rows for one image that disagree: keep the first, the last, or stop')
+        .choices(DUPLICATE_LABEL_POLICIES)
+        .default('error'),
+    )
     .option('--out <dir>', 'results folder', 'results')
     .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size'), 32)
     .option('--cache <file>', 'embedding cache (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')

@@ -36,7 +36,7 @@ export function classificationMetrics(truth: Int32Array, predicted: Int32Array, 
   const confusion = confusionMatrix(truth, predicted, classes.length);
   let n = 0;
   let correct = 0;
-  const perClass: Record<string, ClassMetrics> = {};
+  const perClass: [string, ClassMetrics][] = [];
   const recalls: number[] = [];
   classes.forEach((name, c) => {
     const support = confusion[c].reduce((a, b) => a + b, 0);
@@ -44,7 +44,7 @@ export function classificationMetrics(truth: Int32Array, predicted: Int32Array, 
     const truePositives = confusion[c][c];
     const precision = ratio(truePositives, predictedCount);
     const recall = ratio(truePositives, support);
-    perClass[name] = { precision, recall, f1: ratio(2 * precision * recall, precision + recall), support };
+    perClass.push([name, { precision, recall, f1: ratio(2 * precision * recall, precision + recall), support }]);
     n += support;
     correct += truePositives;
     if (support > 0) recalls.push(recall);
@@ -53,7 +53,8 @@ export function classificationMetrics(truth: Int32Array, predicted: Int32Array, 
     n,
     accuracy: ratio(correct, n),
     balanced_accuracy: ratio(recalls.reduce((a, b) => a + b, 0), recalls.length),
-    per_class: perClass,
+    // fromEntries defines own properties: a class named `__proto__` is a key, not the prototype.
+    per_class: Object.fromEntries(perClass),
     classes,
     confusion,
   };

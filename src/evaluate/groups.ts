@@ -327,12 +327,15 @@ function groupMetrics(input: GroupAuditInput, g: number): GroupMetrics {
   const truth = Int32Array.from(group.members, (i) => input.truth[i]);
   const predicted = Int32Array.from(group.members, (i) => input.predicted[i]);
   const metrics = classificationMetrics(truth, predicted, classes);
-  const recall: Record<string, number | null> = {};
-  const predictionRate: Record<string, number> = {};
+  // Keyed by class name (user text): built with fromEntries, whose own properties take `__proto__` as any key.
+  const recall: Record<string, number | null> = Object.fromEntries(
+    classes.flatMap((name, c) => (probe[c] ? [] : [[name, metrics.per_class[name].support === 0 ? null : metrics.per_class[name].recall]])),
+  );
+  const predictionRate: Record<string, number> = Object.fromEntries(
+    classes.map((name, c) => [name, tallies.observed[g * tallies.stride + c] / group.members.length]),
+  );
   const wrong = new Float64Array(C);
-  classes.forEach((name, c) => {
-    if (!probe[c]) recall[name] = metrics.per_class[name].support === 0 ? null : metrics.per_class[name].recall;
-    predictionRate[name] = tallies.observed[g * tallies.stride + c] / group.members.length;
+  classes.forEach((_, c) => {
     for (let t = 0; t < C; t++) if (t !== c) wrong[c] += metrics.confusion[t][c];
   });
   const mostWrong = argmaxRows(wrong, C)[0];
@@ -357,20 +360,15 @@ function groupGaps(input: GroupAuditInput): GroupGaps {
   const accuracy: BlockStatistic = (counts, offset) => blockAccuracy(counts, offset, C);
   const accuracyGap = estimateAcrossGroups(tallies, compared, accuracy, spread);
   const accuracyRatio = estimateAcrossGroups(tallies, compared, accuracy, minMaxRatio);
-  const recallSpread: Record<string, number | null> = {};
-  const recallSpreadCi: Record<string, Interval | null> = {};
-  const rateSpread: Record<string, number | null> = {};
-  const rateSpreadCi: Record<string, Interval | null> = {};
-  classes.forEach((name, c) => {
-    if (!probe[c]) {
-      const recalls = estimateAcrossGroups(tallies, compared, (counts, offset) => blockRecall(counts, offset, C, c), spread);
-      recallSpread[name] = recalls.value;
-      recallSpreadCi[name] = recalls.ci;
-    }
-    const rates = estimateAcrossGroups(tallies, compared, (counts, offset) => blockPredictionRate(counts, offset, C, [c]), spread);
-    rateSpread[name] = rates.value;
-    rateSpreadCi[name] = rates.ci;
-  });
+  const recalls = classes.flatMap((name, c) =>
+    probe[c] ? [] : [[name, estimateAcrossGroups(tallies, compared, (counts, offset) => blockRecall(counts, offset, C, c), spread)] as const],
+  );
+  const rates = classes.map((name, c) => [name, estimateAcrossGroups(tallies, compared, (counts, offset) => blockPredictionRate(counts, offset, C, [c]), spread)] as const);
+  // Keyed by class name (user text): fromEntries defines own properties, so `__proto__` is a key like any other.
+  const recallSpread: Record<string, number | null> = Object.fromEntries(recalls.map(([name, r]) => [name, r.value]));
+  const recallSpreadCi: Record<string, Interval | null> = Object.fromEntries(recalls.map(([name, r]) => [name, r.ci]));
+  const rateSpread: Record<string, number | null> = Object.fromEntries(rates.map(([name, r]) => [name, r.value]));
+  const rateSpreadCi: Record<string, Interval | null> = Object.fromEntries(rates.map(([name, r]) => [name, r.ci]));
   return {
     compared_groups: compared.map((g) => partition.groups[g].name),
     accuracy_gap: accuracyGap.value,
@@ -386,9 +384,7 @@ function groupGaps(input: GroupAuditInput): GroupGaps {
 
 /** Per-group metrics and the gaps between groups, for one strategy's predictions over one partition. */
 export function auditGroups(input: GroupAuditInput): GroupAudit {
-  const groups: Record<string, GroupMetrics> = {};
-  input.partition.groups.forEach((group, g) => {
-    groups[group.name] = groupMetrics(input, g);
-  });
+  // Keyed by group value (user text): fromEntries, so a group named `__proto__` is kept.
+  const groups: Record<string, GroupMetrics> = Object.fromEntries(input.partition.groups.map((group, g) => [group.name, groupMetrics(input, g)]));
   return { attribute: input.partition.name, factors: input.partition.factors, groups, gaps: groupGaps(input) };
 }

@@ -40,12 +40,11 @@ export function auditProbes(partition: Partition, tallies: OutcomeTallies, class
     // Groups are never empty, so the rate is always defined.
     return { count, rate: value ?? 0, rate_ci: ci };
   };
-  const groups: Record<string, ProbeGroupRates> = {};
-  partition.groups.forEach((group, g) => {
-    const perProbe: Record<string, ProbeRate> = {};
-    for (const c of probeClasses) perProbe[classes[c]] = rateOf(g, [c]);
-    groups[group.name] = { n: group.members.length, any_probe: rateOf(g, probeClasses), per_probe: perProbe, too_small: group.members.length < minGroupSize };
-  });
+  // Keyed by group value and class name (user text): fromEntries, so `__proto__` is a key like any other.
+  const groups: Record<string, ProbeGroupRates> = Object.fromEntries(partition.groups.map((group, g) => {
+    const perProbe: Record<string, ProbeRate> = Object.fromEntries(probeClasses.map((c) => [classes[c], rateOf(g, [c])]));
+    return [group.name, { n: group.members.length, any_probe: rateOf(g, probeClasses), per_probe: perProbe, too_small: group.members.length < minGroupSize }];
+  }));
   const compared = comparedGroups(partition, minGroupSize);
   const anyProbeSpread = estimateAcrossGroups(tallies, compared, (counts, offset) => blockPredictionRate(counts, offset, C, probeClasses), spread);
   return {

@@ -1,81 +1,165 @@
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve, sep } from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
+import { parse as parseCsv } from 'csv-parse';
 import { parse as parseYaml } from 'yaml';
 import type { ImageListing } from './images.js';
 
+/** One CSV row, column → value. Null-prototype: a column named `__proto__` or `constructor` is a column like any other. */
 export type LabelRow = Readonly<Record<string, string>>;
 
-export interface LabelTable {
+/** What to do when several rows label one image with different values: keep the first, the last, or stop. */
+export type DuplicateLabelPolicy = 'first' | 'last' | 'error';
+export const DUPLICATE_LABEL_POLICIES: readonly DuplicateLabelPolicy[] = ['first', 'last', 'error'];
+
+export interface LabelOptions {
+  /** The column holding image paths; default: the first of file, image, path, filename, file_name, image_path. */
+  readonly imageColumn?: string;
+  /** The column holding the class (checked to exist; duplicate rows are compared on it). */
+  readonly labelColumn: string;
+  /** Columns to audit by (checked to exist; duplicate rows are compared on them too). */
+  readonly groupColumns?: readonly string[];
+  /** Default 'error'. */
+  readonly duplicates?: DuplicateLabelPolicy;
+}
+
+export interface LabelMatch {
   readonly source: string;
   readonly columns: readonly string[];
-  /** The column holding image paths (`file` in FairFace's CSV). */
   readonly imageColumn: string;
-  readonly rows: readonly LabelRow[];
+  /** The label row of each listed image, or null when the CSV has none. */
+  readonly rowOfImage: (LabelRow | null)[];
+  /** Data rows in the CSV. */
+  readonly rows: number;
+  /** CSV rows whose image is not among the listed images. */
+  readonly labelsWithoutImage: number;
+  /** Rows for an image that another row already labels (the same values, or dropped by --duplicate-labels first|last). */
+  readonly duplicateRows: number;
 }
 
 const IMAGE_COLUMN_GUESSES = ['file', 'image', 'path', 'filename', 'file_name', 'image_path'];
 
-/** Reads a labels CSV with a header row; the image column is given or guessed from common names. */
-export async function readLabelTable(path: string, imageColumn?: string): Promise<LabelTable> {
-  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new Error(`--labels: cannot read '${path}': ${error.code ?? error.message}`);
-  });
-  let rows: Record<string, string>[];
-  try {
-    rows = parseCsv(text, { columns: true, bom: true, skip_empty_lines: true, trim: true });
-  } catch (error) {
-    throw new Error(`--labels: '${path}' is not valid CSV: ${(error as Error).message}`);
-  }
-  const columns = rows.length > 0 ? Object.keys(rows[0]) : [];
-  const chosen = imageColumn ?? IMAGE_COLUMN_GUESSES.find((c) => columns.includes(c));
-  if (!chosen || !columns.includes(chosen)) {
-    const asked = imageColumn ? `has no column '${imageColumn}'` : 'has no image column (file, image, path, …)';
-    throw new Error(`--labels: '${path}' ${asked}; its columns are: ${columns.join(', ')}; choose one with --image-column`);
-  }
-  return { source: path, columns, imageColumn: chosen, rows };
+/** A matched row, with its row number (the header is row 1, as a spreadsheet shows it) and its path as written. */
+interface Candidate {
+  readonly row: LabelRow;
+  readonly rowNumber: number;
+  readonly path: string;
 }
 
-/** Fails with the list of columns when `column` is not one of them. */
-export function requireColumn(table: LabelTable, column: string, flag: string): void {
-  if (!table.columns.includes(column)) {
-    throw new Error(`${flag}: '${table.source}' has no column '${column}'; its columns are: ${table.columns.join(', ')}`);
-  }
-}
-
-export interface LabelMatch {
-  /** The label row of each listed image, or null when the CSV has none. */
-  readonly rowOfImage: (LabelRow | null)[];
-  /** CSV rows whose image is not among the listed images. */
-  readonly labelsWithoutImage: number;
+function columnError(source: string, flag: string, column: string, columns: readonly string[]): Error {
+  return new Error(`${flag}: '${source}' has no column '${column}'; its columns are: ${columns.join(', ')}`);
 }
 
 /**
- * Pairs label rows with images. A row's path matches an image when it resolves (relative to the CSV's
- * folder) to the same file, or when it ends with the image's key (FairFace's `val/1.jpg` for `--images …/val`).
+ * Reads a labels CSV (header row first) and pairs its rows with the listed images, streaming: only the rows of
+ * listed images are kept, so a CSV of millions of rows costs its parsing time, not its size in memory. A row's
+ * path matches an image when it resolves (relative to the CSV's folder) to the same file, or when it ends with
+ * the image's key (FairFace's `val/1.jpg` for `--images …/val`); a key that rows of different paths end with is
+ * ambiguous and left unlabelled. Several rows for one image must agree on the label and group columns, unless
+ * `duplicates` says which one to keep.
  */
-export function matchLabelsToImages(table: LabelTable, listing: ImageListing): LabelMatch {
-  const csvFolder = dirname(resolve(table.source));
-  const byKey = new Map<string, LabelRow>();
-  const bySuffix = new Map<string, LabelRow | null>(); // null marks an ambiguous suffix
-  for (const row of table.rows) {
-    const raw = (row[table.imageColumn] ?? '').replace(/\\/g, '/').replace(/^\.\//, '');
-    if (!raw) continue;
-    const inside = relative(listing.root, resolve(csvFolder, raw));
-    if (!inside.startsWith('..') && !inside.startsWith(sep)) byKey.set(inside.split(sep).join('/'), row);
-    const parts = raw.split('/');
-    for (let i = 0; i < parts.length; i++) {
-      const suffix = parts.slice(i).join('/');
-      bySuffix.set(suffix, bySuffix.has(suffix) && bySuffix.get(suffix) !== row ? null : row);
+export async function matchLabelFile(path: string, listing: ImageListing, options: LabelOptions): Promise<LabelMatch> {
+  const csvFolder = dirname(resolve(path));
+  const keys = new Set(listing.images.map((image) => image.key));
+  // Both rules need the row's last path segment to be an image's file name: a cheap test that skips the path
+  // arithmetic for the rows of other images (all but a few, for a big CSV and a small folder).
+  const lastSegment = (p: string) => p.slice(p.lastIndexOf('/') + 1);
+  const fileNames = new Set(listing.images.map((image) => lastSegment(image.key)));
+  const exact = new Map<string, Candidate[]>();
+  const bySuffix = new Map<string, Candidate[]>();
+  const add = (index: Map<string, Candidate[]>, key: string, candidate: Candidate) => {
+    const list = index.get(key);
+    if (list) list.push(candidate);
+    else index.set(key, [candidate]);
+  };
+
+  let columns: string[] | null = null;
+  let imageIndex = -1;
+  let rows = 0;
+  const input = createReadStream(path);
+  // No `info` option: it costs three times the parsing itself (an object per record).
+  const parser = parseCsv({ bom: true, skip_empty_lines: true, trim: true });
+  input.on('error', (error) => parser.destroy(error));
+  try {
+    for await (const record of input.pipe(parser) as AsyncIterable<string[]>) {
+      if (columns === null) {
+        columns = record;
+        imageIndex = checkHeader(path, columns, options);
+        continue;
+      }
+      rows += 1;
+      const raw = (record[imageIndex] ?? '').replace(/\\/g, '/').replace(/^\.\//, '');
+      const name = lastSegment(raw);
+      if (!raw || (!fileNames.has(name) && name !== '.' && name !== '..' && name !== '')) continue;
+      const inside = relative(listing.root, resolve(csvFolder, raw));
+      const insideKey = !inside.startsWith('..') && !inside.startsWith(sep) ? inside.split(sep).join('/') : null;
+      const parts = raw.split('/');
+      const suffixes: string[] = [];
+      for (let i = 0; i < parts.length; i++) {
+        const suffix = i === 0 ? raw : parts.slice(i).join('/');
+        if (keys.has(suffix)) suffixes.push(suffix);
+      }
+      const isExact = insideKey !== null && keys.has(insideKey);
+      if (!isExact && suffixes.length === 0) continue;
+      const row: Record<string, string> = Object.create(null);
+      columns.forEach((column, c) => (row[column] = record[c] ?? ''));
+      const candidate = { row, rowNumber: rows + 1, path: raw };
+      if (isExact) add(exact, insideKey!, candidate);
+      for (const suffix of suffixes) add(bySuffix, suffix, candidate);
     }
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (e.code?.startsWith('CSV_')) throw new Error(`--labels: '${path}' is not valid CSV: ${e.message}`);
+    if (e.code) throw new Error(`--labels: cannot read '${path}': ${e.code}`);
+    throw error;
   }
-  const used = new Set<LabelRow>();
+  if (columns === null) throw new Error(`--labels: '${path}' is empty; give a CSV with a header row (an image column and a label column)`);
+  if (rows === 0) throw new Error(`--labels: '${path}' has no rows, only the header (${columns.join(', ')})`);
+
+  const policy = options.duplicates ?? 'error';
+  const compared = [options.labelColumn, ...(options.groupColumns ?? [])];
+  const conflicts: string[] = [];
+  const used = new Set<Candidate>();
+  let duplicateRows = 0;
   const rowOfImage = listing.images.map((image) => {
-    const row = byKey.get(image.key) ?? bySuffix.get(image.key) ?? null;
-    if (row) used.add(row);
-    return row;
+    let candidates = exact.get(image.key);
+    if (!candidates) {
+      const suffixed = bySuffix.get(image.key) ?? [];
+      if (new Set(suffixed.map((c) => c.path)).size !== 1) return null; // none, or ambiguous
+      candidates = suffixed;
+    }
+    const agree = candidates.every((c) => compared.every((column) => c.row[column] === candidates[0].row[column]));
+    if (!agree && policy === 'error') {
+      const described = candidates.map((c) => `row ${c.rowNumber} (${compared.map((column) => `${column}=${c.row[column]}`).join(', ')})`);
+      conflicts.push(`'${image.key}': ${described.join(', ')}`);
+    }
+    const chosen = agree || policy !== 'last' ? candidates[0] : candidates[candidates.length - 1];
+    duplicateRows += candidates.length - 1;
+    candidates.forEach((c) => used.add(c));
+    return chosen.row;
   });
-  return { rowOfImage, labelsWithoutImage: table.rows.length - used.size };
+  if (conflicts.length > 0) {
+    const shown = conflicts.slice(0, 10).join('; ') + (conflicts.length > 10 ? `; … (${conflicts.length} images in all)` : '');
+    throw new Error(
+      `--labels: '${path}' labels ${conflicts.length === 1 ? 'an image' : `${conflicts.length} images`} twice, differently: ${shown}. ` +
+        'Keep one row per image, or pass --duplicate-labels first (or last) to keep the first (or last) row.',
+    );
+  }
+  return { source: path, columns, imageColumn: columns[imageIndex], rowOfImage, rows, labelsWithoutImage: rows - used.size, duplicateRows };
+}
+
+/** Checks the header's columns against the options; returns the index of the image column. */
+function checkHeader(source: string, columns: readonly string[], options: LabelOptions): number {
+  const repeated = columns.filter((column, c) => columns.indexOf(column) !== c);
+  if (repeated.length) throw new Error(`--labels: '${source}' has the column${repeated.length > 1 ? 's' : ''} ${[...new Set(repeated)].map((c) => `'${c}'`).join(', ')} twice in its header; name each column once`);
+  const chosen = options.imageColumn ?? IMAGE_COLUMN_GUESSES.find((c) => columns.includes(c));
+  if (!chosen || !columns.includes(chosen)) {
+    const asked = options.imageColumn ? `has no column '${options.imageColumn}'` : 'has no image column (file, image, path, …)';
+    throw new Error(`--labels: '${source}' ${asked}; its columns are: ${columns.join(', ')}; choose one with --image-column`);
+  }
+  if (!columns.includes(options.labelColumn)) throw columnError(source, '--label-column', options.labelColumn, columns);
+  for (const column of options.groupColumns ?? []) if (!columns.includes(column)) throw columnError(source, '--groups', column, columns);
+  return columns.indexOf(chosen);
 }
 
 /** Reads a label map (YAML or JSON: `{csv value: class name}`) for labels that are spelled differently from the spec. */
@@ -84,6 +168,7 @@ export async function readLabelMap(path: string): Promise<Map<string, string>> {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new Error(`--label-map: '${path}' must map each label value to a class name, e.g. "Male: man"`);
   }
+  // Object.entries sees own keys, `__proto__` included (the YAML parser defines them as own properties).
   return new Map(Object.entries(raw).map(([k, v]) => [k, String(v)]));
 }
 

@@ -30,6 +30,7 @@ export function runRecord(result: RunResult, extra: Record<string, unknown> = {}
     label_column: result.labelColumn ?? null,
     batch_size: result.batchSize,
     counts: result.counts,
+    skipped: result.skipped,
     cache: result.cache,
     timings: result.timings,
     ...extra,

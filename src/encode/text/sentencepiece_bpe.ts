@@ -92,7 +92,9 @@ export class SentencePieceBpe {
     }
     if (!Array.isArray(model.merges)) throw tokenizerError(source, '"model.merges"', 'is not a list');
     model.merges.forEach((merge, rank) => {
-      const [left, right] = typeof merge === 'string' ? merge.split(' ') : Array.isArray(merge) ? merge : [];
+      // "left right" (older files) or ["left", "right"]; a string with another space is ambiguous, so refused below
+      const parts = typeof merge === 'string' ? merge.split(' ') : Array.isArray(merge) ? merge : [];
+      const [left, right] = parts.length === 2 ? parts : [];
       const l = typeof left === 'string' ? this.vocab.get(left) : undefined;
       const r = typeof right === 'string' ? this.vocab.get(right) : undefined;
       const m = typeof left === 'string' && typeof right === 'string' ? this.vocab.get(left + right) : undefined;

@@ -19,7 +19,7 @@ function resolveSiglip(files: ModelJsonFiles, options: FamilyOptions, family: 's
     vision: { file: 'vision_model', embeddingOutput: 'pooler_output' },
     tokenizer: SiglipTextTokenizer.fromJson(requireFile(files, 'tokenizer', name), files.tokenizerConfig),
     // One Python reference for SigLIP: transformers' processor (RGB first, squash), so no --preprocess-reference.
-    preprocess: fromPreprocessorConfig(requireFile(files, 'preprocessorConfig', name), { exifRotate: options.exifRotate }),
+    preprocess: fromPreprocessorConfig(requireFile(files, 'preprocessorConfig', name), { exifRotate: options.exifRotate, reference: 'transformers' }),
     scoring: { kind: 'sigmoid', scaleInitializer: 'logit_scale', biasInitializer: 'logit_bias' },
     warnings: [],
   };

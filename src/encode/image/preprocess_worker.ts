@@ -1,6 +1,16 @@
 // Runs image decoding and the CLIP transform off the main thread, so they overlap ONNX Runtime's inference.
 import { parentPort, workerData } from 'node:worker_threads';
-import { preprocessImageFile, type ClipPreprocessOptions } from './clip_image_transform.js';
+import { preprocessWithinBudget, type DecodeLimits, type PreprocessResult } from './preprocess.js';
+import type { ClipPreprocessOptions } from './clip_image_transform.js';
+import { DecodeMemoryBudget } from './decode/memory_budget.js';
+
+export interface PreprocessWorkerData {
+  readonly transform: ClipPreprocessOptions;
+  readonly limits: DecodeLimits;
+  /** The decoding-memory budget all threads share, and this thread's slot in it. */
+  readonly budget: SharedArrayBuffer;
+  readonly slot: number;
+}
 
 export interface PreprocessRequest {
   readonly id: number;
@@ -10,14 +20,25 @@ export interface PreprocessRequest {
   readonly target: Float32Array;
 }
 
-export type PreprocessReply = { readonly id: number } | { readonly id: number; readonly error: string };
+export type PreprocessReply = { readonly id: number } & (PreprocessResult | { readonly error: string });
 
-const options = workerData as ClipPreprocessOptions;
+const { transform, limits, budget, slot } = workerData as PreprocessWorkerData;
+const memory = new DecodeMemoryBudget(budget, slot);
+
+/**
+ * Test-only: ZEROSHOT_TEST_EXHAUST_HEAP=<name> makes this thread fill its JavaScript heap when asked for a file
+ * whose path ends with <name>, so that tests can watch a real V8 out-of-memory kill a preprocessing thread.
+ */
+const exhaustHeapOn = process.env.ZEROSHOT_TEST_EXHAUST_HEAP;
 
 parentPort!.on('message', async ({ id, image, target }: PreprocessRequest) => {
   try {
-    await preprocessImageFile(image, options, target);
-    parentPort!.postMessage({ id } satisfies PreprocessReply);
+    if (exhaustHeapOn && typeof image === 'string' && image.endsWith(exhaustHeapOn)) {
+      const hog: number[][] = [];
+      for (;;) hog.push(Array.from({ length: 1024 }, (_, i) => i + hog.length));
+    }
+    const result = await preprocessWithinBudget(image, transform, limits, memory, target);
+    parentPort!.postMessage({ id, ...result } satisfies PreprocessReply);
   } catch (error) {
     parentPort!.postMessage({ id, error: (error as Error).message ?? String(error) } satisfies PreprocessReply);
   }

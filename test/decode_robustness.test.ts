@@ -1,0 +1,310 @@
+// No file can kill a run, and what is readable follows PIL 9.4: decompression-bomb limits checked from the
+// header before decoding, formats recognised by their bytes, PNG chunk rules, BMP RLE escapes, decoder
+// threads that die replaced. Every input is generated here, small in bytes.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { crc32, deflateSync } from 'node:zlib';
+
+import { DEFAULT_MAX_IMAGE_PIXELS, DecompressionBombError, decodeImage } from '../src/encode/image/decode/index.js';
+import { DecodeMemoryBudget } from '../src/encode/image/decode/memory_budget.js';
+import { createImagePreprocessor } from '../src/encode/image/preprocess.js';
+import { fromPreprocessorConfig, preprocessImageFile } from '../src/encode/image/clip_image_transform.js';
+import { runZeroShot } from '../src/pipeline.js';
+import { parseSpec } from '../src/input/spec.js';
+
+const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const GOLDEN = path.join(ROOT, 'test', 'golden', 'images');
+const FIXTURE = path.join(ROOT, 'fixtures', 'tiny-clip');
+const golden = (name: string) => readFileSync(path.join(GOLDEN, name));
+
+// ------------------------------------------------------------------ builders
+
+const u16le = (v: number) => Buffer.from([v & 255, (v >> 8) & 255]);
+const u32le = (v: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0);
+  return b;
+};
+const u32be = (v: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(v >>> 0);
+  return b;
+};
+
+function pngChunk(type: string, body: Uint8Array, crc?: number): Buffer {
+  const typed = Buffer.concat([Buffer.from(type, 'latin1'), body]);
+  return Buffer.concat([u32be(body.length), typed, u32be(crc ?? crc32(typed))]);
+}
+
+/** An 8-bit RGB PNG of w × h (or a header declaring another size), with chunks before and after its IDAT. */
+function png(w: number, h: number, { pre = [] as Buffer[], post = [] as Buffer[], iend = true, declared = [w, h] } = {}): Buffer {
+  const ihdr = Buffer.concat([u32be(declared[0]), u32be(declared[1]), Buffer.from([8, 2, 0, 0, 0])]);
+  const rows = Buffer.alloc(h * (1 + 3 * w));
+  for (let y = 0; y < h; y++) for (let i = 0; i < 3 * w; i++) rows[y * (1 + 3 * w) + 1 + i] = (i * 7 + y * 13) & 255;
+  return Buffer.concat([
+    Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'),
+    pngChunk('IHDR', ihdr),
+    ...pre,
+    pngChunk('IDAT', deflateSync(rows)),
+    ...post,
+    ...(iend ? [pngChunk('IEND', Buffer.alloc(0))] : []),
+  ]);
+}
+
+/** An 8-bit palette BMP (BITMAPINFOHEADER) with a 256-colour palette; `compression` 1 = RLE8. */
+function bmp8(width: number, height: number, pixelData: Uint8Array, compression = 0): Buffer {
+  const palette = Buffer.alloc(1024);
+  for (let i = 0; i < 256; i++) palette.set([(i * 3) & 255, (i * 5) & 255, (i * 7) & 255, 0], 4 * i);
+  const info = Buffer.concat([u32le(40), u32le(width), u32le(height), u16le(1), u16le(8), u32le(compression), u32le(pixelData.length), u32le(2835), u32le(2835), u32le(256), u32le(0)]);
+  const offset = 14 + info.length + palette.length;
+  return Buffer.concat([Buffer.from('BM'), u32le(offset + pixelData.length), u32le(0), u32le(offset), info, palette, pixelData]);
+}
+
+/** A minimal little-endian TIFF header + first IFD declaring w × h (no usable pixel data). */
+function tiffHeader(w: number, h: number): Buffer {
+  const entry = (tag: number, type: number, value: number) => Buffer.concat([u16le(tag), u16le(type), u32le(1), u32le(value)]);
+  return Buffer.concat([Buffer.from('II*\0', 'latin1'), u32le(8), u16le(3), entry(256, 4, w), entry(257, 4, h), entry(258, 3, 8), u32le(0)]);
+}
+
+function gif(screen: [number, number], frame: [number, number]): Buffer {
+  return Buffer.concat([
+    Buffer.from('GIF89a', 'latin1'), u16le(screen[0]), u16le(screen[1]), Buffer.from([0x80, 0, 0]), Buffer.alloc(6, 0x80),
+    Buffer.from([0x2c]), u16le(0), u16le(0), u16le(frame[0]), u16le(frame[1]), Buffer.from([0, 2, 2, 0x4c, 0x01, 0, 0x3b]),
+  ]);
+}
+
+/**
+ * The 1.3 KB RLE8 BMP of issue 15: `size`² pixels reached through delta escapes (4 bytes each as PIL reads
+ * them: escape, a skipped pair, right, up), then an end-of-bitmap. Before the fix the decoder grew a JavaScript
+ * array and V8 aborted the whole process.
+ */
+function rleDeltaBomb(size: number): Buffer {
+  const ops: number[] = [];
+  for (let skipped = 0; skipped < size * size; skipped += 255 + 255 * size) ops.push(0, 2, 0, 0, 255, 255);
+  ops.push(0, 1);
+  return bmp8(size, size, Uint8Array.from(ops), 1);
+}
+
+// ------------------------------------------------------------------ tests
+
+const pixels16000 = 16000 * 16000;
+const bombPattern = new RegExp(`DecompressionBombError.*${pixels16000} pixels.*limit of ${2 * DEFAULT_MAX_IMAGE_PIXELS}.*--max-image-pixels N`);
+
+describe('decompression bombs: refused from the header, before decoding', () => {
+  const jpeg = Buffer.from(golden('baseline420_500x375.jpg'));
+  const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+  jpeg.writeUInt16BE(16000, sof + 5);
+  jpeg.writeUInt16BE(16000, sof + 7);
+  const lossless = Buffer.from(golden('lossless_280x210.webp'));
+  // VP8L: 14 bits width - 1, 14 bits height - 1, after the 0x2f signature at byte 20.
+  const vp8lBits = (16382 | (16382 << 14)) >>> 0;
+  lossless.writeUInt32LE(((lossless.readUInt32LE(21) & 0xf0000000) | vp8lBits) >>> 0, 21);
+  const lossy = Buffer.from(golden('lossy_300x300.webp'));
+  lossy.writeUInt16LE(16000, 26);
+  lossy.writeUInt16LE(16000, 28);
+  const vp8x = Buffer.concat([Buffer.from('RIFF', 'latin1'), u32le(22), Buffer.from('WEBPVP8X', 'latin1'), u32le(10), Buffer.alloc(4), Buffer.from([0x7f, 0x3e, 0, 0x7f, 0x3e, 0])]);
+  const cases: [string, Uint8Array][] = [
+    ['JPEG (SOF)', jpeg.subarray(0, 800)],
+    ['PNG (IHDR)', png(4, 4, { declared: [16000, 16000] })],
+    ['lossless WebP (VP8L)', lossless],
+    ['lossy WebP (VP8)', lossy],
+    ['extended WebP (VP8X)', vp8x],
+    ['GIF (screen)', gif([16000, 16000], [1, 1])],
+    ['RLE8 BMP reached through deltas', rleDeltaBomb(16000)],
+    ['TIFF (first IFD)', tiffHeader(16000, 16000)],
+  ];
+  for (const [name, bytes] of cases) {
+    it(`${name}: ${bytes.length} bytes declaring 16000 x 16000`, async () => {
+      const started = performance.now();
+      await assert.rejects(decodeImage(bytes), (err: Error) => {
+        assert.ok(err instanceof DecompressionBombError, err.message);
+        assert.match(err.message, name.startsWith('lossless') ? /DecompressionBombError.*16383x16383/ : bombPattern);
+        return true;
+      });
+      assert.ok(performance.now() - started < 500, 'refused without decoding');
+    });
+  }
+
+  it('above the limit only a warning: the image is decoded (PIL: DecompressionBombWarning)', async () => {
+    const warnings: string[] = [];
+    const img = await decodeImage(golden('exact_224x224.png'), { maxImagePixels: 30_000, onWarning: (w) => warnings.push(w) });
+    assert.deepEqual([img.width, img.height], [224, 224]);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /224x224 = 50176 pixels, more than max image pixels 30000: decoded anyway.*--max-image-pixels N/);
+    await assert.rejects(decodeImage(golden('exact_224x224.png'), { maxImagePixels: 25_000 }), DecompressionBombError);
+    await decodeImage(golden('exact_224x224.png'), { maxImagePixels: 25_088 }); // exactly 2x: accepted, as PIL's `>`
+    // No limit: a header-only TIFF of 20000² then fails as corrupt data, not as a bomb.
+    await assert.rejects(decodeImage(tiffHeader(20000, 20000), { maxImagePixels: Infinity }), (err: Error) => !(err instanceof DecompressionBombError) && /cannot decode image buffer \(TIFF\)/.test(err.message));
+  });
+
+  it('a GIF frame that grows the canvas past the limit is refused before the canvas is allocated', async () => {
+    await assert.rejects(decodeImage(gif([10, 10], [3000, 3000]), { maxImagePixels: 1_000_000 }), /DecompressionBombError.*3000x3000 = 9000000 pixels/);
+  });
+
+  it('the 1.3 KB RLE BMP of 12000 x 12000 decodes with a warning instead of killing the process', async () => {
+    const bytes = rleDeltaBomb(12000);
+    assert.ok(bytes.length < 1400, `${bytes.length} bytes`);
+    const warnings: string[] = [];
+    const img = await decodeImage(bytes, { onWarning: (w) => warnings.push(w) });
+    assert.deepEqual([img.mode, img.width, img.height], ['P', 12000, 12000]);
+    assert.equal(warnings.length, 1);
+    assert.ok(img.data.every((v) => v === 0), 'delta-skipped pixels are index 0, as in PIL');
+  });
+});
+
+describe('formats: recognised by their bytes, only the six zeroshot reproduces PIL on are decoded', () => {
+  let dir: string;
+  before(() => (dir = mkdtempSync(path.join(tmpdir(), 'zeroshot-formats-'))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="16000" height="16000"><rect width="16000" height="16000"/></svg>';
+  const cases: [string, string | Uint8Array, RegExp][] = [
+    ['SVG renamed .jpg', svg, /unsupported format SVG \(PIL cannot read it either\)/],
+    ['SVG with a BOM and an XML prolog', `\uFEFF<?xml version="1.0"?>\n<!-- c -->\n${svg}`, /unsupported format SVG/],
+    ['gzip-compressed SVG', Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]), /unsupported format SVGZ/],
+    ['HEIF', Buffer.concat([u32be(24), Buffer.from('ftypheic\0\0\0\0mif1heic', 'latin1')]), /unsupported format HEIF \(PIL cannot/],
+    ['AVIF', Buffer.concat([u32be(24), Buffer.from('ftypavif\0\0\0\0avifmif1', 'latin1')]), /unsupported format AVIF/],
+    ['PDF', '%PDF-1.4\n1 0 obj<<>>endobj\n', /unsupported format PDF/],
+    ['JPEG 2000 (JP2)', Buffer.from('\0\0\0\x0cjP  \r\n\x87\n\0\0\0\x14ftypjp2 ', 'latin1'), /unsupported format JPEG 2000/],
+    ['JPEG 2000 codestream', Buffer.from([0xff, 0x4f, 0xff, 0x51, 0, 0x2f]), /unsupported format JPEG 2000/],
+    ['PPM (libvips reads it, zeroshot claims it not)', 'P6\n16000 16000\n255\n', /unrecognised format/],
+  ];
+  for (const [name, content, pattern] of cases) {
+    it(`${name}: refused with a clear error`, async () => {
+      const file = path.join(dir, 'image.jpg');
+      writeFileSync(file, content);
+      await assert.rejects(decodeImage(file), (err: Error) => {
+        assert.match(err.message, new RegExp(`image file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+        assert.match(err.message, pattern);
+        return true;
+      });
+    });
+  }
+});
+
+describe('PNG: refused where PIL 9.4 refuses it, read where PIL reads it', () => {
+  const megabytes = (n: number) => deflateSync(Buffer.alloc(n << 20, 0x61));
+  const refused: [string, Buffer, RegExp][] = [
+    ['zTXt with an unknown compression method', png(8, 4, { post: [pngChunk('zTXt', Buffer.concat([Buffer.from('k\0\x01'), deflateSync('x')]))] }), /Unknown compression method 1 in zTXt/],
+    ['zTXt inflating past 1 MiB, before the image data', png(8, 4, { pre: [pngChunk('zTXt', Buffer.concat([Buffer.from('k\0\0'), megabytes(2)]))] }), /Decompressed Data Too Large/],
+    ['zTXt inflating past 1 MiB, after the image data', png(8, 4, { post: [pngChunk('zTXt', Buffer.concat([Buffer.from('k\0\0'), megabytes(2)]))] }), /Decompressed Data Too Large/],
+    ['compressed iTXt inflating past 1 MiB', png(8, 4, { pre: [pngChunk('iTXt', Buffer.concat([Buffer.from('k\0\x01\0\0\0'), megabytes(2)]))] }), /Decompressed Data Too Large/],
+    ['65 text chunks of 1 MiB (PIL: more than 64 MiB of text)', png(8, 4, { post: Array.from({ length: 65 }, (_, i) => pngChunk('zTXt', Buffer.concat([Buffer.from(`k${i}\0\0`), megabytes(1)]))) }), /Too much memory used in text chunks/],
+    ['a bad CRC before the image data', png(8, 4, { pre: [pngChunk('tEXt', Buffer.from('k\0v'), 1)] }), /bad checksum in tEXt/],
+    ['a broken chunk type before the image data', png(8, 4, { pre: [pngChunk('t-Xt', Buffer.from('k\0v'))] }), /broken PNG file \(chunk type/],
+  ];
+  for (const [name, bytes, pattern] of refused) {
+    it(`refuses ${name}`, async () => {
+      await assert.rejects(decodeImage(bytes), pattern);
+    });
+  }
+  const read: [string, Buffer][] = [
+    ['no IEND chunk', png(8, 4, { iend: false })],
+    ['a bad CRC after the image data (PIL does not check it)', png(8, 4, { post: [pngChunk('tEXt', Buffer.from('k\0v'), 1)] })],
+    ['zTXt of exactly 1 MiB', png(8, 4, { pre: [pngChunk('zTXt', Buffer.concat([Buffer.from('k\0\0'), megabytes(1)]))] })],
+    ['corrupt zlib data in a zTXt (PIL reads it as empty text)', png(8, 4, { pre: [pngChunk('zTXt', Buffer.from('k\0\0notzlib'))] })],
+  ];
+  for (const [name, bytes] of read) {
+    it(`reads one with ${name}`, async () => {
+      const img = await decodeImage(bytes);
+      assert.deepEqual([img.mode, img.width, img.height], ['RGB', 8, 4]);
+    });
+  }
+});
+
+describe('BMP RLE: PIL 9.4 semantics', () => {
+  // 4 x 2 RLE8, bottom-up: the stream fills the bottom row first.
+  const decode = (ops: number[]) => decodeImage(bmp8(4, 2, Uint8Array.from(ops), 1));
+  it('end-of-line pads the row with index 0; a delta takes its offsets from the 2 bytes after its own pair', async () => {
+    const img = await decode([2, 7, 0, 0, 0, 2, 9, 9, 1, 0, 3, 5, 0, 1]);
+    // Row stream: [7 7 0 0] (end of line), then a delta whose offsets are (1, 0) (not 9, 9): one pixel skipped, then 5 5 5.
+    assert.deepEqual(Array.from(img.data), [0, 5, 5, 5, 7, 7, 0, 0]);
+  });
+  it('data that stops before the last pixel is PIL\'s "not enough image data"', async () => {
+    await assert.rejects(decode([2, 7, 0, 1]), /ends after 2 of 8 pixels \(PIL: not enough image data\)/);
+  });
+  it('a truncated delta is refused, as PIL fails to unpack it', async () => {
+    await assert.rejects(decode([4, 1, 0, 2, 0, 0]), /delta escape is truncated/);
+  });
+});
+
+describe('BMP: pixel data one byte short', () => {
+  it('is read when only the last row\'s padding is missing, as PIL reads it', async () => {
+    const data = Uint8Array.from({ length: 8 * 2 }, (_, i) => i); // rows of 5 pixels padded to 8 bytes
+    const full = await decodeImage(bmp8(5, 2, data));
+    const short = await decodeImage(bmp8(5, 2, data.subarray(0, data.length - 1)));
+    assert.deepEqual(short.data, full.data);
+    await assert.rejects(decodeImage(bmp8(5, 2, data.subarray(0, 12))), /BMP is truncated/);
+  });
+});
+
+describe('the shared decoding-memory budget', () => {
+  it('makes a decode wait while the budget is spent and gives back what a dead thread held', async () => {
+    const buffer = DecodeMemoryBudget.allocate(2, 1024 * 1024);
+    const a = new DecodeMemoryBudget(buffer, 0);
+    const b = new DecodeMemoryBudget(buffer, 1);
+    const held = await a.acquire(100_000); // 800 KB of 1 MiB
+    let bGot = false;
+    const waiting = b.acquire(50_000).then((n) => ((bGot = true), n));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(bGot, false, 'waits while the budget is spent');
+    a.release(held);
+    b.release(await waiting);
+    assert.equal(DecodeMemoryBudget.inUse(buffer), 0);
+    const huge = await a.acquire(10 ** 9); // more than the whole budget: runs alone
+    assert.equal(huge, 1024);
+    DecodeMemoryBudget.reclaim(buffer, 0); // the thread died holding it
+    assert.equal(DecodeMemoryBudget.inUse(buffer), 0);
+  });
+});
+
+describe('a preprocessing thread that dies', () => {
+  const config = JSON.parse(readFileSync(path.join(FIXTURE, 'preprocessor_config.json'), 'utf8'));
+  const options = fromPreprocessorConfig(config);
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'zeroshot-killer-'));
+    for (const f of ['baseline420_500x375.jpg', 'odd_253x397.png', 'rgb24_211x161.bmp', 'animated_240x180.gif']) copyFileSync(path.join(GOLDEN, f), path.join(dir, f));
+    copyFileSync(path.join(GOLDEN, 'rgba_320x240.png'), path.join(dir, 'killer.png'));
+    process.env.ZEROSHOT_TEST_EXHAUST_HEAP = 'killer.png';
+  });
+  after(() => {
+    delete process.env.ZEROSHOT_TEST_EXHAUST_HEAP;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is replaced: its image fails with a message, the others in flight are retried and come out right', async () => {
+    const preprocessor = createImagePreprocessor(options, 2);
+    try {
+      const files = ['baseline420_500x375.jpg', 'killer.png', 'odd_253x397.png', 'rgb24_211x161.bmp', 'animated_240x180.gif'].map((f) => path.join(dir, f));
+      const n = 3 * 224 * 224;
+      const memory = preprocessor.allocate(files.length * n);
+      const settled = await Promise.allSettled(files.map((f, j) => preprocessor.runInto(f, memory.subarray(j * n, (j + 1) * n))));
+      for (const [j, result] of settled.entries()) {
+        if (j === 1) {
+          assert.equal(result.status, 'rejected');
+          assert.match((result as PromiseRejectedResult).reason.message, /the image decoder thread died on this image \(.*memory limit.*\)/);
+        } else {
+          assert.equal(result.status, 'fulfilled', String((result as PromiseRejectedResult).reason));
+          assert.deepEqual(memory.slice(j * n, (j + 1) * n), await preprocessImageFile(files[j], options));
+        }
+      }
+      // The replacement thread works.
+      await preprocessor.runInto(files[0], memory.subarray(0, n));
+    } finally {
+      await preprocessor.close();
+    }
+  });
+
+  it('does not end a run: the good images are embedded and the killer is in the failures', async () => {
+    const spec = parseSpec(JSON.stringify({ name: 'robustness', classes: { a: ['a photo'], b: ['a drawing'] } }), 'robustness.json');
+    const result = await runZeroShot({ images: dir, spec, model: FIXTURE, offline: true, cache: false, preprocessWorkers: 1 });
+    assert.deepEqual([...result.imageKeys].sort(), ['animated_240x180.gif', 'baseline420_500x375.jpg', 'odd_253x397.png', 'rgb24_211x161.bmp']);
+    assert.equal(result.failures.length, 1);
+    assert.equal(result.failures[0].image, 'killer.png');
+    assert.match(result.failures[0].error, /decoder thread died/);
+  });
+});

@@ -579,10 +579,16 @@ NAFLEX_PREPROCESSOR = {
 }
 
 
-def write_json(path, obj, indent=2):
+NUMBER_LIST = re.compile(r"\[\s+(-?[\d.e+-]+(?:,\s+-?[\d.e+-]+)*)\s+\]")
+
+
+def write_json(path, obj, indent=2, compact_numbers=False):
+    """JSON, optionally with each list of numbers on one line (the goldens: ids and embeddings)."""
+    text = json.dumps(obj, indent=indent, ensure_ascii=False)
+    if compact_numbers:
+        text = NUMBER_LIST.sub(lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
     with open(path, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=indent, ensure_ascii=False)
-        f.write("\n")
+        f.write(text + "\n")
 
 
 # --------------------------------------------------------------------------
@@ -642,6 +648,16 @@ def random_prompts(count=200):
     return out
 
 
+def codepoint_prompts(per_prompt=12):
+    """Every code point SentencePiece's nmt_nfkc or Python's lower()/whitespace rules could treat specially
+    (NFKC changes it, control and format characters, whitespace), between "a"s so each stands alone."""
+    import unicodedata
+    points = [c for c in range(0x01, 0x30000) if not 0xD800 <= c <= 0xDFFF and (
+        unicodedata.normalize("NFKC", chr(c)) != chr(c) or unicodedata.category(chr(c)) in ("Cc", "Cf", "Zs", "Zl", "Zp")
+        or chr(c).lower() != chr(c) and c > 0x7F and c % 7 == 0)]
+    return ["a" + "a".join(chr(c) for c in points[i:i + per_prompt]) + "a" for i in range(0, len(points), per_prompt)]
+
+
 def token_rule_prompts():
     """Prompts per text rule for sentencepiece_tokens.json."""
     base = fairface_prompts()
@@ -662,6 +678,7 @@ def token_rule_prompts():
         "truncation": [long_words, "a photo of " + "very " * 70 + "long",
                        " ".join(["photo"] * 63), " ".join(["photo"] * 64), " ".join(["photo"] * 65)],
         "random": random_prompts(),
+        "codepoints": codepoint_prompts(),
     }
 
 
@@ -798,7 +815,7 @@ def main(argv=None):
             model_bytes = train_sentencepiece(info["tokenizer"], info["vocab_size"], work)
             _, proto = load_processor(model_bytes)
             tok, golden = build_family(family, model_bytes, proto, args.seed, *learned[family])
-            write_json(os.path.join(golden_dir, f"{family}.json"), golden, indent=1)
+            write_json(os.path.join(golden_dir, f"{family}.json"), golden, indent=1, compact_numbers=True)
             token_goldens[family] = {
                 "tokenizer": info["dir"], "max_length": MAX_LENGTH, "pad_id": tok.pad_id, "eos_id": tok.eos_id,
                 "rules": {rule: [{"text": t, "input_ids": padded(tok, t)[0], "length": padded(tok, t)[1]}
@@ -809,7 +826,7 @@ def main(argv=None):
         "generator": "scripts/build_siglip_fixtures.py",
         "note": "input_ids as fed to the text graph (padded to max_length), per text rule",
         **token_goldens,
-    }, indent=1)
+    }, indent=1, compact_numbers=True)
     naflex = os.path.join(ROOT, "fixtures", "siglip2-naflex")
     os.makedirs(naflex, exist_ok=True)
     write_json(os.path.join(naflex, "config.json"), NAFLEX_CONFIG)

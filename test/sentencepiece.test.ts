@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 
 import { SentencePieceBpe } from '../src/encode/text/sentencepiece_bpe.js';
-import { nmtNfkc } from '../src/encode/text/sentencepiece_common.js';
+import { SentencePieceNormalizer } from '../src/encode/text/sentencepiece_normalizer.js';
 import { SentencePieceUnigram } from '../src/encode/text/sentencepiece_unigram.js';
 import { canonicalizeText, pythonLower, SiglipTextTokenizer } from '../src/encode/text/siglip_text.js';
 
@@ -86,8 +86,12 @@ describe('SigLIP text rules', () => {
     assert.equal(canonicalizeText(' a, (b)!\t\u3000c. '), 'a b c');
     assert.equal(canonicalizeText('¡hola! «x»'), '¡hola «x»');
   });
-  it('nmt_nfkc maps spaces and ligatures, drops control characters', () => {
-    assert.equal(nmtNfkc('ﬁ\u00a0x\u0007'), 'fi x');
+  it("the fixture's nmt_nfkc charsmap maps spaces and ligatures and drops control characters", () => {
+    const json = readJson('fixtures/siglip/tokenizer.json') as { normalizer: { normalizers: { precompiled_charsmap?: string }[] } };
+    const normalizer = SentencePieceNormalizer.fromBase64(json.normalizer.normalizers[0].precompiled_charsmap!);
+    assert.equal(normalizer.map('ﬁ\u00a0x\u0007'), 'fi x');
+    assert.equal(normalizer.normalize('  ﬁ\u00a0\u00a0x\u0007 ', true), '\u2581fi\u2581x');
+    assert.equal(new SentencePieceNormalizer().normalize(' a  b ', false), 'a\u2581b');
   });
 });
 

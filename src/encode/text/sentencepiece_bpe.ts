@@ -5,7 +5,8 @@
  * merged by priority (the `merges` list is ordered by the merged piece's SentencePiece score; on equal priority the
  * leftmost pair first). A character missing from the vocabulary becomes its UTF-8 bytes `<0xHH>`.
  */
-import { isRecord, modelSection, nmtNfkc, tokenizerError, type Json, type JsonRecord } from './sentencepiece_common.js';
+import { isRecord, modelSection, tokenizerError, type Json, type JsonRecord } from './sentencepiece_common.js';
+import { SentencePieceNormalizer } from './sentencepiece_normalizer.js';
 
 const utf8 = new TextEncoder();
 
@@ -32,8 +33,11 @@ function normalizerSteps(normalizer: Json | undefined, source: string): Normaliz
       if (typeof prepend !== 'string') throw tokenizerError(source, '"normalizer" Prepend', 'has no "prepend" string');
       return [(text) => (text === '' ? text : prepend + text)];
     }
-    case 'Precompiled':
-      return [nmtNfkc];
+    case 'Precompiled': {
+      if (typeof normalizer.precompiled_charsmap !== 'string') throw tokenizerError(source, '"normalizer" Precompiled', 'has no "precompiled_charsmap"');
+      const charsmap = SentencePieceNormalizer.fromBase64(normalizer.precompiled_charsmap, `${source} "precompiled_charsmap"`);
+      return [(text) => charsmap.map(text)];
+    }
     default:
       throw tokenizerError(source, '"normalizer"', `of type ${JSON.stringify(normalizer.type)} is not supported for SentencePiece BPE`);
   }

@@ -1,6 +1,5 @@
 /**
- * What the SentencePiece tokenizers share: reading a tokenizer.json, SentencePiece's `nmt_nfkc` normalisation, and
- * the "▁" whitespace symbol.
+ * What the SentencePiece tokenizers share: reading a tokenizer.json and the "▁" whitespace symbol.
  */
 
 /** SentencePiece's whitespace symbol (U+2581). */
@@ -41,22 +40,14 @@ export function addedTokens(tokenizerJson: unknown): { ids: Map<string, number>;
   return { ids, special };
 }
 
-/** Whether a normalizer (or any step of a `Sequence`) is SentencePiece's precompiled charsmap. */
-export function usesPrecompiledCharsmap(normalizer: Json | undefined): boolean {
-  if (!isRecord(normalizer)) return false;
-  if (normalizer.type === 'Precompiled') return true;
-  return normalizer.type === 'Sequence' && Array.isArray(normalizer.normalizers) && normalizer.normalizers.some(usesPrecompiledCharsmap);
-}
-
-/** Control characters `nmt_nfkc` deletes. */
-const NMT_DELETED = /[\x01-\x08\x0b\x0e-\x1f\x7f\x8f\x9f]/g;
-/** Characters `nmt_nfkc` maps to a space (other whitespace, zero-width spaces, the BOM, "▁" itself, U+FFFD). */
-const NMT_SPACES = /[\t\n\f\r\xa0\u1680\u2000-\u200f\u2028\u2029\u202f\u205f\u2581\u3000\ufeff\ufffd]/g;
-
-/**
- * SentencePiece's default normalisation `nmt_nfkc`: NFKC plus the NMT rules (control characters deleted, spaces and
- * zero-width characters to U+0020). The precompiled charsmap in a model is a compiled form of these rules.
- */
-export function nmtNfkc(text: string): string {
-  return text.replace(NMT_DELETED, '').replace(NMT_SPACES, ' ').normalize('NFKC');
+/** The base64 `precompiled_charsmap` of a `Precompiled` normalizer (or of one in a `Sequence`), if any. */
+export function precompiledCharsmap(normalizer: Json | undefined): string | undefined {
+  if (!isRecord(normalizer)) return undefined;
+  if (normalizer.type === 'Precompiled') return typeof normalizer.precompiled_charsmap === 'string' ? normalizer.precompiled_charsmap : undefined;
+  if (normalizer.type !== 'Sequence' || !Array.isArray(normalizer.normalizers)) return undefined;
+  for (const step of normalizer.normalizers) {
+    const found = precompiledCharsmap(step);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }

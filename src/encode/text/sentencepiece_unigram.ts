@@ -4,15 +4,8 @@
  * as SentencePiece does; a character no piece covers becomes the unknown piece (score: lowest piece score − 10), and
  * a run of unknown characters is one unknown token.
  */
-import {
-  addedTokens,
-  isRecord,
-  modelSection,
-  nmtNfkc,
-  SPACE_SYMBOL,
-  tokenizerError,
-  usesPrecompiledCharsmap,
-} from './sentencepiece_common.js';
+import { addedTokens, isRecord, modelSection, precompiledCharsmap, tokenizerError } from './sentencepiece_common.js';
+import { SentencePieceNormalizer } from './sentencepiece_normalizer.js';
 
 /** SentencePiece's penalty for the unknown piece, below the lowest piece score. */
 const UNKNOWN_PENALTY = 10;
@@ -31,8 +24,9 @@ export interface UnigramEncodeOptions {
 export class SentencePieceUnigram {
   readonly unknownId: number;
   readonly vocabularySize: number;
-  /** Whether the model normalises with `nmt_nfkc` (its tokenizer.json has a Precompiled normalizer). */
-  readonly normalizesNfkc: boolean;
+  /** Whether the model normalises with a precompiled charsmap (SigLIP: `nmt_nfkc`), from its Precompiled normalizer. */
+  readonly hasCharsmap: boolean;
+  private readonly normalizer: SentencePieceNormalizer;
   private readonly scores: Float32Array;
   private readonly unknownScore: number;
   private readonly trie: TrieNode = { next: new Map(), id: -1 };
@@ -50,7 +44,9 @@ export class SentencePieceUnigram {
     }
     this.unknownId = model.unk_id;
     this.vocabularySize = model.vocab.length;
-    this.normalizesNfkc = usesPrecompiledCharsmap(isRecord(tokenizerJson) ? tokenizerJson.normalizer : undefined);
+    const charsmap = precompiledCharsmap(isRecord(tokenizerJson) ? tokenizerJson.normalizer : undefined);
+    this.normalizer = charsmap === undefined ? new SentencePieceNormalizer() : SentencePieceNormalizer.fromBase64(charsmap, `${source} "precompiled_charsmap"`);
+    this.hasCharsmap = this.normalizer.hasCharsmap;
     // Control pieces (<pad>, </s>, <unk>: special added tokens) never match text in SentencePiece.
     const { special } = addedTokens(tokenizerJson);
     this.scores = new Float32Array(model.vocab.length);
@@ -79,14 +75,11 @@ export class SentencePieceUnigram {
   }
 
   /**
-   * SentencePiece's normaliser for this model: `nmt_nfkc` when the model has it, then whitespace runs collapsed,
-   * leading and trailing whitespace removed, "▁" prefixed (dummy prefix) and spaces written as "▁".
+   * SentencePiece's normaliser for this model: its charsmap, whitespace runs collapsed, leading and trailing
+   * whitespace removed, "▁" prefixed (dummy prefix) and spaces written as "▁".
    */
   normalize(text: string, options: UnigramEncodeOptions = {}): string {
-    const normalized = this.normalizesNfkc ? nmtNfkc(text) : text;
-    const words = normalized.split(' ').filter((w) => w !== '');
-    if (words.length === 0) return '';
-    return (options.addDummyPrefix === false ? '' : SPACE_SYMBOL) + words.join(SPACE_SYMBOL);
+    return this.normalizer.normalize(text, options.addDummyPrefix !== false);
   }
 
   /** Ids of `text` (no special tokens added). */

@@ -98,7 +98,7 @@ export class SiglipTextTokenizer {
         const plain = text.split(SPACE_SYMBOL).join(' ');
         return unigram.encode(canonicalizeText(lowerCase ? pythonLower(plain) : plain));
       };
-      const rules = `${lowerCase ? 'lower-case, ' : ''}ASCII punctuation removed, whitespace collapsed and stripped, SentencePiece Unigram with a "▁" prefix${unigram.normalizesNfkc ? ' (nmt_nfkc)' : ''}, </s> appended, padded with id ${pad} to ${maxLength}`;
+      const rules = `${lowerCase ? 'lower-case, ' : ''}ASCII punctuation removed, whitespace collapsed and stripped, SentencePiece Unigram with a "▁" prefix${unigram.hasCharsmap ? ' (its precompiled charsmap)' : ''}, </s> appended, padded with id ${pad} to ${maxLength}`;
       return new SiglipTextTokenizer('sentencepiece-unigram', subwords, { pad, eos }, maxLength, rules);
     }
     if (modelType === 'BPE') {

@@ -98,3 +98,29 @@ test('the preprocessing reference is an option for CLIP-architecture families on
   // The model fingerprint carries the family's settings: a SigLIP tokenizer's padding differs from CLIP's.
   assert.notDeepEqual(original.fingerprintSettings(), (await ClipModel.load({ model: siglip, offline: true })).fingerprintSettings());
 });
+
+test('a tower extracted from a combined graph computes exactly what the combined graph does, and only needs its own inputs', async () => {
+  const ort = await import('onnxruntime-node');
+  const { extractedTowerFolder } = await import('../src/encode/combined_graph.js');
+  const combined = fileURLToPath(new URL('../fixtures/clip-hub/onnx/model.onnx', import.meta.url));
+  const cacheDir = await mkdtemp(join(tmpdir(), 'zs-towers-'));
+  const extract = (output: string, towerFile: string) => extractedTowerFolder({ combined, output, towerFile, config: { model_type: 'clip' }, cacheDir });
+  const textFolder = await extract('text_embeds', 'text_model.onnx');
+  const visionFolder = await extract('image_embeds', 'vision_model.onnx');
+  assert.equal(await extract('text_embeds', 'text_model.onnx'), textFolder, 'extracted once, then reused');
+  const full = await ort.InferenceSession.create(combined);
+  const text = await ort.InferenceSession.create(join(textFolder, 'onnx/text_model.onnx'));
+  const vision = await ort.InferenceSession.create(join(visionFolder, 'onnx/vision_model.onnx'));
+  assert.deepEqual(vision.inputNames, ['pixel_values']);
+  assert.deepEqual(text.outputNames, ['text_embeds']);
+  const ids = new ort.Tensor('int64', BigInt64Array.from([49406n, 320n, 1125n, 539n, 49407n]), [1, 5]);
+  const mask = new ort.Tensor('int64', new BigInt64Array(5).fill(1n), [1, 5]);
+  const pixels = new ort.Tensor('float32', Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i / 7)), [1, 3, 224, 224]);
+  const both = await full.run({ input_ids: ids, attention_mask: mask, pixel_values: pixels });
+  const feeds: Record<string, typeof ids> = { input_ids: ids, attention_mask: mask };
+  const alone = await text.run(Object.fromEntries(text.inputNames.map((name) => [name, feeds[name]])));
+  assert.deepEqual(Array.from(alone.text_embeds.data as Float32Array), Array.from(both.text_embeds.data as Float32Array));
+  const image = await vision.run({ pixel_values: pixels });
+  assert.deepEqual(Array.from(image.image_embeds.data as Float32Array), Array.from(both.image_embeds.data as Float32Array));
+  await Promise.all([full.release(), text.release(), vision.release()]);
+});

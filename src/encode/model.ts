@@ -3,9 +3,10 @@ import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { l2NormalizeRows } from '../score/similarity.js';
 import { familyOf } from './families/registry.js';
-import type { FamilyOptions, ModelJsonFiles, ResolvedFamily, TextTokenizer, Tower } from './families/family.js';
+import type { FamilyOptions, GraphPlan, ModelJsonFiles, ResolvedFamily, TextTokenizer, Tower } from './families/family.js';
+import { extractedTowerFolder } from './combined_graph.js';
 import { outputSize } from './image/clip_image_transform.js';
-import { localModelFile, readModelJson, type ModelLocation } from './model_files.js';
+import { ensureModelFile, localModelFile, readModelJson, type ModelLocation } from './model_files.js';
 import { readOnnxGraphInfo } from './onnx_file.js';
 import { hubEndpoint, loadOnnxGraph, type HubSettings, type OnnxGraph, type TensorData } from './transformers_adapter.js';
 
@@ -150,15 +151,43 @@ export class ClipModel {
     return outputSize(this.family.preprocess);
   }
 
+  private plan(tower: Tower): GraphPlan {
+    return tower === 'text' ? this.family.text : this.family.vision;
+  }
+
+  /** The ONNX file a tower comes from: its own, or the combined graph it is extracted from. */
   private graphFile(tower: Tower): string {
-    const plan = tower === 'text' ? this.family.text : this.family.vision;
-    return `onnx/${plan.file}${dtypeSuffix(this.source.dtype)}.onnx`;
+    const plan = this.plan(tower);
+    return `onnx/${plan.fromCombined ? 'model' : plan.file}${dtypeSuffix(this.source.dtype)}.onnx`;
   }
 
   /** Local ONNX files of both towers for this dtype (folder models only): what the model fingerprint hashes. */
   onnxFiles(): string[] | undefined {
     if (!this.source.path) return undefined;
-    return (['text', 'vision'] as const).map((tower) => join(this.source.path!, this.graphFile(tower)));
+    const graphs = [...new Set((['text', 'vision'] as const).map((tower) => join(this.source.path!, this.graphFile(tower))))];
+    // External weights (`model.onnx_data`, `_1`, …) are the model too.
+    const data = graphs.flatMap((graph) => Array.from({ length: 16 }, (_, k) => `${graph}_data${k === 0 ? '' : `_${k}`}`).filter((f) => existsSync(f)));
+    return [...graphs, ...data];
+  }
+
+  /** Where Transformers.js loads a tower from: the model itself, or the folder its extracted tower is cached in. */
+  private async towerLocation(tower: Tower): Promise<{ model: string; localOnly: boolean }> {
+    const { source, hub, files } = this.description;
+    const plan = this.plan(tower);
+    if (!plan.fromCombined) return { model: source.path ?? source.id, localOnly: hub.offline || source.kind === 'folder' };
+    const file = this.graphFile(tower);
+    const combined = await ensureModelFile(source, hub, file);
+    if (!combined) throw new Error(`${file} is missing: a ${this.family.family} model ships its towers in that one combined graph`);
+    // Transformers.js's names for external weights; a hub model's must be in the cache before extraction.
+    for (let k = 0; k < 16 && (await ensureModelFile(source, hub, `${file}_data${k === 0 ? '' : `_${k}`}`)); k++);
+    const folder = await extractedTowerFolder({
+      combined,
+      output: plan.embeddingOutput,
+      towerFile: `${plan.file}${dtypeSuffix(source.dtype)}.onnx`,
+      config: files.config ?? {},
+      cacheDir: hub.cacheDir,
+    });
+    return { model: folder, localOnly: true };
   }
 
   /** Family settings that change embeddings beyond the weights: part of the cache key. */
@@ -210,19 +239,12 @@ export class ClipModel {
   private tower(kind: Tower): Promise<OnnxGraph> {
     let loading = this.towers.get(kind);
     if (!loading) {
-      const plan = kind === 'text' ? this.family.text : this.family.vision;
+      const plan = this.plan(kind);
       const { source, hub } = this.description;
-      loading = loadOnnxGraph(
-        {
-          model: source.path ?? source.id,
-          revision: source.revision,
-          file: plan.file,
-          dtype: source.dtype,
-          threads: this.threads,
-          localOnly: hub.offline || source.kind === 'folder',
-        },
-        hub,
-      )
+      loading = this.towerLocation(kind)
+        .then(({ model, localOnly }) =>
+          loadOnnxGraph({ model, revision: source.revision, file: plan.file, dtype: source.dtype, threads: this.threads, localOnly }, hub),
+        )
         .then((graph) => {
           if (!graph.outputNames.includes(plan.embeddingOutput)) {
             throw new Error(`${this.graphFile(kind)} has no output '${plan.embeddingOutput}' (it has ${graph.outputNames.join(', ')}), which a ${this.family.family} model's ${kind} tower must return`);
@@ -240,7 +262,7 @@ export class ClipModel {
   /** Feeds exactly the inputs the graph declares, from those we have; an input we cannot provide is an error. */
   private async run(kind: Tower, available: Record<string, TensorData>): Promise<{ data: Float32Array; dims: number[] }> {
     const graph = await this.tower(kind);
-    const plan = kind === 'text' ? this.family.text : this.family.vision;
+    const plan = this.plan(kind);
     const missing = graph.inputNames.filter((name) => !(name in available));
     if (missing.length) {
       throw new Error(`${this.graphFile(kind)} takes inputs ${graph.inputNames.join(', ')}; zeroshot cannot provide ${missing.join(', ')} for a ${this.family.family} model`);

@@ -4,8 +4,11 @@
  * Transformers.js's file cache keeps them (`<cache>/<id>/<file>`, or `<cache>/<id>/<revision>/<file>` for another
  * revision than main), so both share one copy and `--offline` finds them.
  */
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, readdir, rename, writeFile } from 'node:fs/promises';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, readFile, readdir, rename } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { dirname, join } from 'node:path';
 import type { HubSettings } from './transformers_adapter.js';
 
@@ -33,6 +36,7 @@ export async function localOnnxFiles(location: ModelLocation, hub: HubSettings):
   return (await readdir(dir)).filter((name) => name.endsWith('.onnx') || name.endsWith('.onnx_data')).sort();
 }
 
+/** Streams `file` of a hub model into the cache; false when the hub has no such file. */
 async function download(location: ModelLocation, hub: HubSettings, file: string, target: string): Promise<boolean> {
   const url = `${hub.endpoint}${location.id}/resolve/${encodeURIComponent(location.revision)}/${file}`;
   let response: Response;
@@ -42,14 +46,25 @@ async function download(location: ModelLocation, hub: HubSettings, file: string,
     throw new Error(`cannot download ${url}: ${(error as Error).message}`, { cause: error });
   }
   if (response.status === 404) return false;
-  if (!response.ok) throw new Error(`cannot download ${url}: HTTP ${response.status} ${response.statusText}`);
-  const bytes = new Uint8Array(await response.arrayBuffer());
+  if (!response.ok || !response.body) throw new Error(`cannot download ${url}: HTTP ${response.status} ${response.statusText}`);
   await mkdir(dirname(target), { recursive: true });
   // Renamed into place, so a reader never sees half a file.
   const partial = `${target}.${process.pid}.partial`;
-  await writeFile(partial, bytes);
+  await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), createWriteStream(partial));
   await rename(partial, target);
   return true;
+}
+
+/**
+ * The local path of one of the model's files, downloading it into the cache for a hub id; undefined when the model
+ * has no such file.
+ */
+export async function ensureModelFile(location: ModelLocation, hub: HubSettings, file: string): Promise<string | undefined> {
+  const path = localModelFile(location, hub, file);
+  if (existsSync(path)) return path;
+  if (location.kind === 'folder') return undefined;
+  if (hub.offline) throw new Error(`${file} is not in the model cache (${path}) and --offline forbids downloading it`);
+  return (await download(location, hub, file, path)) ? path : undefined;
 }
 
 /**
@@ -57,12 +72,8 @@ async function download(location: ModelLocation, hub: HubSettings, file: string,
  * not cached while offline, not valid JSON.
  */
 export async function readModelJson(location: ModelLocation, hub: HubSettings, file: string): Promise<JsonObject | undefined> {
-  const path = localModelFile(location, hub, file);
-  if (!existsSync(path)) {
-    if (location.kind === 'folder') return undefined;
-    if (hub.offline) throw new Error(`${file} is not in the model cache (${path}) and --offline forbids downloading it`);
-    if (!(await download(location, hub, file, path))) return undefined;
-  }
+  const path = await ensureModelFile(location, hub, file);
+  if (!path) return undefined;
   const text = await readFile(path, 'utf8');
   let value: unknown;
   try {

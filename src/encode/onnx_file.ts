@@ -17,14 +17,14 @@ export interface OnnxGraphInfo {
   readonly scalars: Readonly<Record<string, number>>;
 }
 
-const WIRE_VARINT = 0;
+export const WIRE_VARINT = 0;
 const WIRE_FIXED64 = 1;
-const WIRE_LENGTH = 2;
+export const WIRE_LENGTH = 2;
 const WIRE_FIXED32 = 5;
 const FLOAT = 1;
 
 /** Positioned reads over a file, with a small read-ahead window. */
-class FileReader {
+export class FileReader {
   private window = Buffer.alloc(0);
   private windowStart = 0;
 
@@ -54,7 +54,9 @@ class FileReader {
   }
 }
 
-interface Field {
+export interface Field {
+  /** Where the field's key starts: [at, next) is the whole field as encoded. */
+  readonly at: number;
   readonly number: number;
   readonly wire: number;
   /** Varint value, or the length of a length-delimited field. */
@@ -64,7 +66,7 @@ interface Field {
   readonly next: number;
 }
 
-function* fields(reader: FileReader, start: number, end: number): Generator<Field> {
+export function* fields(reader: FileReader, start: number, end: number): Generator<Field> {
   let position = start;
   while (position < end) {
     const key = reader.varint(position);
@@ -72,17 +74,17 @@ function* fields(reader: FileReader, start: number, end: number): Generator<Fiel
     const wire = key.value % 8;
     if (wire === WIRE_VARINT) {
       const v = reader.varint(key.next);
-      yield { number, wire, value: v.value, start: key.next, next: v.next };
+      yield { at: position, number, wire, value: v.value, start: key.next, next: v.next };
       position = v.next;
     } else if (wire === WIRE_LENGTH) {
       const length = reader.varint(key.next);
       const next = length.next + length.value;
       if (next > end) throw new Error('malformed ONNX file: a field runs past its message');
-      yield { number, wire, value: length.value, start: length.next, next };
+      yield { at: position, number, wire, value: length.value, start: length.next, next };
       position = next;
     } else if (wire === WIRE_FIXED64 || wire === WIRE_FIXED32) {
       const next = key.next + (wire === WIRE_FIXED64 ? 8 : 4);
-      yield { number, wire, value: 0, start: key.next, next };
+      yield { at: position, number, wire, value: 0, start: key.next, next };
       position = next;
     } else {
       throw new Error(`malformed ONNX file: wire type ${wire}`);
@@ -90,7 +92,7 @@ function* fields(reader: FileReader, start: number, end: number): Generator<Fiel
   }
 }
 
-function text(reader: FileReader, field: Field): string {
+export function text(reader: FileReader, field: Field): string {
   return reader.bytes(field.start, field.value).toString('utf8');
 }
 

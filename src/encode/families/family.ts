@@ -36,6 +36,8 @@ export interface GraphPlan {
   /** Base name under `onnx/`, e.g. `text_model`; the dtype adds its suffix. */
   readonly file: string;
   readonly embeddingOutput: string;
+  /** The model ships only the combined `onnx/model.onnx`: the tower is extracted from it (see combined_graph.ts). */
+  readonly fromCombined?: boolean;
 }
 
 /**

@@ -109,6 +109,12 @@ describe('tokenizer.json errors name the file and the entry', () => {
     const text = 'A photo of  a white man';
     assert.deepEqual(new SentencePieceBpe(split).encode(text), new SentencePieceBpe(gemma).encode(text));
   });
+  it("a Gemma-sized vocabulary (256k pieces) loads", () => {
+    const vocab: Record<string, number> = { ...(gemma.model as { vocab: Record<string, number> }).vocab };
+    for (let id = Object.keys(vocab).length; id < 256000; id++) vocab[`piece${id}`] = id;
+    const big = new SentencePieceBpe({ ...gemma, model: { ...(gemma.model as object), vocab } });
+    assert.equal(big.vocabularySize, 256000);
+  });
   it('an unknown model type', () => {
     assert.throws(() => SiglipTextTokenizer.fromJson({ model: { type: 'WordPiece' } }, {}), /"model\.type" "WordPiece" is not a SentencePiece/);
   });

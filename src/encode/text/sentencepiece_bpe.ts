@@ -80,7 +80,10 @@ export class SentencePieceBpe {
       this.vocab.set(piece, id);
     }
     this.vocabularySize = this.vocab.size;
-    this.idLimit = Math.max(...this.vocab.values()) + 1;
+    // a loop, not Math.max(...ids): Gemma's 256k ids would overflow the call stack
+    let largest = -1;
+    for (const id of this.vocab.values()) largest = Math.max(largest, id);
+    this.idLimit = largest + 1;
     const unk = typeof model.unk_token === 'string' ? this.vocab.get(model.unk_token) : undefined;
     if (unk === undefined) throw tokenizerError(source, '"model.unk_token"', 'is missing or not in the vocabulary');
     this.unknownId = unk;

@@ -9,6 +9,7 @@ import { defaultEmbeddingCachePath, openEmbeddingCache, type CacheSessionStats }
 import { fingerprint, modelFingerprint } from './encode/cache/fingerprint.js';
 import { cosineScores, type ScoreMatrix } from './score/similarity.js';
 import { probabilities, probabilityFormula } from './score/probabilities.js';
+import { scriptWarning } from './encode/text/scripts.js';
 import { defaultStrategies, parseStrategy, predictAll, type Strategy } from './score/strategies.js';
 import { classificationMetrics, type ClassificationMetrics } from './evaluate/classification.js';
 import { auditPredictions, type AuditOptions, type AuditResult } from './evaluate/audit.js';
@@ -157,7 +158,10 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
 
   const timings: Record<string, number> = {};
   // Opened before the model so a file that is not a zeroshot cache fails at once.
-  const cache = options.cache === false ? null : openEmbeddingCache(options.cache ?? defaultEmbeddingCachePath(), { onWarning: hooks.onWarning });
+  // A path given explicitly must work; the default location only warns when it cannot be used.
+  const cache = options.cache === false
+    ? null
+    : openEmbeddingCache(options.cache ?? defaultEmbeddingCachePath(), { onWarning: hooks.onWarning, required: typeof options.cache === 'string' });
   let stageStart = performance.now();
   hooks.onStage?.('model');
   let model: ClipModel | undefined;
@@ -169,7 +173,8 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     const modelFp = await modelFingerprint({ id, revision, dtype, onnxFiles: model.onnxFiles(), settings: model.fingerprintSettings() }, cache?.fileHashes);
     const preprocessFp = fingerprint({ kind: 'zeroshot-clip-preprocess', options: preprocessor.options });
     cache?.registerModel(modelFp, { id, revision, dtype });
-    for (const warning of model.family.warnings) (hooks.onWarning ?? process.emitWarning)(warning);
+    const languageWarning = scriptWarning(spec.prompts, model.tokenizer.kind, model.tokenizer.englishOnly ?? false);
+    for (const warning of [...model.family.warnings, ...(languageWarning ? [languageWarning] : [])]) (hooks.onWarning ?? process.emitWarning)(warning);
     // Prompts that only differ beyond the tokenizer's cut would get one embedding; checked with CLIP's exact tokenizer.
     const tokenizer = model.tokenizer;
     if (tokenizer.kind === 'clip-bpe') checkPromptsAfterTruncation(spec, (prompt) => tokenizer.encodeBatch([prompt]).inputIds);

@@ -34,6 +34,7 @@ export function clipBpeTokenizer(files: ModelJsonFiles, family: string, padding:
   const clip = ClipBpeTokenizer.fromVocabAndMerges(model.vocab, merges);
   return {
     kind: 'clip-bpe',
+    englishOnly: true,
     padding,
     maxLength: clip.contextLength,
     rules: "OpenAI's clip.tokenize: ftfy, HTML unescaping, whitespace collapsed, lower-cased, byte-level BPE; <|startoftext|> … <|endoftext|>, cut at 77 keeping <|endoftext|>",

@@ -28,6 +28,8 @@ export interface TextTokenizer {
   readonly maxLength: number;
   /** Text rules applied before subword encoding, in words (for `inspect` and the README). */
   readonly rules: string;
+  /** Trained on English text only (CLIP's BPE): prompts in other scripts get a warning. */
+  readonly englishOnly?: boolean;
   encodeBatch(texts: readonly string[]): EncodedBatch;
 }
 

@@ -7,7 +7,7 @@ import { createImagePreprocessor, type ImagePreprocessor } from './encode/image/
 import { embedImages, embedTexts, type EmbeddingProgress, type ImageFailure } from './encode/embed.js';
 import { defaultEmbeddingCachePath, openEmbeddingCache, type CacheSessionStats } from './encode/cache/embedding_cache.js';
 import { fingerprint, modelFingerprint } from './encode/cache/fingerprint.js';
-import { cosineScores, type ScoreMatrix } from './score/similarity.js';
+import { cosineScores, truncateRows, type ScoreMatrix } from './score/similarity.js';
 import { probabilities, probabilityFormula } from './score/probabilities.js';
 import { scriptWarning } from './encode/text/scripts.js';
 import { defaultStrategies, parseStrategy, predictAll, type Strategy } from './score/strategies.js';
@@ -34,6 +34,8 @@ export interface RunOptions extends ModelOptions {
   readonly cache?: string | false;
   /** Threads that decode and preprocess images while the model runs (0: the main thread). */
   readonly preprocessWorkers?: number;
+  /** Keep the first `dim` coordinates of every embedding, renormalised (Matryoshka models such as jina-clip v2). */
+  readonly dim?: number;
   /** Label-CSV columns to audit by (e.g. gender, age): per-group metrics, gaps, intervals. */
   readonly groups?: readonly string[];
   /** Audit settings: bootstrap resamples, seed, min group size, ranking depth, intersections. */
@@ -183,6 +185,10 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     stageStart = performance.now();
     hooks.onStage?.('texts');
     const text = await embedTexts(model, spec.prompts, cache && { store: cache, modelFp });
+    // Matryoshka: the first `dim` coordinates, renormalised; checked before any image is encoded.
+    const dim = options.dim ?? text.dim;
+    if (!Number.isInteger(dim) || dim < 1 || dim > text.dim) throw new Error(`--dim ${dim}: the model's embeddings have ${text.dim} dimensions; give 1 to ${text.dim}`);
+    const textEmbeddings = truncateRows(text.embeddings, text.dim, dim);
     // The text tower is not needed for the images: its memory is better spent on the image batches.
     await model.releaseTower('text');
     timings.encode_texts_s = seconds(stageStart);
@@ -205,7 +211,8 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
 
     stageStart = performance.now();
     hooks.onStage?.('scores');
-    const similarity = cosineScores(images.embeddings, text.embeddings, text.dim);
+    const imageEmbeddings = truncateRows(images.embeddings, text.dim, dim);
+    const similarity = cosineScores(imageEmbeddings, textEmbeddings, dim);
     const values = model.scoringValues();
     const learned = values.logitScale === undefined ? undefined : { kind: values.kind, logitScale: values.logitScale, logitBias: values.logitBias };
     const scoring: RunScoring = {
@@ -222,9 +229,9 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       similarity,
       promptClass: spec.promptClass,
       numClasses: classes.length,
-      imageEmbeddings: images.embeddings,
-      textEmbeddings: text.embeddings,
-      dim: text.dim,
+      imageEmbeddings,
+      textEmbeddings,
+      dim,
     };
     const predictions = predictAll(strategyInputs, strategies);
 
@@ -264,9 +271,9 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       similarity,
       scoring,
       probabilities: probabilityMatrix,
-      imageEmbeddings: images.embeddings,
-      textEmbeddings: text.embeddings,
-      dim: text.dim,
+      imageEmbeddings,
+      textEmbeddings,
+      dim,
       predictions,
       truth,
       labelColumn: labelRows ? (options.labelColumn ?? 'label') : undefined,

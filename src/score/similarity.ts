@@ -23,6 +23,18 @@ export function l2NormalizeRows(data: Float32Array, dim: number): Float32Array {
 }
 
 /**
+ * The first `keep` of `dim` coordinates of each row, L2-normalised again: a Matryoshka-trained model's embedding at
+ * a smaller size. Returns `data` itself when nothing is cut.
+ */
+export function truncateRows(data: Float32Array, dim: number, keep: number): Float32Array {
+  if (keep === dim) return data;
+  const rows = data.length / dim;
+  const out = new Float32Array(rows * keep);
+  for (let i = 0; i < rows; i++) out.set(data.subarray(i * dim, i * dim + keep), i * keep);
+  return l2NormalizeRows(out, keep);
+}
+
+/**
  * CLIP logits: `100 · image @ text.T` for L2-normalised embeddings, i.e. 100 × cosine similarity.
  * Dot products accumulate in double and are rounded to float32 once, so the result is the
  * correctly rounded float32 of the exact value (torch's float32 matmul may differ in the last bit).

@@ -213,12 +213,12 @@ test('a location that cannot be created → null and one warning, not an error',
     const warnings: string[] = [];
     assert.equal(openEmbeddingCache(path, { onWarning: (message) => warnings.push(message) }), null);
     assert.equal(warnings.length, 1);
-    assert.match(warnings[0], /cache\.sqlite': cannot create its folder \((EEXIST|ENOTDIR): .*\); continuing without the cache/);
+    assert.match(warnings[0], /cache\.sqlite': cannot be used: '.*a-file' is a file, (not a folder|so no folder can be made inside it); continuing without the cache/);
   }
   // A folder where the file should be.
   const warnings: string[] = [];
   assert.equal(openEmbeddingCache(dir, { onWarning: (message) => warnings.push(message) }), null);
-  assert.match(warnings[0], /cannot open it/);
+  assert.match(warnings[0], /cannot be used: '.*' is a folder, not a file/);
 });
 
 test('read-only: cached embeddings are used, nothing is written, no warning; a missing file → null + warning', () => {

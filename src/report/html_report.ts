@@ -245,7 +245,8 @@ export async function loadReportData(resultsDir: string, options: ReportOptions 
   const pathOf = (name: string) => join(resultsDir, name);
   const runText = await readOptional(pathOf(RESULT_FILES.run));
   if (runText === null) throw new Error(`${pathOf(RESULT_FILES.run)} not found: '${resultsDir}' is not a results folder`);
-  const run = parseJson<RunFile>(runText, pathOf(RESULT_FILES.run));
+  // Without the folder's file list (sizes, hashes): the report built during the run and one rebuilt later are the same.
+  const { files: _files, failed_outputs: _failedOutputs, ...run } = parseJson<RunFile & { files?: unknown; failed_outputs?: unknown }>(runText, pathOf(RESULT_FILES.run));
   const metricsText = await readOptional(pathOf(RESULT_FILES.metrics));
   const metricsFile = metricsText === null ? null : parseJson<MetricsFile>(metricsText, pathOf(RESULT_FILES.metrics));
   const classes = metricsFile?.classes ?? run.spec.classes.map((c) => c.name);

@@ -1,8 +1,6 @@
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { RunResult } from '../pipeline.js';
 import { strategyName } from '../score/strategies.js';
-import { writeFileAtomic } from './atomic_write.js';
+import { contentOutput, RECORD_FILE, writeResultsFolder, type ResultOutput } from './results_folder.js';
 import { jsonLines, predictionsCsv, similaritiesJson } from './tables.js';
 
 export const RESULT_FILES = {
@@ -11,7 +9,7 @@ export const RESULT_FILES = {
   predictions: 'predictions.csv',
   metrics: 'metrics.json',
   errors: 'errors.jsonl',
-  run: 'run.json',
+  run: RECORD_FILE,
 } as const;
 
 /** What produced the results: enough to reproduce them and to judge them. */
@@ -25,6 +23,7 @@ export function runRecord(result: RunResult, extra: Record<string, unknown> = {}
       classes: result.spec.classes.map((c) => ({ name: c.name, prompts: c.prompts, probe: c.probe })),
     },
     scoring: result.scoring,
+    embedding_dim: result.dim,
     strategies: result.strategies.map(strategyName),
     images_root: result.imagesRoot,
     label_column: result.labelColumn ?? null,
@@ -37,26 +36,38 @@ export function runRecord(result: RunResult, extra: Record<string, unknown> = {}
   };
 }
 
-/** Writes every result file into `outDir` (created if needed), each replaced atomically. */
-export async function writeResults(result: RunResult, outDir: string, extra: Record<string, unknown> = {}): Promise<string[]> {
-  await mkdir(outDir, { recursive: true });
+/** The data files of a run, as named outputs (metrics, probabilities and errors only when there are any). */
+export function resultOutputs(result: RunResult): ResultOutput[] {
   const classes = result.spec.classes.map((c) => c.name);
-  const written: [string, string][] = [
-    [RESULT_FILES.similarities, similaritiesJson(result.imageKeys, result.spec.prompts, result.similarity)],
-    [RESULT_FILES.predictions, predictionsCsv(result.imageKeys, classes, result.predictions, result.truth)],
-    [RESULT_FILES.run, JSON.stringify({ ...runRecord(result, extra), finished_at: new Date().toISOString() }, null, 2) + '\n'],
+  const outputs = [
+    contentOutput(RESULT_FILES.similarities, () => similaritiesJson(result.imageKeys, result.spec.prompts, result.similarity)),
+    contentOutput(RESULT_FILES.predictions, () => predictionsCsv(result.imageKeys, classes, result.predictions, result.truth)),
   ];
-  if (result.probabilities) written.push([RESULT_FILES.probabilities, similaritiesJson(result.imageKeys, result.spec.prompts, result.probabilities)]);
-  else await rm(join(outDir, RESULT_FILES.probabilities), { force: true });
-  if (result.metrics) {
-    const metrics = { classes, strategies: result.metrics, ...(result.audit ? { groups: result.audit } : {}) };
-    written.push([RESULT_FILES.metrics, JSON.stringify(metrics, null, 2) + '\n']);
+  const { probabilities, metrics, audit } = result;
+  if (probabilities) outputs.push(contentOutput(RESULT_FILES.probabilities, () => similaritiesJson(result.imageKeys, result.spec.prompts, probabilities)));
+  if (metrics) {
+    outputs.push(contentOutput(RESULT_FILES.metrics, () => JSON.stringify({ classes, strategies: metrics, ...(audit ? { groups: audit } : {}) }, null, 2) + '\n'));
   }
-  else await rm(join(outDir, RESULT_FILES.metrics), { force: true });
-  if (result.failures.length) written.push([RESULT_FILES.errors, jsonLines(result.failures)]);
-  else await rm(join(outDir, RESULT_FILES.errors), { force: true });
-  for (const [name, content] of written) await writeFileAtomic(join(outDir, name), content);
-  return written.map(([name]) => join(outDir, name));
+  if (result.failures.length) outputs.push(contentOutput(RESULT_FILES.errors, () => jsonLines(result.failures)));
+  return outputs;
+}
+
+export interface WriteResultsOptions {
+  /** More fields for run.json. */
+  readonly extra?: Record<string, unknown>;
+  /** More outputs after the data files, e.g. the report (which reads them). */
+  readonly outputs?: readonly ResultOutput[];
+}
+
+/**
+ * Writes the results folder `outDir` as one set (see writeResultsFolder): the previous run's files are replaced
+ * together, none left behind. Returns the paths written; throws ResultsWriteError naming any file that failed.
+ */
+export async function writeResults(result: RunResult, outDir: string, options: WriteResultsOptions = {}): Promise<string[]> {
+  return writeResultsFolder(outDir, [...resultOutputs(result), ...(options.outputs ?? [])], {
+    ...runRecord(result, options.extra),
+    finished_at: new Date().toISOString(),
+  });
 }
 
 /** The stdout summary: strategy × accuracy × balanced accuracy. */

@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { stringify } from 'csv-stringify/sync';
+import { fileLocationProblem } from '../../report/writable_path.js';
 import type { FileHashMemo } from './fingerprint.js';
 import { float32FromLittleEndian, float32ToLittleEndian, NpyFloat32Writer } from './npy.js';
 
@@ -87,7 +88,8 @@ function checkFormat(db: SqliteDatabase, path: string): boolean {
     tables = db.prepare<[], string>("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all();
   } catch (error) {
     const code = sqliteCode(error);
-    if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    if (isCorruption(error)) throw new EmbeddingCacheError(corruptionMessage(path, error));
+    if (code === 'SQLITE_NOTADB') {
       throw new EmbeddingCacheError(`'${path}' is not a zeroshot embedding cache (not an SQLite database); it was left unchanged. Choose another file with --cache.`);
     }
     throw error;
@@ -129,6 +131,20 @@ function isStorageFailure(error: unknown): boolean {
   return code !== undefined && STORAGE_FAILURES.has(code.split('_').slice(0, 2).join('_'));
 }
 
+/** SQLITE_CORRUPT and its extended codes: the file's pages are damaged ("database disk image is malformed"). */
+function isCorruption(error: unknown): boolean {
+  return sqliteCode(error)?.startsWith('SQLITE_CORRUPT') ?? false;
+}
+
+/** A damaged cache: which file, and the three ways out. */
+function corruptionMessage(path: string, error: unknown): string {
+  return (
+    `embedding cache '${path}' is damaged (${error instanceof Error ? error.message : String(error)}). ` +
+    `Ways out: \`zeroshot cache check --cache '${path}'\` runs SQLite's integrity check and lists the damage; ` +
+    `move the file aside (e.g. mv '${path}' '${path}.damaged', and its -wal file) and the next run starts a new cache; or run with --no-cache`
+  );
+}
+
 function describe(error: unknown): string {
   const code = sqliteCode(error);
   const message = error instanceof Error ? error.message : String(error);
@@ -147,6 +163,11 @@ export interface OpenCacheOptions {
   maxBytes?: number;
   /** How long to wait for another process's write to finish. */
   busyTimeoutMs?: number;
+  /**
+   * The path was asked for (--cache): a location that cannot hold it (a folder, a virtual file system such as
+   * /proc, a folder that is not writable) is an EmbeddingCacheError. Otherwise it warns and the run goes on without.
+   */
+  required?: boolean;
 }
 
 /** Which model and image preprocessing produced an image embedding. */
@@ -187,6 +208,12 @@ export function openEmbeddingCache(path: string, options: OpenCacheOptions = {})
     warn(`embedding cache '${file}': ${why}; continuing without the cache`);
     return null;
   };
+  // Checked before any mkdir: Node's recursive mkdir never returns on /proc.
+  const location = fileLocationProblem(file);
+  if (location) {
+    if (options.required) throw new EmbeddingCacheError(`embedding cache '${file}' cannot be used: ${location}; give another --cache FILE, or --no-cache`);
+    return withoutCache(`cannot be used: ${location}`);
+  }
   if (!readOnly) {
     try {
       mkdirSync(dirname(file), { recursive: true });
@@ -271,7 +298,7 @@ export class EmbeddingCache {
   /** A file-hash memo backed by the cache: ONNX files of hundreds of MB are hashed once, not on every run. */
   get fileHashes(): FileHashMemo {
     return {
-      get: (file) => this.statements.getFileHash.get(file.path, file.size, file.mtimeMs),
+      get: (file) => (this.state === 'off' ? undefined : this.guardRead(() => this.statements.getFileHash.get(file.path, file.size, file.mtimeMs), undefined)),
       set: (file, sha256) => this.write(() => this.statements.putFileHash.run(file.path, file.size, file.mtimeMs, sha256)),
     };
   }
@@ -329,17 +356,24 @@ export class EmbeddingCache {
   }
 
   private read(keys: readonly string[], lookup: (key: string) => Buffer | undefined): (Float32Array | undefined)[] {
-    if (this.state === 'off') return keys.map(() => undefined);
+    const none = keys.map(() => undefined);
+    if (this.state === 'off') return none;
+    // One read transaction per batch: one snapshot, one lock.
+    return this.guardRead(() => this.db.transaction(() => keys.map((key) => {
+      const blob = lookup(key);
+      return blob ? float32FromLittleEndian(blob) : undefined;
+    }))(), none);
+  }
+
+  /** `work`, or `fallback` once the cache is turned off because reading failed (storage trouble, a damaged file). */
+  private guardRead<T>(work: () => T, fallback: T): T {
     try {
-      // One read transaction per batch: one snapshot, one lock.
-      return this.db.transaction(() => keys.map((key) => {
-        const blob = lookup(key);
-        return blob ? float32FromLittleEndian(blob) : undefined;
-      }))();
+      return work();
     } catch (error) {
-      if (!isStorageFailure(error)) throw error;
-      this.stop('off', `cannot read it (${describe(error)}); continuing without the cache`);
-      return keys.map(() => undefined);
+      if (isCorruption(error)) this.stop('off', `${corruptionMessage(this.path, error)}. Continuing without the cache`, false);
+      else if (isStorageFailure(error)) this.stop('off', `cannot read it (${describe(error)}); continuing without the cache`);
+      else throw error;
+      return fallback;
     }
   }
 
@@ -349,15 +383,17 @@ export class EmbeddingCache {
       // IMMEDIATE: take the write lock up front, so a concurrent writer makes us wait (busy_timeout), not fail.
       this.db.transaction(work).immediate();
     } catch (error) {
-      if (!isStorageFailure(error)) throw error;
-      this.stop('read-only', `cannot write to it (${describe(error)}); continuing without saving new embeddings`);
+      // A damaged file is not read either: what it returns cannot be trusted.
+      if (isCorruption(error)) this.stop('off', `${corruptionMessage(this.path, error)}. Continuing without the cache`, false);
+      else if (isStorageFailure(error)) this.stop('read-only', `cannot write to it (${describe(error)}); continuing without saving new embeddings`);
+      else throw error;
     }
   }
 
-  private stop(state: CacheState, why: string): void {
+  private stop(state: CacheState, why: string, namePath = true): void {
     this.state = state;
     this.session.writes_disabled = true;
-    this.warn(`embedding cache '${this.path}': ${why}`);
+    this.warn(namePath ? `embedding cache '${this.path}': ${why}` : why);
   }
 }
 
@@ -643,4 +679,29 @@ class StagedFile {
 
 function writeAll(fd: number, bytes: Uint8Array, length: number): void {
   for (let offset = 0; offset < length; ) offset += writeSync(fd, bytes, offset, length - offset);
+}
+
+export interface CacheCheck {
+  path: string;
+  /** SQLite's `PRAGMA integrity_check` found nothing wrong. */
+  ok: boolean;
+  /** What it found (at most 100 lines), or why the file could not be checked. */
+  problems: string[];
+}
+
+/** Runs SQLite's integrity check on the cache file, read-only: for `zeroshot cache check`. */
+export function checkCache(path: string): CacheCheck {
+  const file = resolve(path);
+  if (!statSync(file, { throwIfNoEntry: false })?.isFile()) throw new EmbeddingCacheError(`no embedding cache at '${file}'`);
+  let db: SqliteDatabase | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const lines = db.prepare<[], string>('PRAGMA integrity_check(100)').pluck().all();
+    const ok = lines.length === 1 && lines[0] === 'ok';
+    return { path: file, ok, problems: ok ? [] : lines };
+  } catch (error) {
+    return { path: file, ok: false, problems: [describe(error)] };
+  } finally {
+    db?.close();
+  }
 }

@@ -340,37 +340,83 @@ def gemma_special_tokens_map():
             "pad_token": special("<pad>", False), "unk_token": special("<unk>", False)}
 
 
+def split_on_tokens(text, tokens):
+    """transformers' Trie.split: cut `text` at the added tokens (leftmost match, longest token first)."""
+    pieces, start, i = [], 0, 0
+    ordered = sorted(tokens, key=len, reverse=True)
+    while i < len(text):
+        match = next((t for t in ordered if text.startswith(t, i)), None)
+        if match is None:
+            i += 1
+            continue
+        if i > start:
+            pieces.append(text[start:i])
+        pieces.append(match)
+        i = start = i + len(match)
+    if start < len(text):
+        pieces.append(text[start:])
+    return pieces
+
+
 class SiglipReferenceTokenizer:
-    """Python transformers' SiglipTokenizer, restated on python sentencepiece."""
+    """Python transformers' SiglipTokenizer (slow; there is no fast one), restated on python sentencepiece:
+    SiglipTokenizer.tokenize -> PreTrainedTokenizer.tokenize (lower-casing, split on the added tokens </s> and <unk>,
+    which strip the whitespace beside them) -> _tokenize (canonicalize_text, the "<unk>" prefix trick) per piece,
+    then build_inputs_with_special_tokens (</s> unless the ids already end with it)."""
+
+    SPECIAL = {"</s>": 1, "<unk>": 2}
 
     def __init__(self, model_bytes):
         self.sp, _ = load_processor(model_bytes, add_dummy_prefix=False)
         self.unk_length = len(self.sp.encode("<unk>"))
         self.eos_id, self.pad_id = 1, 1
+        self.space_id = self.sp.piece_to_id(SPIECE_UNDERLINE)
 
     @staticmethod
     def canonicalize(text):
         text = text.translate(str.maketrans("", "", string.punctuation))
         return re.sub(r"\s+", " ", text).strip()
 
+    def _tokenize(self, piece):
+        ids = self.sp.encode("<unk>" + self.canonicalize(piece))
+        return ids[self.unk_length:] if len(ids) >= self.unk_length else ids
+
     def ids(self, text):
-        # tokenize(): "▁" prefix (after replacing any "▁" by a space), lower-casing by PreTrainedTokenizer
         text = (SPIECE_UNDERLINE + text.replace(SPIECE_UNDERLINE, " ")).lower()
-        text = self.canonicalize(text)
-        ids = self.sp.encode("<unk>" + text)
-        ids = ids[self.unk_length:] if len(ids) >= self.unk_length else ids
-        return ids[:MAX_LENGTH - 1] + [self.eos_id]
+        pieces = split_on_tokens(text, self.SPECIAL)
+        for i, piece in enumerate(pieces):
+            if piece in self.SPECIAL:  # lstrip and rstrip: the neighbours lose their whitespace on this side
+                if i > 0:
+                    pieces[i - 1] = pieces[i - 1].rstrip()
+                if i + 1 < len(pieces):
+                    pieces[i + 1] = pieces[i + 1].lstrip()
+        ids, first = [], []
+        for piece in pieces:
+            if piece in self.SPECIAL:
+                ids.append(self.SPECIAL[piece])
+            elif piece:
+                ids.extend(self._tokenize(piece))
+        if len(ids) > 1 and ids[0] == self.space_id and ids[1] in self.SPECIAL.values():
+            ids = ids[1:]
+        ids = ids[:MAX_LENGTH - 1]
+        return ids if ids and ids[-1] == self.eos_id else ids + [self.eos_id]
 
 
 class GemmaReferenceTokenizer:
-    """GemmaTokenizer with add_bos_token false, add_eos_token true, on python sentencepiece."""
+    """GemmaTokenizerFast with add_bos_token false, add_eos_token true, on python sentencepiece: the text is cut at
+    the added tokens (matched on the raw text), each other piece is SentencePiece-encoded, <eos> follows."""
+
+    SPECIAL = {"<pad>": 0, "<eos>": 1, "<bos>": 2, "<unk>": 3}
 
     def __init__(self, model_bytes):
         self.sp, _ = load_processor(model_bytes)
         self.eos_id, self.pad_id = 1, 0
 
     def ids(self, text):
-        return self.sp.encode(text)[:MAX_LENGTH - 1] + [self.eos_id]
+        ids = []
+        for piece in split_on_tokens(text, self.SPECIAL):
+            ids.extend([self.SPECIAL[piece]] if piece in self.SPECIAL else self.sp.encode(piece))
+        return ids[:MAX_LENGTH - 1] + [self.eos_id]
 
 
 def padded(tok, text):
@@ -679,6 +725,9 @@ def token_rule_prompts():
                        " ".join(["photo"] * 63), " ".join(["photo"] * 64), " ".join(["photo"] * 65)],
         "random": random_prompts(),
         "codepoints": codepoint_prompts(),
+        "special_tokens": ["a photo </s> of a man", "a photo of a man</s>", "</s> a photo", "<unk>", "x <unk> y",
+                           "</S> upper", "a<eos>b", "<bos> a photo <eos>", "<pad><pad>", "a <unk>日本", "</s></s>",
+                           "a photo of a man </s>", "< /s> <unk", "ends with </s>  "],
     }
 
 

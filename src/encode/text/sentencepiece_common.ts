@@ -27,17 +27,28 @@ export function modelSection(tokenizerJson: unknown, type: 'Unigram' | 'BPE', so
   return model;
 }
 
-/** content -> id of the tokenizer.json `added_tokens`, and the ids marked special. */
-export function addedTokens(tokenizerJson: unknown): { ids: Map<string, number>; special: Set<number> } {
+/** A tokenizer.json `added_tokens` entry (or a tokenizer_config.json `added_tokens_decoder` one). */
+export interface AddedToken {
+  readonly content: string;
+  readonly id: number;
+  /** The token eats the whitespace on its left / right. */
+  readonly lstrip: boolean;
+  readonly rstrip: boolean;
+}
+
+/** The tokenizer.json `added_tokens`: content -> id, the ids marked special, and the entries. */
+export function addedTokens(tokenizerJson: unknown): { ids: Map<string, number>; special: Set<number>; tokens: AddedToken[] } {
   const ids = new Map<string, number>();
   const special = new Set<number>();
+  const tokens: AddedToken[] = [];
   const list = isRecord(tokenizerJson) && Array.isArray(tokenizerJson.added_tokens) ? tokenizerJson.added_tokens : [];
   for (const entry of list) {
     if (!isRecord(entry) || typeof entry.content !== 'string' || typeof entry.id !== 'number') continue;
     ids.set(entry.content, entry.id);
     if (entry.special === true) special.add(entry.id);
+    tokens.push({ content: entry.content, id: entry.id, lstrip: entry.lstrip === true, rstrip: entry.rstrip === true });
   }
-  return { ids, special };
+  return { ids, special, tokens };
 }
 
 /** The base64 `precompiled_charsmap` of a `Precompiled` normalizer (or of one in a `Sequence`), if any. */

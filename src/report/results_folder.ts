@@ -117,8 +117,10 @@ export async function writeResultsFolder(
     } catch (error) {
       await rm(path, { force: true });
       const others = failed.length ? `; also failed: ${failed.map((f) => f.error).join('; ')}` : '';
+      const kept = Object.keys(files).length ? `; what was written is in '${staging}'` : '';
+      if (!kept) await rm(staging, { recursive: true, force: true });
       throw new ResultsWriteError(
-        `${systemErrorWords(error)} writing ${RECORD_FILE}${others}. The results in '${out}' are unchanged; what was written is in '${staging}'`,
+        `${systemErrorWords(error)} writing ${RECORD_FILE}${others}. The results in '${out}' are unchanged${kept}`,
         [...failed, { file: RECORD_FILE, error: systemErrorWords(error) }],
       );
     }

@@ -241,6 +241,22 @@ describe('BMP: pixel data one byte short', () => {
   });
 });
 
+describe('TIFFs PIL reads that zeroshot refuses, each with the reason and a way out', () => {
+  const dir = path.join(GOLDEN, 'decode');
+  const { refused } = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { refused: { file: string; pil_mode: string; reason: string }[] };
+  assert.equal(refused.length, 6);
+  for (const { file, pil_mode: mode, reason } of refused) {
+    it(`${file} (PIL mode ${mode}): ${reason}`, async () => {
+      await assert.rejects(decodeImage(path.join(dir, file)), new RegExp(`TIFF with ${reason.replace(/[+()]/g, '\\$&')}.*\\(PIL reads it, zeroshot does not\\); convert it.*tiffcp`));
+    });
+  }
+  it('old-style JPEG compression (6), from the directory alone', async () => {
+    const header = tiffHeader(64, 64);
+    const withCompression = Buffer.concat([header.subarray(0, 8), u16le(4), header.subarray(10, 46), u16le(259), u16le(3), u32le(1), u32le(6), u32le(0)]);
+    await assert.rejects(decodeImage(withCompression), /TIFF with old-style JPEG compression \(6\)/);
+  });
+});
+
 describe('the shared decoding-memory budget', () => {
   it('makes a decode wait while the budget is spent and gives back what a dead thread held', async () => {
     const buffer = DecodeMemoryBudget.allocate(2, 1024 * 1024);

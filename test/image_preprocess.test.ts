@@ -52,6 +52,10 @@ const manifest = JSON.parse(readFileSync(path.join(GOLDEN_DIR, 'manifest.json'),
   pillow: string;
   images: GoldenEntry[];
 };
+// The decoders' cases from issue 15 (scripts/make_decode_goldens.py: BMP RLE escapes, short BMPs, TIFF
+// orientation and sample layouts), in the same layout under decode/.
+const decodeManifest = JSON.parse(readFileSync(path.join(GOLDEN_DIR, 'decode', 'manifest.json'), 'utf8')) as { images: GoldenEntry[] };
+manifest.images.push(...decodeManifest.images.map((e) => ({ ...e, file: `decode/${e.file}`, expected: `decode/${e.expected}` })));
 
 /**
  * Allowed max abs difference per golden file. Every case is exact today

@@ -1,35 +1,70 @@
 /**
- * TIFF: the first image file directory read here (size, and what PIL would make of it), pixels through sharp
- * (libtiff).
+ * TIFF: the first image file directory is read here (size, and what PIL 9.4 makes of the file), the pixels
+ * come from sharp (libtiff), and PIL's own rules are applied on top:
+ * - the Orientation tag is applied when the image is loaded, as PIL 9.4's TiffImagePlugin does (its load_end
+ *   transposes), also without `exifRotate`;
+ * - 16-bit samples keep their high byte (PIL's ";16" unpackers), CMYK included;
+ * - associated (premultiplied) alpha is un-premultiplied with PIL's integer formula (its "RGBa" unpackers).
+ * TIFFs PIL reads but this path cannot reproduce are refused with an error saying so and how to convert them.
  */
-import sharp from 'sharp';
-import { decodeWithSharp, type SharpOptions } from './sharp.js';
+import { decodeWithSharp, openSharp, type SharpOptions } from './sharp.js';
 import type { DeclaredSize, DecodedImage, ImageMode } from './types.js';
 
-/** Tag values of the first IFD (first value of each tag; TIFF types BYTE, SHORT, LONG). */
+const TAG = {
+  width: 256,
+  height: 257,
+  bitsPerSample: 258,
+  compression: 259,
+  photometric: 262,
+  orientation: 274,
+  samplesPerPixel: 277,
+  planarConfig: 284,
+  tileWidth: 322,
+  extraSamples: 338,
+  sampleFormat: 339,
+} as const;
+
+/** First value of each tag of the first IFD (integer types only). */
 type Ifd = ReadonlyMap<number, number>;
 
-const TAG = { width: 256, height: 257 } as const;
+export interface TiffHeader extends DeclaredSize {
+  readonly ifd: Ifd;
+}
 
 function readFirstIfd(b: Uint8Array): Ifd {
   const little = b[0] === 0x49;
-  const u16 = (o: number) => (little ? b[o] | (b[o + 1] << 8) : (b[o] << 8) | b[o + 1]);
-  const u32 = (o: number) => (little ? (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0 : ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0);
-  if (b.length < 8) throw new Error('TIFF is truncated (no header)');
-  const offset = u32(4);
-  if (offset + 2 > b.length) throw new Error(`TIFF is truncated (first directory at byte ${offset}, file has ${b.length})`);
-  const count = u16(offset);
-  if (offset + 2 + 12 * count > b.length) throw new Error('TIFF is truncated inside its first directory');
+  const big = b[2] === 0x2b || b[3] === 0x2b; // BigTIFF: 8-byte offsets and counts, 20-byte entries
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const need = (o: number, n: number, what: string) => {
+    if (o < 0 || o + n > b.length) throw new Error(`TIFF is truncated (${what} at byte ${o}, file has ${b.length} bytes)`);
+  };
+  const u16 = (o: number) => view.getUint16(o, little);
+  const u32 = (o: number) => view.getUint32(o, little);
+  const offsetAt = (o: number) => (big ? Number(view.getBigUint64(o, little)) : u32(o));
+  need(0, big ? 16 : 8, 'header');
+  const first = offsetAt(big ? 8 : 4);
+  const countSize = big ? 8 : 2;
+  const entrySize = big ? 20 : 12;
+  need(first, countSize, 'first directory');
+  const count = big ? Number(view.getBigUint64(first, little)) : u16(first);
+  need(first + countSize, entrySize * count, 'first directory');
+  const sizes: Record<number, number> = { 1: 1, 3: 2, 4: 4, 16: 8 };
   const tags = new Map<number, number>();
-  for (let i = 0, e = offset + 2; i < count; i++, e += 12) {
+  for (let i = 0, e = first + countSize; i < count; i++, e += entrySize) {
+    const tag = u16(e);
     const type = u16(e + 2);
-    const value = type === 1 ? b[e + 8] : type === 3 ? u16(e + 8) : type === 4 ? u32(e + 8) : undefined;
-    if (value !== undefined && !tags.has(u16(e))) tags.set(u16(e), value);
+    const size = sizes[type];
+    if (size === undefined || tags.has(tag)) continue;
+    const valueCount = big ? Number(view.getBigUint64(e + 4, little)) : u32(e + 4);
+    const inline = valueCount * size <= (big ? 8 : 4);
+    const at = inline ? e + (big ? 12 : 8) : offsetAt(e + (big ? 12 : 8));
+    if (valueCount < 1 || at + size > b.length) continue;
+    tags.set(tag, type === 1 ? b[at] : type === 3 ? u16(at) : type === 4 ? u32(at) : Number(view.getBigUint64(at, little)));
   }
   return tags;
 }
 
-export function readTiffHeader(b: Uint8Array): DeclaredSize & { readonly ifd: Ifd } {
+export function readTiffHeader(b: Uint8Array): TiffHeader {
   const ifd = readFirstIfd(b);
   const width = ifd.get(TAG.width);
   const height = ifd.get(TAG.height);
@@ -37,14 +72,117 @@ export function readTiffHeader(b: Uint8Array): DeclaredSize & { readonly ifd: If
   return { width, height, ifd };
 }
 
-export async function decodeTiff(bytes: Uint8Array, _header: DeclaredSize, options: SharpOptions): Promise<DecodedImage> {
-  const meta = await sharp(bytes, { failOn: 'error', limitInputPixels: options.pixelLimit }).metadata();
-  const alpha = meta.hasAlpha === true;
-  let mode: ImageMode;
-  if (meta.space === 'cmyk') mode = 'CMYK';
-  else if (meta.isPalette) mode = 'P';
-  else if (meta.space === 'grey16') mode = 'I';
-  else if (meta.space === 'b-w') mode = meta.bitsPerSample === 1 ? '1' : alpha ? 'LA' : 'L';
-  else mode = alpha ? 'RGBA' : 'RGB';
-  return decodeWithSharp(bytes, 'TIFF', mode, options);
+const CONVERT = 'convert it to an ordinary TIFF first, e.g. `tiffcp -c lzw -p contig in.tif out.tif` or `convert in.tif out.png`';
+
+/** Kinds of TIFF PIL reads that this decoder cannot reproduce: refused up front, with the reason. */
+function unsupportedKind(ifd: Ifd): string | null {
+  const compression = ifd.get(TAG.compression) ?? 1;
+  const photometric = ifd.get(TAG.photometric);
+  if (compression === 6) return 'old-style JPEG compression (6), which libtiff in sharp does not decode';
+  if (compression === 34925) return 'LZMA compression, which libtiff in sharp is built without';
+  if (compression === 50000 || compression === 34926) return 'Zstandard compression, which libtiff in sharp is built without';
+  if (ifd.has(TAG.tileWidth) && ifd.get(TAG.planarConfig) === 2) return 'tiles with separate colour planes, which libvips does not read';
+  if (photometric === 8 || photometric === 9 || photometric === 10) return "CIELAB colour (PIL's mode LAB), whose conversion to RGB is not reproduced";
+  if (ifd.get(TAG.sampleFormat) === 3) return "floating-point samples (PIL's mode F), which need float resampling";
+  if (photometric === 3 && (ifd.get(TAG.samplesPerPixel) ?? 1) > 1) return "palette + alpha (PIL's mode PA), which PIL resizes as bicubic palette indices";
+  return null;
+}
+
+export async function decodeTiff(bytes: Uint8Array, header: TiffHeader, options: SharpOptions): Promise<DecodedImage> {
+  const { ifd } = header;
+  const unsupported = unsupportedKind(ifd);
+  if (unsupported) throw new Error(`TIFF with ${unsupported} (PIL reads it, zeroshot does not); ${CONVERT}`);
+  const photometric = ifd.get(TAG.photometric);
+  const bits = ifd.get(TAG.bitsPerSample) ?? 1;
+  const samples = ifd.get(TAG.samplesPerPixel) ?? 1;
+  const associatedAlpha = photometric === 2 && samples === 4 && ifd.get(TAG.extraSamples) === 1;
+
+  let image: DecodedImage;
+  if ((photometric === 5 && bits === 16) || associatedAlpha) {
+    image = await decodeRawSamples(bytes, photometric === 5 ? 'CMYK' : 'RGBA', bits, associatedAlpha, options);
+  } else {
+    const meta = await openSharp(bytes, options, false).metadata();
+    const alpha = meta.hasAlpha === true;
+    let mode: ImageMode;
+    if (meta.space === 'cmyk') mode = 'CMYK';
+    else if (meta.isPalette) mode = 'P';
+    else if (meta.space === 'grey16') mode = 'I';
+    else if (meta.space === 'b-w') mode = meta.bitsPerSample === 1 ? '1' : alpha ? 'LA' : 'L';
+    else mode = alpha ? 'RGBA' : 'RGB';
+    image = await decodeWithSharp(bytes, 'TIFF', mode, options);
+  }
+  // With exifRotate, sharp has applied the orientation already.
+  const orientation = ifd.get(TAG.orientation) ?? 1;
+  return options.exifRotate || orientation < 2 || orientation > 8 ? image : transpose(image, orientation);
+}
+
+/**
+ * The file's own samples (no colour conversion), reduced as PIL's unpackers do: the high byte of 16-bit
+ * samples, and premultiplied RGBa divided back with PIL's integer formula (0 where alpha is 0).
+ */
+async function decodeRawSamples(bytes: Uint8Array, mode: 'CMYK' | 'RGBA', bits: number, premultiplied: boolean, options: SharpOptions): Promise<DecodedImage> {
+  const space = mode === 'CMYK' ? 'cmyk' : bits === 16 ? 'rgb16' : 'srgb';
+  const { data, info } = await openSharp(bytes, options)
+    .pipelineColourspace(space)
+    .toColourspace(space)
+    .raw({ depth: bits === 16 ? 'ushort' : 'uchar' })
+    .toBuffer({ resolveWithObject: true });
+  if (info.channels !== 4) throw new Error(`TIFF ${mode} decoded with ${info.channels} channels`);
+  const n = info.width * info.height * 4;
+  const samples = bits === 16 ? new Uint16Array(data.buffer, data.byteOffset, n) : new Uint8Array(data.buffer, data.byteOffset, n);
+  if (premultiplied) {
+    const max = bits === 16 ? 65535 : 255;
+    for (let p = 0; p < n; p += 4) for (let c = 0; c < 3; c++) samples[p + c] = storedPremultiplied(samples[p + c], samples[p + 3], max);
+  }
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = bits === 16 ? samples[i] >> 8 : samples[i];
+  if (premultiplied) {
+    for (let p = 0; p < n; p += 4) {
+      const a = out[p + 3];
+      if (a === 0) out.fill(0, p, p + 3);
+      else if (a !== 255) for (let c = 0; c < 3; c++) out[p + c] = Math.min(255, Math.trunc((out[p + c] * 255) / a));
+    }
+  }
+  return { width: info.width, height: info.height, format: 'TIFF', mode, data: out };
+}
+
+/**
+ * libvips has already divided the colour by alpha, as min(max, trunc(float32(stored) × float32(max / alpha))):
+ * the stored sample is the one that maps to `value` (one of the integers next to value × alpha / max).
+ */
+function storedPremultiplied(value: number, alpha: number, max: number): number {
+  if (alpha === 0) return 0;
+  const factor = Math.fround(max / alpha);
+  const guess = Math.floor((value * alpha) / max);
+  for (let s = Math.max(0, guess - 1); s <= guess + 2; s++) if (Math.min(max, Math.trunc(Math.fround(s * factor))) === value) return s;
+  return guess;
+}
+
+/** PIL's Image.transpose for a TIFF Orientation value (2 mirror, 3 rotate 180, …, 8 rotate 90° anticlockwise). */
+export function transpose<T extends DecodedImage>(image: T, orientation: number): T {
+  const { width: w, height: h } = image;
+  const swap = orientation >= 5;
+  const ow = swap ? h : w;
+  const oh = swap ? w : h;
+  const ch = image.data.length / (w * h);
+  const out = new (image.data.constructor as Uint8ArrayConstructor | Int32ArrayConstructor)(image.data.length);
+  for (let oy = 0; oy < oh; oy++) {
+    for (let ox = 0; ox < ow; ox++) {
+      let sx: number;
+      let sy: number;
+      switch (orientation) {
+        case 2: [sx, sy] = [w - 1 - ox, oy]; break; // FLIP_LEFT_RIGHT
+        case 3: [sx, sy] = [w - 1 - ox, h - 1 - oy]; break; // ROTATE_180
+        case 4: [sx, sy] = [ox, h - 1 - oy]; break; // FLIP_TOP_BOTTOM
+        case 5: [sx, sy] = [oy, ox]; break; // TRANSPOSE
+        case 6: [sx, sy] = [oy, h - 1 - ox]; break; // ROTATE_270
+        case 7: [sx, sy] = [w - 1 - oy, h - 1 - ox]; break; // TRANSVERSE
+        default: [sx, sy] = [w - 1 - oy, ox]; break; // 8: ROTATE_90
+      }
+      const s = (sy * w + sx) * ch;
+      const o = (oy * ow + ox) * ch;
+      for (let c = 0; c < ch; c++) out[o + c] = image.data[s + c];
+    }
+  }
+  return { ...image, width: ow, height: oh, data: out };
 }

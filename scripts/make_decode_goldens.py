@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+"""Golden inputs and PIL-reference crops for the decoders' fidelity with PIL 9.4 on files from the wild
+(issue 15): BMP RLE escapes and short pixel data, TIFF orientation, 16-bit and premultiplied TIFFs, and the
+TIFF kinds zeroshot refuses (test/decode_robustness.test.ts checks the error for each).
+
+Run with Debian's interpreter (python3-pil 9.4, numpy) and libtiff-tools (tiffcp):
+
+    /usr/bin/python3 scripts/make_decode_goldens.py
+
+Writes test/golden/images/decode/: the inputs, expected/<name>.png (the reference crop, made as in
+make_image_goldens.py) and manifest.json in the same layout as test/golden/images/manifest.json, plus
+`refused`: files PIL reads that zeroshot refuses on purpose, with PIL's mode.
+"""
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+
+import numpy as np
+import PIL
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_image_goldens import bmp_rows, reference_crop, synth_alpha, synth_rgb, write_bmp  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "test", "golden", "images", "decode")
+
+
+def path(name):
+    return os.path.join(OUT, name)
+
+
+def tiffcp(*args):
+    subprocess.run(["tiffcp", *args], check=True, capture_output=True)
+
+
+def write_tiff(name, arr, photometric, bits, extra=None, colormap=None, sample_format=1):
+    """Uncompressed little-endian single-strip TIFF with the given tags (for layouts PIL cannot save)."""
+    h, w = arr.shape[:2]
+    spp = 1 if arr.ndim == 2 else arr.shape[2]
+    data = arr.astype({8: "u1", 16: "<u2", 32: "<f4"}[bits]).tobytes()
+    tags = [(256, 4, [w]), (257, 4, [h]), (258, 3, [bits] * spp), (259, 3, [1]), (262, 3, [photometric]),
+            (273, 4, [0]), (277, 3, [spp]), (278, 4, [h]), (279, 4, [len(data)]), (284, 3, [1]),
+            (339, 3, [sample_format] * spp)]
+    if colormap is not None:
+        tags.append((320, 3, colormap))
+    if extra is not None:
+        tags.append((338, 3, [extra]))
+    tags.sort()
+    ifd_size = 2 + 12 * len(tags) + 4
+    values = b""
+    entries = b""
+    for tag, typ, vals in tags:
+        raw = b"".join(struct.pack("<H" if typ == 3 else "<I", v) for v in vals)
+        if len(raw) <= 4:
+            entries += struct.pack("<HHI", tag, typ, len(vals)) + raw.ljust(4, b"\0")
+        else:
+            entries += struct.pack("<HHII", tag, typ, len(vals), 8 + ifd_size + len(values))
+            values += raw + (b"\0" if len(raw) % 2 else b"")
+    data_offset = 8 + ifd_size + len(values)
+    strip = [i for i, (tag, _, _) in enumerate(tags) if tag == 273][0]
+    entries = entries[:12 * strip + 8] + struct.pack("<I", data_offset) + entries[12 * strip + 12:]
+    with open(path(name), "wb") as f:
+        f.write(b"II*\0" + struct.pack("<I", 8) + struct.pack("<H", len(tags)) + entries + b"\0\0\0\0" + values + data)
+
+
+def bgr0_palette(img, n):
+    pal = img.getpalette()[: 3 * n]
+    return b"".join(bytes((pal[3 * i + 2], pal[3 * i + 1], pal[3 * i], 0)) for i in range(n))
+
+
+def rle_with_escapes(indices, rle4):
+    """RLE8/RLE4 that uses every escape PIL 9.4 reads its own way: end of line before the row is full, deltas
+    (PIL takes the offsets from the 2 bytes after the escape's own pair), odd RLE4 literal runs, end of bitmap."""
+    h, w = indices.shape
+    out = bytearray()
+    pack = (lambda vals: bytes((vals[i] << 4) | (vals[i + 1] if i + 1 < len(vals) else 0)
+                               for i in range(0, len(vals), 2))) if rle4 else bytes
+    for y in range(h - 1, -1, -1):
+        row = [int(v) for v in indices[y]]
+        k = (h - 1 - y) % 4
+        if k == 0:  # literal run of 7 (odd: RLE4 loses a pixel), then a plain run, then end of line early
+            out += bytes((0, 7)) + pack(row[:7])
+            if len(out) % 2:
+                out += b"\0"
+            out += bytes((w // 2, (row[8] << 4 | row[9]) if rle4 else row[8]))
+            out += b"\0\0"
+        elif k == 1:  # a delta to the right: escape, a pair PIL skips, then (right, up) = (5, 0)
+            out += bytes((10, (row[0] << 4 | row[1]) if rle4 else row[0]))
+            out += bytes((0, 2, 99, 99, 5, 0))
+            out += bytes((w - 15, (row[20] << 4 | row[21]) if rle4 else row[20])) + b"\0\0"
+        else:  # full row in runs of 3
+            for x in range(0, w, 3):
+                n = min(3, w - x)
+                out += bytes((n, (row[x] << 4 | row[min(x + 1, w - 1)]) if rle4 else row[x]))
+            out += b"\0\0"
+    out += b"\0\1"
+    return bytes(out)
+
+
+def make_inputs():
+    cases = []
+
+    def add(name, note):
+        cases.append((name, note))
+
+    # BMP
+    p8 = synth_rgb(96, 64, 101).quantize(colors=48, method=Image.Quantize.MEDIANCUT)
+    idx = np.asarray(p8)
+    write_bmp(path("rle8_escapes_96x64.bmp"), 96, 64, 8, rle_with_escapes(idx, False),
+              palette=bgr0_palette(p8, 48), compression=1)
+    add("rle8_escapes_96x64.bmp", "BMP RLE8: end of line before the row is full, deltas, as PIL 9.4 reads them")
+    p4 = synth_rgb(90, 70, 102).quantize(colors=16, method=Image.Quantize.MEDIANCUT)
+    idx = np.asarray(p4)
+    write_bmp(path("rle4_escapes_90x70.bmp"), 90, 70, 4, rle_with_escapes(idx, True),
+              palette=bgr0_palette(p4, 16), compression=2)
+    add("rle4_escapes_90x70.bmp", "BMP RLE4: odd literal runs, end of line, deltas, as PIL 9.4 reads them")
+    rgb = np.asarray(synth_rgb(101, 77, 103))
+    rows = [rgb[y][:, ::-1].tobytes() for y in range(77)]
+    data = bmp_rows(rows, False)
+    write_bmp(path("rgb24_short_101x77.bmp"), 101, 77, 24, data[:-1])
+    add("rgb24_short_101x77.bmp", "BMP 24-bit, pixel data one byte short (the last row's padding): PIL reads it")
+    pal = synth_rgb(83, 59, 104).quantize(colors=64, method=Image.Quantize.MEDIANCUT)
+    idx = np.asarray(pal)
+    data = bmp_rows([idx[y].astype(np.uint8).tobytes() for y in range(59)], False)
+    write_bmp(path("pal8_short_83x59.bmp"), 83, 59, 8, data[:-1], palette=bgr0_palette(pal, 64))
+    add("pal8_short_83x59.bmp", "BMP 8-bit palette, pixel data one byte short: PIL reads it")
+
+    # TIFF orientation: PIL 9.4 transposes on load (TiffImagePlugin.load_end). 5-8 also swap the size after
+    # torchvision has taken it, so PIL resizes the turned image to the unturned shape: not reproduced, no golden.
+    base = synth_rgb(150, 110, 105)
+    for o in (2, 3, 4):
+        base.save(path(f"orient{o}_150x110.tif"), tiffinfo={274: o})
+        add(f"orient{o}_150x110.tif", f"TIFF Orientation {o}: applied on load, as PIL 9.4 does")
+
+    # TIFF sample layouts
+    alpha = np.asarray(synth_alpha(150, 110, 106)).astype(np.uint32)
+    rs = np.random.RandomState(107)
+    rgb16 = np.asarray(base).astype(np.uint32) * 257 + rs.randint(0, 200, (110, 150, 3))
+    a16 = alpha * 257
+    premultiplied = rgb16 * a16[..., None] // 65535
+    write_tiff("rgba16_assoc_150x110.tif", np.dstack([premultiplied, a16]), 2, 16, extra=1)
+    add("rgba16_assoc_150x110.tif", "TIFF 16-bit RGBA, associated alpha: PIL's RGBa;16 unpremultiply")
+    premultiplied8 = np.asarray(base).astype(np.uint32) * alpha[..., None] // 255
+    write_tiff("rgba8_assoc_150x110.tif", np.dstack([premultiplied8, alpha]), 2, 8, extra=1)
+    add("rgba8_assoc_150x110.tif", "TIFF 8-bit RGBA, associated alpha: PIL's RGBa unpremultiply")
+    cmyk = np.asarray(base.convert("CMYK")).astype(np.uint32)
+    write_tiff("cmyk16_150x110.tif", cmyk * 257 + rs.randint(0, 256, cmyk.shape), 5, 16)
+    add("cmyk16_150x110.tif", "TIFF 16-bit CMYK: PIL keeps the high byte")
+    base.convert("CMYK").save(path("cmyk8.tmp.tif"))
+    tiffcp("-c", "jpeg", "-r", "16", path("cmyk8.tmp.tif"), path("cmyk_jpeg_150x110.tif"))
+    add("cmyk_jpeg_150x110.tif", "TIFF CMYK, JPEG-compressed")
+    base.save(path("rgb.tmp.tif"))
+    tiffcp("-c", "jpeg", "-r", "16", path("rgb.tmp.tif"), path("rgb_jpeg_150x110.tif"))
+    add("rgb_jpeg_150x110.tif", "TIFF RGB, JPEG-compressed (YCbCr)")
+    tiffcp("-p", "separate", path("rgb.tmp.tif"), path("rgb_planar_150x110.tif"))
+    add("rgb_planar_150x110.tif", "TIFF RGB, strips with separate planes")
+    tiffcp("-t", "-w", "32", "-l", "32", "-c", "lzw", path("rgb.tmp.tif"), path("rgb_tiled_150x110.tif"))
+    add("rgb_tiled_150x110.tif", "TIFF RGB, tiled, LZW")
+
+    # Refused on purpose (PIL reads them): inputs only.
+    refused = {}
+    tiffcp("-t", "-w", "32", "-l", "32", "-p", "separate", path("rgb.tmp.tif"), path("refused_tiled_planar.tif"))
+    refused["refused_tiled_planar.tif"] = "tiles with separate colour planes"
+    tiffcp("-c", "lzma", path("rgb.tmp.tif"), path("refused_lzma.tif"))
+    refused["refused_lzma.tif"] = "LZMA compression"
+    tiffcp("-c", "zstd", path("rgb.tmp.tif"), path("refused_zstd.tif"))
+    refused["refused_zstd.tif"] = "Zstandard compression"
+    Image.fromarray(np.asarray(base.convert("L")).astype(np.float32) * 1.5, "F").save(path("refused_float.tif"))
+    refused["refused_float.tif"] = "floating-point samples"
+    Image.frombytes("LAB", base.size, base.tobytes()).save(path("refused_lab.tif"))
+    refused["refused_lab.tif"] = "CIELAB colour"
+    q = base.quantize(colors=32)
+    palette = (q.getpalette() + [0] * 768)[:768]
+    colormap = [v * 257 for v in palette[0::3]] + [v * 257 for v in palette[1::3]] + [v * 257 for v in palette[2::3]]
+    write_tiff("refused_pa.tif", np.dstack([np.asarray(q), alpha.astype(np.uint8)]), 3, 8, extra=2, colormap=colormap)
+    refused["refused_pa.tif"] = "palette + alpha"
+    for tmp in ("cmyk8.tmp.tif", "rgb.tmp.tif"):
+        os.remove(path(tmp))
+    return cases, refused
+
+
+def main():
+    if os.path.isdir(OUT):
+        shutil.rmtree(OUT)
+    os.makedirs(os.path.join(OUT, "expected"))
+    cases, refused = make_inputs()
+    entries = []
+    for name, note in cases:
+        out = reference_crop(path(name), 224, 224)
+        expected = f"expected/{os.path.splitext(name)[0]}.png"
+        Image.fromarray(np.asarray(out), "RGB").save(path(expected), optimize=True)
+        with Image.open(path(name)) as im:
+            im.load()
+            entries.append({"file": name, "format": im.format, "mode": im.mode, "size": list(im.size),
+                            "shortestEdge": 224, "crop": 224, "exifRotate": False, "expected": expected, "note": note})
+    refused_entries = []
+    for name, reason in refused.items():
+        with Image.open(path(name)) as im:
+            im.load()
+            refused_entries.append({"file": name, "pil_mode": im.mode, "reason": reason})
+    manifest = {
+        "generator": "scripts/make_decode_goldens.py",
+        "reference": "Pillow %s (Debian python3-pil), crops as scripts/make_image_goldens.py makes them" % PIL.__version__,
+        "pillow": PIL.__version__,
+        "images": entries,
+        "refused": refused_entries,
+    }
+    with open(path("manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+        f.write("\n")
+    size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
+    print(f"{len(entries)} golden cases, {len(refused_entries)} refused files, {size / 1e6:.2f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -58,7 +58,8 @@ export interface ModelIdentity {
  * cached embeddings under any id or path; without, it is id + revision + dtype.
  */
 export async function modelFingerprint(model: ModelIdentity, memo?: FileHashMemo): Promise<string> {
-  const settings = model.settings ?? {};
+  // Undefined fields are left out of the canonical JSON: no settings, the fingerprint of older versions.
+  const settings = model.settings;
   if (!model.onnxFiles?.length) return fingerprint({ kind: 'zeroshot-model', id: model.id, revision: model.revision, dtype: model.dtype, settings });
   const hashes = await Promise.all(model.onnxFiles.map((file) => hashLargeFile(file, memo)));
   // Sorted: the set of files identifies the model, not the order the caller listed them in.

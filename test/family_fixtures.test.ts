@@ -5,11 +5,11 @@
  * checked against test/golden/families/ elsewhere.
  *
  * One section per fixture; fixtures are built by scripts/build_family_fixtures.py (CLIP, LAION, MobileCLIP) and
- * scripts/build_siglip_fixtures.py (SigLIP, SigLIP 2).
+ * scripts/build_siglip_fixtures.py (SigLIP, SigLIP 2), scripts/build_chinese_clip_fixture.py (Chinese-CLIP).
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 
@@ -334,4 +334,328 @@ test('siglip2-naflex: only config.json and preprocessor_config.json, model_type 
   assert.equal(pre.image_processor_type, 'Siglip2ImageProcessorFast');
   assert.equal(pre.max_num_patches, 256);
   assert.ok(!('size' in pre));
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// chinese-clip = Xenova/chinese-clip-vit-base-patch16 (built by scripts/build_chinese_clip_fixture.py): one
+// combined graph, BERT text tower pooled at [CLS], inputs padded to the longest prompt with the attention mask
+// ---------------------------------------------------------------------------------------------------------
+
+interface ChineseClipReference extends ClipFamilyReference {
+  combined: NonNullable<ClipFamilyReference['combined']>;
+}
+
+const chineseClip = readJson<ChineseClipReference>('chinese-clip', 'reference.json');
+const CHINESE_CLIP_INPUTS = ['input_ids', 'pixel_values', 'attention_mask'];
+const CHINESE_CLIP_OUTPUTS = ['logits_per_image', 'logits_per_text', 'text_embeds', 'image_embeds'];
+
+function unit(row: ArrayLike<number>): number[] {
+  const values = Array.from(row);
+  const norm = Math.hypot(...values);
+  return values.map((x) => x / norm);
+}
+
+/** model.onnx on `rows` (padded here with `padId` to the longest, mask 1 on real tokens) and the reference image. */
+async function runChineseClip(session: ort.InferenceSession, rows: number[][], padId: number, images = 1): Promise<ort.InferenceSession.OnnxValueMapType> {
+  const width = Math.max(...rows.map((r) => r.length));
+  const padded = rows.map((r) => [...r, ...new Array<number>(width - r.length).fill(padId)]);
+  const mask = rows.map((r) => Array.from({ length: width }, (_, i) => (i < r.length ? 1 : 0)));
+  const size = chineseClip.preset.vision.image;
+  const pixels = new Float32Array(images * 3 * size * size);
+  for (let i = 0; i < images; i++) pixels.set(referencePixels(size, i === 0 ? 1 : -1), i * 3 * size * size);
+  return session.run({
+    input_ids: ids(padded),
+    pixel_values: new ort.Tensor('float32', pixels, [images, 3, size, size]),
+    attention_mask: ids(mask),
+  });
+}
+
+test('chinese-clip: onnx/ holds only the combined graph, and every dtype declares the hub export\'s names', async () => {
+  assert.deepEqual(readdirSync(`${FIXTURES}chinese-clip/onnx`).sort(), ['model.onnx', 'model_quantized.onnx']);
+  for (const suffix of ['', '_quantized']) await assertIO('chinese-clip', `model${suffix}.onnx`, CHINESE_CLIP_INPUTS, CHINESE_CLIP_OUTPUTS);
+});
+
+test('chinese-clip: config.json is model_type chinese_clip with a BERT text config; the processor squashes to 224×224', () => {
+  const config = readJson<{ model_type: string; text_config: Record<string, unknown>; vision_config: Record<string, unknown> }>('chinese-clip', 'config.json');
+  assert.equal(config.model_type, 'chinese_clip');
+  assert.equal(config.text_config.model_type, 'chinese_clip_text_model');
+  assert.equal(config.text_config.hidden_act, 'gelu');
+  assert.equal(config.text_config.type_vocab_size, 2);
+  assert.equal(config.vision_config.hidden_act, 'quick_gelu');
+  const pre = readJson<Record<string, unknown>>('chinese-clip', 'preprocessor_config.json');
+  assert.equal(pre.image_processor_type, 'ChineseCLIPFeatureExtractor');
+  assert.equal(pre.do_center_crop, false);
+  assert.deepEqual(pre.size, { height: 224, width: 224 });
+  assert.equal(pre.resample, 3);
+  assert.deepEqual([pre.image_mean, pre.image_std], [[0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711]]);
+  const tokenizer = readJson<{ model: { type: string }; normalizer: { type: string } }>('chinese-clip', 'tokenizer.json');
+  assert.deepEqual([tokenizer.model.type, tokenizer.normalizer.type], ['WordPiece', 'BertNormalizer']);
+  const tokenizerConfig = readJson<Record<string, unknown>>('chinese-clip', 'tokenizer_config.json');
+  assert.equal(tokenizerConfig.tokenizer_class, 'BertTokenizer');
+  assert.equal(tokenizerConfig.model_max_length, 52);
+});
+
+test('chinese-clip: model.onnx gives the torch model\'s normalised embeddings and exp(logit_scale)·cos logits', async () => {
+  const { combined } = chineseClip;
+  const session = await open('chinese-clip', 'model.onnx');
+  const size = chineseClip.preset.vision.image;
+  const pixels = new Float32Array(2 * 3 * size * size);
+  pixels.set(referencePixels(size), 0);
+  pixels.set(referencePixels(size, -1), 3 * size * size);
+  const out = await session.run({
+    input_ids: ids(combined.input_ids),
+    pixel_values: new ort.Tensor('float32', pixels, [2, 3, size, size]),
+    attention_mask: ids(combined.attention_mask),
+  });
+  assert.deepEqual(out.logits_per_image.dims, [2, combined.input_ids.length]);
+  // logits are 100× the cosine: compare at the cosine's tolerance
+  const scale = Math.exp(combined.logit_scale);
+  const cos = (values: ArrayLike<number>) => Array.from(values, (x) => x / scale);
+  assertClose(cos(out.logits_per_image.data as Float32Array), cos(combined.logits_per_image.flat()), 'logits_per_image');
+  assertClose(cos(out.logits_per_text.data as Float32Array), cos(combined.logits_per_text.flat()), 'logits_per_text');
+  assertClose(out.text_embeds.data as Float32Array, combined.text_embeds.flat(), 'text_embeds');
+  assertClose(out.image_embeds.data as Float32Array, combined.image_embeds.flat(), 'image_embeds');
+  assertClose(combined.image_embeds[0], unit(chineseClip.image.image_embeds), 'combined image row 0 vs the vision tower');
+});
+
+test('chinese-clip: padding to the longest prompt with the mask is exact (each padded row = the prompt alone)', async () => {
+  const session = await open('chinese-clip', 'model.onnx');
+  const rows = chineseClip.text.map((r) => r.input_ids);
+  assert.ok(new Set(rows.map((r) => r.length)).size > 1, 'the reference prompts have different lengths');
+  const batch = await runChineseClip(session, rows, 0);
+  const data = batch.text_embeds.data as Float32Array;
+  const dim = data.length / rows.length;
+  for (const [i, row] of chineseClip.text.entries()) {
+    assertClose(data.subarray(i * dim, (i + 1) * dim), unit(row.text_embeds), `padded "${row.prompt}" vs torch alone`);
+    const alone = await runChineseClip(session, [row.input_ids], 0);
+    assertClose(alone.text_embeds.data as Float32Array, unit(row.text_embeds), `"${row.prompt}" alone`);
+  }
+  // Without the mask, the [PAD] positions are attended to and the embedding moves: the mask matters.
+  const width = Math.max(...rows.map((r) => r.length));
+  const shortest = rows.reduce((a, b) => (a.length <= b.length ? a : b));
+  const unmasked = await session.run({
+    input_ids: ids([[...shortest, ...new Array<number>(width - shortest.length).fill(0)]]),
+    pixel_values: new ort.Tensor('float32', referencePixels(224), [1, 3, 224, 224]),
+    attention_mask: ids([new Array<number>(width).fill(1)]),
+  });
+  const reference = chineseClip.text.find((r) => r.input_ids === shortest)!;
+  assert.ok(maxAbsDiff(unmasked.text_embeds.data as Float32Array, unit(reference.text_embeds)) > 1e-3);
+});
+
+test('chinese-clip: model.onnx holds logit_scale (ln 100) as an initializer', async () => {
+  const { readOnnxGraphInfo } = await import('../src/encode/onnx_file.js');
+  for (const graph of ['model.onnx', 'model_quantized.onnx']) {
+    const info = readOnnxGraphInfo(`${FIXTURES}chinese-clip/onnx/${graph}`, ['logit_scale']);
+    assert.ok(Math.abs(info.scalars.logit_scale - chineseClip.combined.logit_scale) < 1e-6, graph);
+  }
+});
+
+test('chinese-clip: the golden text embeddings (test/golden/families/chinese-clip.json) are this fixture\'s', async () => {
+  const golden = JSON.parse(readFileSync(fileURLToPath(new URL('./golden/families/chinese-clip.json', import.meta.url)), 'utf8')) as {
+    token_ids: number[][];
+    text_embeds: number[][];
+    tokenization: { pad_id: number; padding: string };
+  };
+  assert.equal(golden.tokenization.padding, 'longest');
+  const session = await open('chinese-clip', 'model.onnx');
+  const out = await runChineseClip(session, golden.token_ids, golden.tokenization.pad_id);
+  assertClose(out.text_embeds.data as Float32Array, golden.text_embeds.flat(), 'chinese-clip golden text_embeds');
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// jina-clip-v1 = jinaai/jina-clip-v1, jina-clip-v2 = jinaai/jina-clip-v2, siglip-multilingual =
+// google/siglip-base-patch16-256-multilingual in the Transformers.js layout (scripts/build_jina_fixtures.py)
+// ---------------------------------------------------------------------------------------------------------
+
+interface JinaGolden {
+  token_ids: number[][];
+  text_embeds: number[][];
+  tokenization: { pad_id: number };
+}
+
+function readGolden<T>(name: string): T {
+  return JSON.parse(readFileSync(fileURLToPath(new URL(`./golden/families/${name}.json`, import.meta.url)), 'utf8')) as T;
+}
+
+function padRows(rows: number[][], padId: number): number[][] {
+  const longest = Math.max(...rows.map((r) => r.length));
+  return rows.map((r) => [...r, ...new Array<number>(longest - r.length).fill(padId)]);
+}
+
+function normalisedRows(data: Float32Array, count: number): number[][] {
+  const dim = data.length / count;
+  return Array.from({ length: count }, (_, i) => {
+    const row = data.subarray(i * dim, (i + 1) * dim);
+    const norm = Math.hypot(...row);
+    return Array.from(row, (x) => x / norm);
+  });
+}
+
+/** The jina preprocessor_config.json keys JinaCLIPImageProcessor reads, with the real repos' values. */
+function assertJinaPreprocessor(fixture: string, size: number): void {
+  const pre = readJson<Record<string, unknown>>(fixture, 'preprocessor_config.json');
+  assert.equal(pre.image_processor_type, 'JinaCLIPImageProcessor');
+  assert.equal(pre.size, size, 'an integer size');
+  assert.equal(pre.resize_mode, 'shortest');
+  assert.equal(pre.interpolation, 'bicubic');
+  assert.equal(pre.fill_color, 0);
+  assert.deepEqual(pre.mean, [0.48145466, 0.4578275, 0.40821073]);
+  assert.deepEqual(pre.std, [0.26862954, 0.26130258, 0.27577711]);
+  for (const key of ['image_mean', 'image_std', 'crop_size', 'do_center_crop', 'resample']) assert.ok(!(key in pre), `no ${key}`);
+}
+
+interface JinaV1Reference {
+  text: { prompt: string; input_ids: number[]; text_embeds: number[] }[];
+  image: { shape: number[]; image_embeds: number[] };
+}
+
+const jinaV1 = readJson<JinaV1Reference>('jina-clip-v1', 'reference.json');
+
+test('jina-clip-v1: split towers of every dtype declare input_ids → text_embeds and pixel_values → image_embeds', async () => {
+  for (const suffix of ['', '_quantized']) {
+    await assertIO('jina-clip-v1', `text_model${suffix}.onnx`, ['input_ids'], ['text_embeds']);
+    await assertIO('jina-clip-v1', `vision_model${suffix}.onnx`, ['pixel_values'], ['image_embeds']);
+  }
+});
+
+test('jina-clip-v1: config.json is model_type jina_clip (custom code), a WordPiece tokenizer, the custom preprocessor keys', () => {
+  const config = readJson<{ model_type: string; architectures: string[]; auto_map: Record<string, string>; text_config: Record<string, unknown> }>('jina-clip-v1', 'config.json');
+  assert.equal(config.model_type, 'jina_clip');
+  assert.deepEqual(config.architectures, ['JinaCLIPModel']);
+  assert.match(config.auto_map.AutoModel, /jina-clip-implementation--modeling_clip\.JinaCLIPModel/);
+  assert.equal(config.text_config.pooler_type, 'mean_pooler');
+  const tokenizer = readJson<{ model: { type: string }; normalizer: { type: string; lowercase: boolean } }>('jina-clip-v1', 'tokenizer.json');
+  assert.equal(tokenizer.model.type, 'WordPiece');
+  assert.deepEqual([tokenizer.normalizer.type, tokenizer.normalizer.lowercase], ['BertNormalizer', true]);
+  assertJinaPreprocessor('jina-clip-v1', 224);
+});
+
+test('jina-clip-v1: the towers equal torch, and the mean pooling masks the padding (ids alone = ids padded with 0)', async () => {
+  const text = await open('jina-clip-v1', 'text_model.onnx');
+  const padded = await text.run({ input_ids: ids(jinaV1.text.map((row) => row.input_ids)) });
+  assertClose(padded.text_embeds.data as Float32Array, jinaV1.text.flatMap((row) => row.text_embeds), 'jina-clip-v1 text batch');
+  for (const row of jinaV1.text) {
+    const alone = row.input_ids.slice(0, row.input_ids.lastIndexOf(102) + 1); // up to [SEP]
+    assert.ok(alone.length < row.input_ids.length || row.prompt.length > 20);
+    const out = await text.run({ input_ids: ids([alone]) });
+    assertClose(out.text_embeds.data as Float32Array, row.text_embeds, `jina-clip-v1 text "${row.prompt}" unpadded`);
+  }
+  const vision = await open('jina-clip-v1', 'vision_model.onnx');
+  const image = await vision.run({ pixel_values: new ort.Tensor('float32', referencePixels(224), jinaV1.image.shape) });
+  assertClose(image.image_embeds.data as Float32Array, jinaV1.image.image_embeds, 'jina-clip-v1 image');
+});
+
+test('jina-clip-v1: the golden text embeddings (test/golden/families/jina-clip-v1.json) are this fixture\'s', async () => {
+  const golden = readGolden<JinaGolden>('jina-clip-v1');
+  const session = await open('jina-clip-v1', 'text_model.onnx');
+  const out = await session.run({ input_ids: ids(padRows(golden.token_ids, golden.tokenization.pad_id)) });
+  normalisedRows(out.text_embeds.data as Float32Array, golden.token_ids.length).forEach((row, i) => assertClose(row, golden.text_embeds[i], `jina-clip-v1 golden text ${i}`));
+});
+
+interface JinaV2Reference {
+  input_ids: number[][];
+  pixel_values: { shape: number[] };
+  text_embeddings: number[][];
+  image_embeddings: number[][];
+  l2norm_text_embeddings: number[][];
+  l2norm_image_embeddings: number[][];
+}
+
+const JINA_V2_OUTPUTS = ['text_embeddings', 'image_embeddings', 'l2norm_text_embeddings', 'l2norm_image_embeddings'] as const;
+const jinaV2 = readJson<JinaV2Reference>('jina-clip-v2', 'reference.json');
+
+/** reference.json's image batch: linspace(-1, 1) over all of [2, 3, 512, 512]. */
+function jinaV2Pixels(): ort.Tensor {
+  const { shape } = jinaV2.pixel_values;
+  const n = shape.reduce((a, b) => a * b, 1);
+  return new ort.Tensor('float32', Float32Array.from({ length: n }, (_, i) => -1 + (2 * i) / (n - 1)), shape);
+}
+
+test('jina-clip-v2: onnx/model.onnx keeps its weights in onnx/model.onnx_data (external data) and loads with them', async () => {
+  const { statSync } = await import('node:fs');
+  const graph = statSync(`${FIXTURES}jina-clip-v2/onnx/model.onnx`).size;
+  const data = statSync(`${FIXTURES}jina-clip-v2/onnx/model.onnx_data`).size;
+  assert.ok(data > 10 * graph, `weights outside the graph (${graph} B graph, ${data} B data)`);
+  assert.ok(readFileSync(`${FIXTURES}jina-clip-v2/onnx/model.onnx`).includes('model.onnx_data'), 'the graph names its data file');
+  await assertIO('jina-clip-v2', 'model.onnx', ['input_ids', 'pixel_values'], [...JINA_V2_OUTPUTS]);
+});
+
+test('jina-clip-v2: config.json has the Matryoshka dimensions, an XLM-R Unigram tokenizer, the custom preprocessor keys at 512', () => {
+  const config = readJson<{ model_type: string; matryoshka_dimensions: number[]; projection_dim: number; vision_config: { image_size: number } }>('jina-clip-v2', 'config.json');
+  assert.equal(config.model_type, 'jina_clip');
+  assert.deepEqual(config.matryoshka_dimensions, [8, 16, 32]);
+  assert.equal(config.projection_dim, 32);
+  assert.equal(config.vision_config.image_size, 512);
+  const tokenizer = readJson<{ model: { type: string; unk_id: number; vocab: [string, number][] } }>('jina-clip-v2', 'tokenizer.json');
+  assert.equal(tokenizer.model.type, 'Unigram');
+  assert.deepEqual(tokenizer.model.vocab.slice(0, 4).map(([piece]) => piece), ['<s>', '<pad>', '</s>', '<unk>']);
+  assert.equal(tokenizer.model.unk_id, 3);
+  assertJinaPreprocessor('jina-clip-v2', 512);
+});
+
+test('jina-clip-v2: model.onnx gives torch\'s four outputs on reference.json\'s padded ids and image batch', async () => {
+  const session = await open('jina-clip-v2', 'model.onnx');
+  const out = await session.run({ input_ids: ids(jinaV2.input_ids), pixel_values: jinaV2Pixels() });
+  for (const name of JINA_V2_OUTPUTS) assertClose(out[name].data as Float32Array, jinaV2[name].flat(), `jina-clip-v2 ${name}`);
+});
+
+test('jina-clip-v2: each side alone (an empty image batch, or one-token text) gives the same embeddings', async () => {
+  const session = await open('jina-clip-v2', 'model.onnx');
+  const textOnly = await session.run({ input_ids: ids(jinaV2.input_ids), pixel_values: new ort.Tensor('float32', new Float32Array(0), [0, 3, 512, 512]) });
+  assert.deepEqual(textOnly.l2norm_image_embeddings.dims, [0, 32]);
+  assertClose(textOnly.l2norm_text_embeddings.data as Float32Array, jinaV2.l2norm_text_embeddings.flat(), 'jina-clip-v2 text without images');
+  const imageOnly = await session.run({ input_ids: ids([[0], [0]]), pixel_values: jinaV2Pixels() });
+  assertClose(imageOnly.l2norm_image_embeddings.data as Float32Array, jinaV2.l2norm_image_embeddings.flat(), 'jina-clip-v2 images with a one-token text');
+});
+
+test('jina-clip-v2: the golden text embeddings (test/golden/families/jina-clip-v2.json) are this fixture\'s, padded with 1', async () => {
+  const golden = readGolden<JinaGolden>('jina-clip-v2');
+  assert.equal(golden.tokenization.pad_id, 1);
+  const session = await open('jina-clip-v2', 'model.onnx');
+  const out = await session.run({
+    input_ids: ids(padRows(golden.token_ids, 1)),
+    pixel_values: new ort.Tensor('float32', new Float32Array(0), [0, 3, 512, 512]),
+  });
+  const rows = out.l2norm_text_embeddings.data as Float32Array;
+  golden.text_embeds.forEach((expected, i) => assertClose(rows.subarray(i * 32, (i + 1) * 32), expected, `jina-clip-v2 golden text ${i}`));
+});
+
+const siglipMultilingual = readJson<SiglipReference>('siglip-multilingual', 'reference.json');
+
+test('siglip-multilingual: the Transformers.js layout at 256×256 with a SigLIP Unigram vocabulary', async () => {
+  await assertIO('siglip-multilingual', 'text_model.onnx', ['input_ids'], SIGLIP_TOWER_OUTPUTS);
+  await assertIO('siglip-multilingual', 'vision_model.onnx', ['pixel_values'], SIGLIP_TOWER_OUTPUTS);
+  await assertIO('siglip-multilingual', 'model.onnx', ['input_ids', 'pixel_values'], SIGLIP_COMBINED_OUTPUTS);
+  const config = readJson<{ model_type: string; vision_config: { image_size: number } }>('siglip-multilingual', 'config.json');
+  assert.deepEqual([config.model_type, config.vision_config.image_size], ['siglip', 256]);
+  const pre = readJson<Record<string, unknown>>('siglip-multilingual', 'preprocessor_config.json');
+  assert.deepEqual(pre.size, { height: 256, width: 256 });
+  const tokenizerConfig = readJson<Record<string, unknown>>('siglip-multilingual', 'tokenizer_config.json');
+  assert.deepEqual([tokenizerConfig.tokenizer_class, tokenizerConfig.model_max_length], ['SiglipTokenizer', 64]);
+});
+
+test('siglip-multilingual: towers and model.onnx equal torch; logit_scale and logit_bias are initializers', async () => {
+  const text = await open('siglip-multilingual', 'text_model.onnx');
+  const out = await text.run({ input_ids: ids(siglipMultilingual.text.map((row) => row.input_ids)) });
+  assertClose(out.pooler_output.data as Float32Array, siglipMultilingual.text.flatMap((row) => row.pooler_output), 'siglip-multilingual text');
+  const pixels = new ort.Tensor('float32', referencePixels(256), siglipMultilingual.image.shape);
+  const vision = await open('siglip-multilingual', 'vision_model.onnx');
+  const image = await vision.run({ pixel_values: pixels });
+  assertClose(image.pooler_output.data as Float32Array, siglipMultilingual.image.pooler_output, 'siglip-multilingual image');
+  assert.deepEqual(image.last_hidden_state.dims, [1, 256, 32], '16 × 16 patches');
+  const { readOnnxGraphInfo } = await import('../src/encode/onnx_file.js');
+  const info = readOnnxGraphInfo(`${FIXTURES}siglip-multilingual/onnx/model.onnx`, ['logit_scale', 'logit_bias']);
+  assert.deepEqual({ ...info.scalars }, { logit_scale: siglipMultilingual.logit_scale, logit_bias: siglipMultilingual.logit_bias });
+  const combined = await open('siglip-multilingual', 'model.onnx');
+  const logits = await combined.run({ input_ids: ids(siglipMultilingual.text.map((row) => row.input_ids)), pixel_values: pixels });
+  const scale = Math.exp(siglipMultilingual.logit_scale);
+  assertClose(Array.from(logits.logits_per_image.data as Float32Array, (x) => x / scale), siglipMultilingual.logits_per_image.map((x) => x / scale), 'siglip-multilingual logits');
+});
+
+test('siglip-multilingual: the golden prompts\' pooler_output (Portuguese, Spanish, Chinese too) is this fixture\'s', async () => {
+  const golden = readGolden<{ prompts: { text: string; input_ids: number[]; pooler_output: number[] }[] }>('siglip-multilingual');
+  assert.ok(golden.prompts.some((p) => p.text === 'uma foto de um homem branco'));
+  const session = await open('siglip-multilingual', 'text_model.onnx');
+  const out = await session.run({ input_ids: ids(golden.prompts.map((p) => p.input_ids)) });
+  assertClose(out.pooler_output.data as Float32Array, golden.prompts.flatMap((p) => p.pooler_output), 'siglip-multilingual golden prompts');
 });

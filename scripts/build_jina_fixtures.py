@@ -28,7 +28,7 @@ The torch modules are written here from the reference code's architecture (docs/
             post-LN encoder layers, mean pooling over the mask (input_ids != 1). The real text tower uses rotary
             position embeddings (jina-embeddings-v3); this fixture keeps RoBERTa's learned positions.
   vision    a ViT standing in for EVA02: patch convolution, class token, learned positions, pre-LN blocks
-            (build_siglip_fixtures.py's Block), final LayerNorm on the class token, linear head.
+            (gelu-tanh MLPs), final LayerNorm on the class token, linear head.
   siglip    build_siglip_fixtures.py's SigLIP towers and tokenizer files at 256×256.
 
 Python references for the goldens:
@@ -71,7 +71,7 @@ from PIL import Image  # noqa: E402
 from sentencepiece import sentencepiece_model_pb2 as sp_pb2  # noqa: E402
 
 ROOT = sg.ROOT
-WIDTH, LAYERS, HEADS = sg.WIDTH, sg.LAYERS, sg.HEADS  # sg.Block is built with these
+WIDTH, LAYERS, HEADS = sg.WIDTH, sg.LAYERS, sg.HEADS
 EMBED_DIM = WIDTH  # text_config embed_dim == hidden size, so no text projection (as in both real configs)
 FFN = 64
 OPENAI_MEAN = [0.48145466, 0.4578275, 0.40821073]
@@ -388,7 +388,9 @@ MASKED = -1e9  # additive attention bias on padding keys (exp underflows to exac
 
 
 class MaskedAttention(nn.Module):
-    """Multi-head self-attention with an additive bias [batch or 1, heads or 1, seq, seq]."""
+    """Multi-head self-attention with an optional additive bias [batch or 1, heads or 1, seq, seq]. Reshapes name
+    every dimension (no -1), so a batch of 0 runs too: Transformers.js feeds jina-clip-v2's combined graph an empty
+    pixel_values [0, 3, H, W] to encode text alone."""
 
     def __init__(self):
         super().__init__()
@@ -396,13 +398,14 @@ class MaskedAttention(nn.Module):
         self.q, self.k, self.v, self.out = (nn.Linear(WIDTH, WIDTH) for _ in range(4))
 
     def _split(self, t):
-        return t.reshape(t.shape[0], -1, HEADS, self.head_dim).transpose(1, 2)
+        return t.reshape(t.shape[0], t.shape[1], HEADS, self.head_dim).transpose(1, 2)
 
-    def forward(self, x, bias):
+    def forward(self, x, bias=None):
         q = self._split(self.q(x)) * self.head_dim ** -0.5
-        weights = torch.softmax(torch.matmul(q, self._split(self.k(x)).transpose(-1, -2)) + bias, dim=-1)
+        scores = torch.matmul(q, self._split(self.k(x)).transpose(-1, -2))
+        weights = torch.softmax(scores if bias is None else scores + bias, dim=-1)
         ctx = torch.matmul(weights, self._split(self.v(x))).transpose(1, 2)
-        return self.out(ctx.reshape(ctx.shape[0], -1, WIDTH))
+        return self.out(ctx.reshape(ctx.shape[0], ctx.shape[1], WIDTH))
 
 
 class PostLnLayer(nn.Module):
@@ -426,6 +429,19 @@ class PostLnLayer(nn.Module):
         else:
             h = F.gelu(h)
         return self.ln2(x + self.down(h))
+
+
+class PreLnBlock(nn.Module):
+    """ViT layer: x + attn(LN(x)); x + mlp(LN(x)) with build_siglip_fixtures.py's gelu-tanh Mlp."""
+
+    def __init__(self):
+        super().__init__()
+        self.ln1, self.attn = nn.LayerNorm(WIDTH, eps=1e-6), MaskedAttention()
+        self.ln2, self.mlp = nn.LayerNorm(WIDTH, eps=1e-6), sg.Mlp(WIDTH, 4 * WIDTH)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
 
 
 def mean_pool(hidden, mask):
@@ -495,14 +511,16 @@ class VitTower(nn.Module):
         super().__init__()
         self.patch_embedding = nn.Conv2d(3, WIDTH, kernel_size=patch, stride=patch)
         self.class_embedding = nn.Parameter(torch.zeros(1, 1, WIDTH))
-        self.position_embedding = nn.Parameter(torch.zeros((image // patch) ** 2 + 1, WIDTH))
-        self.blocks = nn.ModuleList(sg.Block() for _ in range(LAYERS))
+        self.patches = (image // patch) ** 2
+        self.position_embedding = nn.Parameter(torch.zeros(self.patches + 1, WIDTH))
+        self.blocks = nn.ModuleList(PreLnBlock() for _ in range(LAYERS))
         self.norm = nn.LayerNorm(WIDTH, eps=1e-6)
         self.head = nn.Linear(WIDTH, EMBED_DIM)
 
     def forward(self, pixel_values):
-        x = self.patch_embedding(pixel_values).flatten(2).transpose(1, 2)
-        x = torch.cat([self.class_embedding.expand(x.shape[0], -1, -1), x], dim=1) + self.position_embedding
+        x = self.patch_embedding(pixel_values)
+        x = x.reshape(x.shape[0], WIDTH, self.patches).transpose(1, 2)
+        x = torch.cat([self.class_embedding.expand(x.shape[0], 1, WIDTH), x], dim=1) + self.position_embedding
         for block in self.blocks:
             x = block(x)
         return self.head(self.norm(x)[:, 0])

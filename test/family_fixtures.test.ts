@@ -5,7 +5,8 @@
  * checked against test/golden/families/ elsewhere.
  *
  * One section per fixture; fixtures are built by scripts/build_family_fixtures.py (CLIP, LAION, MobileCLIP) and
- * scripts/build_siglip_fixtures.py (SigLIP, SigLIP 2), scripts/build_chinese_clip_fixture.py (Chinese-CLIP).
+ * scripts/build_siglip_fixtures.py (SigLIP, SigLIP 2), scripts/build_chinese_clip_fixture.py (Chinese-CLIP),
+ * scripts/build_jina_fixtures.py (jina-clip v1 and v2, multilingual SigLIP).
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFile, execFileSync } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -230,4 +230,97 @@ test('zeroshot run --exif-rotate: rotates by EXIF orientation, and is cached apa
   assert.equal((await runOf('rotated')).counts.cache_hits, 0, 'a different preprocessing is a different cache key');
   const scores = async (dir: string) => JSON.parse(await readFile(join(root, dir, 'similarities.json'), 'utf8'))['rotated.jpg'];
   assert.notDeepEqual(await scores('plain'), await scores('rotated'));
+});
+
+test('zeroshot run: --out and --cache that cannot work are rejected before the model loads', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'zs-cli-out-'));
+  const images = join(root, 'images');
+  await mkdir(images);
+  await sharp({ create: { width: 32, height: 32, channels: 3, background: '#808080' } }).png().toFile(join(images, 'a.png'));
+  await writeFile(join(root, 'a-file'), 'x');
+  // A model that does not exist: had it been loaded first, that would be the error.
+  const base = ['run', '--images', images, '--model', join(root, 'no-model'), '--offline', '-q'];
+  const outFile = await zeroshot([...base, '--out', join(root, 'a-file')]);
+  assert.equal(outFile.code, 1);
+  assert.match(outFile.stderr, /--out '.*a-file': '.*a-file' is a file, not a folder/);
+  const outProc = await zeroshot([...base, '--out', '/proc/zeroshot-results']);
+  assert.match(outProc.stderr, /'\/proc' is on proc, a virtual file system that cannot hold files/);
+  const cacheProc = await zeroshot([...base, '--out', join(root, 'r'), '--cache', '/proc/zeroshot/embeddings.sqlite']);
+  assert.equal(cacheProc.code, 1);
+  assert.match(cacheProc.stderr, /embedding cache '\/proc\/zeroshot\/embeddings\.sqlite' cannot be used: '\/proc' is on proc/);
+  const cacheFolder = await zeroshot([...base, '--out', join(root, 'r'), '--cache', root]);
+  assert.match(cacheFolder.stderr, /cannot be used: '.*' is a folder, not a file/);
+  assert.ok(!existsSync(join(root, 'r')), 'nothing written');
+});
+
+test('zeroshot run: when no image can be read, errors.jsonl and run.json are still written', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'zs-cli-broken-'));
+  const images = join(root, 'images');
+  await mkdir(images);
+  await writeFile(join(images, 'a.jpg'), 'not a jpeg');
+  await writeFile(join(images, 'b.png'), '');
+  const out = join(root, 'r');
+  const result = await zeroshot(['run', '--images', images, '--model', FIXTURE, '--offline', '--out', out, '--no-cache']);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /none of the 2 images in '.*' could be read; first error: a\.jpg: /);
+  const errors = (await readFile(join(out, 'errors.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(errors.map((e) => e.image), ['a.jpg', 'b.png']);
+  const runJson = JSON.parse(await readFile(join(out, 'run.json'), 'utf8'));
+  assert.deepEqual([runJson.counts.found, runJson.counts.embedded, runJson.counts.failed], [2, 0, 2]);
+  assert.deepEqual(Object.keys(runJson.files).sort(), ['errors.jsonl', 'predictions.csv', 'similarities.json']);
+});
+
+test('zeroshot run: symlinks followed, special files listed in run.json, a non-UTF-8 name read by its bytes', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'zs-cli-links-'));
+  const store = join(root, 'store');
+  await mkdir(store);
+  await sharp({ create: { width: 40, height: 30, channels: 3, background: '#c03030' } }).jpeg().toFile(join(store, 'red.jpg'));
+  await sharp({ create: { width: 30, height: 40, channels: 3, background: '#3030c0' } }).png().toFile(join(store, 'blue.png'));
+  const images = join(root, 'images');
+  await mkdir(images);
+  await symlink(join(store, 'red.jpg'), join(images, 'red-link.jpg'));
+  await symlink(store, join(images, 'store'));
+  await symlink(join(root, 'gone.jpg'), join(images, 'dangling.jpg'));
+  execFileSync('mkfifo', [join(images, 'pipe.jpg')]);
+  await copyFile(join(store, 'blue.png'), Buffer.concat([Buffer.from(`${images}/bl`), Buffer.from([0xfc]), Buffer.from('.png')]));
+  const out = join(root, 'r');
+  const result = await zeroshot(['run', '--images', images, '--model', FIXTURE, '--offline', '--out', out, '--no-cache', '-q', '--no-report']);
+  assert.equal(result.code, 0, result.stderr);
+  const similarities = JSON.parse(await readFile(join(out, 'similarities.json'), 'utf8'));
+  assert.deepEqual(Object.keys(similarities), ['bl\\xfc.png', 'red-link.jpg', 'store/blue.png', 'store/red.jpg']);
+  assert.deepEqual(similarities['bl\\xfc.png'], similarities['store/blue.png'], 'the same bytes, read by the raw name');
+  const runJson = JSON.parse(await readFile(join(out, 'run.json'), 'utf8'));
+  assert.equal(runJson.counts.skipped, 2);
+  assert.deepEqual(runJson.skipped.map((s: { path: string }) => s.path), ['dangling.jpg', 'pipe.jpg']);
+});
+
+test('zeroshot run --duplicate-labels, and zeroshot cache check', async () => {
+  const { root } = await makeImageFolder();
+  const labels = join(root, 'dup.csv');
+  await writeFile(labels, 'file,colour\nred.jpg,warm\ngreen.png,cool\nred.jpg,cool\n');
+  const spec = join(root, 'colours.yaml');
+  await writeFile(spec, SPEC);
+  const cache = join(root, 'cache.sqlite');
+  const base = ['run', '--images', join(root, 'images'), '--spec', spec, '--labels', labels, '--label-column', 'colour', '--model', FIXTURE,
+    '--offline', '-q', '--no-report', '--cache', cache];
+  const refused = await zeroshot([...base, '--out', join(root, 'a')]);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /labels an image twice, differently: 'red\.jpg': row 2 \(colour=warm\), row 4 \(colour=cool\)/);
+  const last = await zeroshot([...base, '--out', join(root, 'b'), '--duplicate-labels', 'last']);
+  assert.equal(last.code, 0, last.stderr);
+  const predictions = parseCsv(await readFile(join(root, 'b', 'predictions.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+  assert.equal(predictions.find((p) => p.image === 'red.jpg')!.label, 'cool');
+  assert.equal(JSON.parse(await readFile(join(root, 'b', 'run.json'), 'utf8')).counts.duplicate_label_rows, 1);
+  const bad = await zeroshot([...base, '--out', join(root, 'c'), '--duplicate-labels', 'any']);
+  assert.match(bad.stderr, /argument 'any' is invalid\. Allowed choices are first, last, error/);
+
+  const sound = await zeroshot(['cache', 'check', '--cache', cache]);
+  assert.equal(sound.code, 0, sound.stderr);
+  assert.match(sound.stdout, /cache\.sqlite: ok/);
+  const bytes = await readFile(cache);
+  bytes.fill(0x5a, 32768, bytes.length);
+  await writeFile(cache, bytes);
+  const damaged = await zeroshot(['cache', 'check', '--cache', cache]);
+  assert.equal(damaged.code, 1);
+  assert.match(damaged.stdout, /cache\.sqlite: damaged\n {2}\S/);
 });

@@ -1,16 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
 import { DEFAULT_MODEL, loadTextTokenizer } from '../encode/model.js';
-import { cacheStats, defaultEmbeddingCachePath, exportImageEmbeddings, pruneModel } from '../encode/cache/embedding_cache.js';
+import { cacheStats, checkCache, defaultEmbeddingCachePath, exportImageEmbeddings, pruneModel } from '../encode/cache/embedding_cache.js';
 import { builtInSpecNames, loadSpec } from '../input/spec.js';
 import { DUPLICATE_LABEL_POLICIES, type DuplicateLabelPolicy } from '../input/labels.js';
-import { VERSION, runZeroShot, type RunOptions } from '../pipeline.js';
-import { summaryTable, writeResults } from '../report/results.js';
-import { writeReport } from '../report/html_report.js';
+import { NoImageReadError, VERSION, runZeroShot, type RunOptions, type RunResult } from '../pipeline.js';
+import { RESULT_FILES, summaryTable, writeResults } from '../report/results.js';
+import { checkResultsFolder, type ResultOutput } from '../report/results_folder.js';
+import { buildReport, REPORT_FILE, writeReport } from '../report/html_report.js';
 import { progressReporter } from './progress.js';
 import { formatInspection, inspectModel } from '../encode/inspect_model.js';
 
@@ -61,6 +63,7 @@ interface RunFlags {
   preprocessReference?: 'original' | 'transformers';
   logitScale?: number;
   logitBias?: number;
+  dim?: number;
   quiet?: boolean;
 }
 
@@ -89,16 +92,28 @@ async function runCommand(flags: RunFlags, note?: string): Promise<void> {
     preprocessReference: flags.preprocessReference,
     logitScale: flags.logitScale,
     logitBias: flags.logitBias,
+    dim: flags.dim,
     audit: { bootstrap: flags.bootstrap, minGroupSize: flags.minGroupSize, seed: flags.seed },
   };
-  const result = await runZeroShot(options, {
-    onStage: (stage) => stage === 'model' && log(`loading model ${flags.model}…`),
-    onProgress: (p) => progress.update(p),
-    onWarning: (message) => process.stderr.write(`zeroshot: warning: ${message}\n`),
-  });
+  // Before the model loads: a results folder that cannot be written fails now, not after every image is embedded.
+  await checkResultsFolder(flags.out, new Set([...Object.values(RESULT_FILES), REPORT_FILE]));
+  let result: RunResult;
+  try {
+    result = await runZeroShot(options, {
+      onStage: (stage) => stage === 'model' && log(`loading model ${flags.model}…`),
+      onProgress: (p) => progress.update(p),
+      onWarning: (message) => process.stderr.write(`zeroshot: warning: ${message}\n`),
+    });
+  } catch (error) {
+    progress.stop();
+    // Nothing could be read: still write what was found and why each image failed.
+    if (error instanceof NoImageReadError) log(`wrote ${(await writeResults(error.result, flags.out)).join(', ')}`);
+    throw error;
+  }
   progress.stop();
-  const files = await writeResults(result, flags.out);
-  if (flags.report !== false) files.push(await writeReport(flags.out));
+  // The report reads the staged files, so the folder is swapped in with it, as one set.
+  const report: ResultOutput = { name: REPORT_FILE, afterRecord: true, write: async (path) => writeFile(path, await buildReport(dirname(path))) };
+  const files = await writeResults(result, flags.out, { outputs: flags.report !== false ? [report] : [] });
   process.stdout.write(summaryTable(result) + '\n');
   if (result.failures.length) log(`${result.failures.length} images could not be read: see ${flags.out}/errors.jsonl`);
   log(`wrote ${files.join(', ')}`);
@@ -133,6 +148,7 @@ function addRunOptions(command: Command): Command {
     .option('--cache <file>', 'embedding cache (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
     .option('--no-cache', 'do not read or write the embedding cache')
     .option('--no-report', 'skip report.html')
+    .option('--dim <n>', 'keep the first N coordinates of every embedding, renormalised (Matryoshka models, e.g. jina-clip v2)', positiveInt('--dim'))
     .option('--exif-rotate', 'apply EXIF orientation before preprocessing (the Python reference does not)')
     .option('--strategies <list>', 'comma-separated: sum, mean, max, topk:K, embedding-mean (default: all)')
     .option('--groups <columns>', 'labels-CSV columns to audit by, comma-separated (e.g. gender,age)')
@@ -213,6 +229,17 @@ export function buildProgram(): Command {
         lines.push(`  ${m.model_fp.slice(0, 12)}  ${label}: ${m.images} images (${mb(m.image_bytes)}), ${m.texts} prompts`);
       }
       process.stdout.write(lines.join('\n') + '\n');
+    });
+  cacheCommand
+    .command('check')
+    .description("run SQLite's integrity check on the cache file (read-only); exit code 1 when it is damaged")
+    .option('--cache <file>', 'cache file (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
+    .action((flags: { cache?: string }) => {
+      const check = checkCache(cacheFile(flags));
+      if (check.ok) return void process.stdout.write(`${check.path}: ok\n`);
+      process.stdout.write(`${check.path}: damaged\n${check.problems.map((p) => `  ${p}`).join('\n')}\n`);
+      process.stdout.write(`Move it aside (its next run starts a new cache) or run with --no-cache.\n`);
+      process.exitCode = 1;
     });
   cacheCommand
     .command('prune')

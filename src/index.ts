@@ -23,5 +23,15 @@ export {
   type Strategy,
 } from './score/strategies.js';
 export { classificationMetrics, confusionMatrix, type ClassificationMetrics, type ClassMetrics } from './evaluate/classification.js';
-export { writeResults, summaryTable, RESULT_FILES } from './report/results.js';
+export { writeResults, resultOutputs, summaryTable, RESULT_FILES, type WriteResultsOptions } from './report/results.js';
+export {
+  checkResultsFolder,
+  contentOutput,
+  writeResultsFolder,
+  ResultsWriteError,
+  type ResultOutput,
+  type WrittenFile,
+  type FailedOutput,
+} from './report/results_folder.js';
+export { checkCache, type CacheCheck } from './encode/cache/embedding_cache.js';
 export { similaritiesJson, predictionsCsv } from './report/tables.js';

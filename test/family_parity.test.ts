@@ -40,13 +40,15 @@ async function zeroshotScores(model: ClipModel, images: readonly string[], promp
   return { crops, similarity: cosineScores(image.embeddings, text.embeddings, text.dim) };
 }
 
-const CLIP_BPE_FIXTURES = [
+/** Fixtures whose goldens have make_family_goldens.py's layout (token_ids, crop_sha256, similarities, probabilities). */
+const SOFTMAX_FIXTURES = [
   { fixture: 'clip-hub', family: 'clip', variant: /OpenAI/ },
   { fixture: 'laion-clip', family: 'clip', variant: /LAION/ },
   { fixture: 'mobileclip', family: 'mobileclip', variant: /MobileCLIP/ },
+  { fixture: 'chinese-clip', family: 'chinese_clip', variant: /Chinese-CLIP/ },
 ] as const;
 
-for (const { fixture, family, variant } of CLIP_BPE_FIXTURES) {
+for (const { fixture, family, variant } of SOFTMAX_FIXTURES) {
   test(`${fixture}: tokens, pixels and similarities equal the Python reference`, async () => {
     const g = golden(fixture);
     const model = await ClipModel.load({ model: `${ROOT}fixtures/${fixture}`, offline: true, threads: 1 });

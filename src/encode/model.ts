@@ -284,6 +284,8 @@ export class ClipModel {
       const output = await this.run('text', {
         input_ids: { type: 'int64', data: ids.inputIds, dims },
         attention_mask: { type: 'int64', data: ids.attentionMask, dims },
+        // BERT-style towers (Chinese-CLIP) may declare segment ids: one segment.
+        token_type_ids: { type: 'int64', data: new BigInt64Array(ids.inputIds.length), dims },
       });
       dim = output.dims[1];
       chunks.push(output.data);

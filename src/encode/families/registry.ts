@@ -2,13 +2,14 @@
  * The model families zeroshot runs, in the order they are tried. Adding one is a module beside this one and a
  * line here.
  */
+import { chineseClipFamily } from './chinese_clip.js';
 import { clipFamily } from './clip.js';
 import { mobileclipFamily } from './mobileclip.js';
 import { siglip2Family, siglipFamily } from './siglip.js';
 import { UnsupportedModelError, modelType, type ModelFamily, type ModelJsonFiles } from './family.js';
 
 // MobileCLIP before CLIP: both say model_type "clip"; MobileCLIP's config has nothing else.
-export const MODEL_FAMILIES: readonly ModelFamily[] = [mobileclipFamily, clipFamily, siglipFamily, siglip2Family];
+export const MODEL_FAMILIES: readonly ModelFamily[] = [mobileclipFamily, clipFamily, siglipFamily, siglip2Family, chineseClipFamily];
 
 /** Families zeroshot recognises but cannot run yet, with what to tell the user. */
 const NOT_SUPPORTED: Readonly<Record<string, string>> = {

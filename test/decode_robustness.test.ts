@@ -141,6 +141,28 @@ describe('decompression bombs: refused from the header, before decoding', () => 
     await assert.rejects(decodeImage(tiffHeader(20000, 20000), { maxImagePixels: Infinity }), (err: Error) => !(err instanceof DecompressionBombError) && /cannot decode image buffer \(TIFF\)/.test(err.message));
   });
 
+  it('an invalid limit is refused when the preprocessor is made, not once per image', () => {
+    const options = fromPreprocessorConfig(JSON.parse(readFileSync(path.join(FIXTURE, 'preprocessor_config.json'), 'utf8')));
+    assert.throws(() => createImagePreprocessor(options, 0, { maxImagePixels: 0 }), /max image pixels must be a positive integer/);
+    assert.throws(() => createImagePreprocessor(options, 0, { maxImagePixels: 1.5 }), /max image pixels must be a positive integer/);
+  });
+
+  for (const workers of [0, 1]) {
+    it(`the warning comes back from the preprocessor with ${workers} worker thread(s)`, async () => {
+      const options = fromPreprocessorConfig(JSON.parse(readFileSync(path.join(FIXTURE, 'preprocessor_config.json'), 'utf8')));
+      const preprocessor = createImagePreprocessor(options, workers, { maxImagePixels: 30_000 });
+      try {
+        const target = preprocessor.allocate(3 * 224 * 224);
+        const { warnings } = await preprocessor.runInto(path.join(GOLDEN, 'exact_224x224.png'), target);
+        assert.equal(warnings.length, 1);
+        assert.match(warnings[0], /exact_224x224\.png \(PNG\) declares 224x224 = 50176 pixels/);
+        await assert.rejects(preprocessor.runInto(path.join(GOLDEN, 'odd_253x397.png'), target), /DecompressionBombError/);
+      } finally {
+        await preprocessor.close();
+      }
+    });
+  }
+
   it('a GIF frame that grows the canvas past the limit is refused before the canvas is allocated', async () => {
     await assert.rejects(decodeImage(gif([10, 10], [3000, 3000]), { maxImagePixels: 1_000_000 }), /DecompressionBombError.*3000x3000 = 9000000 pixels/);
   });

@@ -39,6 +39,8 @@ export interface ImageEmbeddingOptions {
   readonly batchSize: number;
   readonly cache?: { readonly store: EmbeddingCache; readonly scope: ImageScope } | null;
   readonly onProgress?: (progress: EmbeddingProgress) => void;
+  /** A warning about an image that was still embedded (PIL's DecompressionBombWarning), with the image's key. */
+  readonly onImageWarning?: (image: string, message: string) => void;
 }
 
 const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -115,6 +117,7 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
     const ready: number[] = [];
     settled.forEach((result, j) => {
       if (result.status === 'fulfilled') {
+        for (const warning of result.value.warnings) options.onImageWarning?.(images[batch[j]].key, warning);
         input.set(slot(j), ready.length * pixelsPerImage);
         ready.push(batch[j]);
       } else {

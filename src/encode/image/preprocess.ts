@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { clipTransform, type ClipPreprocessOptions } from './clip_image_transform.js';
-import { decodeImage } from './decode/index.js';
+import { checkMaxImagePixels, decodeImage } from './decode/index.js';
 import { DecodeMemoryBudget } from './decode/memory_budget.js';
 import type { PreprocessReply, PreprocessRequest, PreprocessWorkerData } from './preprocess_worker.js';
 
@@ -83,6 +83,7 @@ interface Thread {
  * of all threads together are bounded by one shared budget (decode/memory_budget.ts).
  */
 export function createImagePreprocessor(options: ClipPreprocessOptions, workers = defaultWorkerCount(), limits: DecodeLimits = {}): ImagePreprocessor {
+  checkMaxImagePixels(limits.maxImagePixels);
   if (workers === 0) {
     const memory = new DecodeMemoryBudget(DecodeMemoryBudget.allocate(1), 0);
     return {

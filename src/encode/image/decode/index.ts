@@ -39,6 +39,15 @@ export interface DeclaredImage extends DeclaredSize {
   readonly format: ImageFormat;
 }
 
+/** The limit to use: `maxImagePixels` validated (a positive integer, or Infinity for none), or PIL's default. */
+export function checkMaxImagePixels(maxImagePixels: number | undefined): number {
+  const limit = maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  if (!(limit > 0 && (Number.isSafeInteger(limit) || limit === Infinity))) {
+    throw new Error(`max image pixels must be a positive integer (or Infinity for no limit), got ${maxImagePixels}`);
+  }
+  return limit;
+}
+
 /** PIL's DecompressionBombError: the declared size is more than twice MAX_IMAGE_PIXELS. */
 export class DecompressionBombError extends Error {
   override readonly name = 'DecompressionBombError';
@@ -89,10 +98,7 @@ export async function decodeImage(input: string | Uint8Array, options: DecodeOpt
     bytes = input;
   }
   if (bytes.length === 0) throw new Error(`${label} is empty (0 bytes)`);
-  const maxPixels = options.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
-  if (!(maxPixels > 0 && (Number.isSafeInteger(maxPixels) || maxPixels === Infinity))) {
-    throw new Error(`maxImagePixels must be a positive integer or Infinity, got ${maxPixels}`);
-  }
+  const maxPixels = checkMaxImagePixels(options.maxImagePixels);
   const format = detectFormat(bytes);
   if (format === 'OTHER') {
     throw new Error(`cannot decode ${label} (unrecognised format): zeroshot reads JPEG, PNG, WebP, GIF, BMP and TIFF, recognised by their bytes`);

@@ -34,8 +34,9 @@ The torch modules are written here from the reference code's architecture (docs/
 Python references for the goldens:
   v1 text   BertTokenizer (do_lower_case, tokenize_chinese_chars, strip_accents None: accents stripped because
             lower-casing is on) restated below, [CLS] … [SEP], truncated to model_max_length keeping [SEP].
-  v2 text   XLMRobertaTokenizer on python sentencepiece: <s> … </s>, piece ids + 1 (fairseq offset), the
-            SentencePiece unknown id 0 → <unk> 3, truncated keeping </s>; padded to the longest with <pad> 1.
+  v2 text   XLMRobertaTokenizer on python sentencepiece: the text cut at the added tokens, <s> … </s>, piece ids + 1
+            (fairseq offset), the SentencePiece unknown id 0 → <unk> 3, truncated keeping </s>; padded to the
+            longest with <pad> 1.
   images    jina-clip-implementation's transform.py (open_clip's image_transform, is_train False, resize_mode
             "shortest"): Resize(size, BICUBIC) → CenterCrop(size) → convert("RGB") → ToTensor → Normalize(mean,
             std), with make_image_goldens.py's torchvision rules; SigLIP: build_siglip_fixtures.py's.
@@ -233,16 +234,28 @@ def xlmr_special_tokens_map():
 
 
 class XlmrReference:
-    """transformers' XLMRobertaTokenizer (the slow, SentencePiece one) restated on python sentencepiece."""
+    """transformers' XLMRobertaTokenizer (the slow, SentencePiece one) restated on python sentencepiece: the text cut
+    at the added tokens (<mask> strips the whitespace on its left; the others strip nothing), each piece encoded."""
 
     pad_id, bos_id, eos_id = XLMR_PAD_ID, XLMR_BOS_ID, XLMR_EOS_ID
 
     def __init__(self, model_bytes):
-        self.sp, _ = sg.load_processor(model_bytes)
+        self.sp, proto = sg.load_processor(model_bytes)
+        self.special = {"<s>": XLMR_BOS_ID, "<pad>": XLMR_PAD_ID, "</s>": XLMR_EOS_ID, "<unk>": XLMR_UNK_ID,
+                        "<mask>": len(proto.pieces) + 1}
 
     def ids(self, text, max_length=TEXT_MAX_LENGTH):
-        # _convert_token_to_id: fairseq offset 1; SentencePiece's <unk> (0) is XLM-R's <unk> (3)
-        pieces = [i + 1 if i else XLMR_UNK_ID for i in self.sp.encode(text)]
+        parts = sg.split_on_tokens(text, self.special)
+        for i, part in enumerate(parts):
+            if part == "<mask>" and i > 0 and parts[i - 1] not in self.special:
+                parts[i - 1] = parts[i - 1].rstrip()
+        pieces = []
+        for part in parts:
+            if part in self.special:
+                pieces.append(self.special[part])
+            elif part:
+                # _convert_token_to_id: fairseq offset 1; SentencePiece's <unk> (0) is XLM-R's <unk> (3)
+                pieces.extend(i + 1 if i else XLMR_UNK_ID for i in self.sp.encode(part))
         return [self.bos_id] + pieces[:max_length - 2] + [self.eos_id]
 
 
@@ -285,7 +298,8 @@ def _is_punctuation(ch):
 
 class BertReference:
     """transformers' BertTokenizer (BasicTokenizer + WordpieceTokenizer) with do_lower_case True,
-    tokenize_chinese_chars True and strip_accents None, restated."""
+    tokenize_chinese_chars True and strip_accents None, restated. Added tokens written in the text ("[MASK]") are
+    not split out first as transformers does: no golden prompt has one."""
 
     pad_id = BERT_PAD_ID
 
@@ -337,7 +351,8 @@ class BertReference:
         return ids
 
     def ids(self, text, max_length=TEXT_MAX_LENGTH):
-        pieces = [i for token in self.basic_tokens(text) for i in self.wordpiece(token)]
+        # PreTrainedTokenizer.tokenize lower-cases the whole text first (do_lower_case); BasicTokenizer again per word
+        pieces = [i for token in self.basic_tokens(text.lower()) for i in self.wordpiece(token)]
         return [self.cls_id] + pieces[:max_length - 2] + [self.sep_id]
 
 
@@ -654,6 +669,7 @@ def token_rule_prompts():
     rules["portuguese"] = PORTUGUESE_PROMPTS + ["ação, coração e atenção: não!", "Olá São Paulo"]
     rules["spanish"] = SPANISH_PROMPTS + ["¿Año nuevo? ¡Sí, señor!", "Niño pequeño en la playa"]
     rules["chinese"] = CHINESE_PROMPTS + ["中文和English混合", "人"]
+    rules["mask"] = ["a photo of a <mask> man", "a   <mask>", "<mask>", "<s>a photo</s>", "uma foto<mask> de"]
     rules["long"] = [" ".join(["uma foto"] * 4200), " ".join(["photo"] * (TEXT_MAX_LENGTH - 2)),
                      " ".join(["photo"] * (TEXT_MAX_LENGTH - 1))]
     return rules
@@ -854,8 +870,9 @@ def build_v2(work):
         **{o: [sg.rounded(r) for r in t] for o, t in zip(outputs, ref)},
     })
     return jina_golden(name, tok, text, vision,
-                       "XLMRobertaTokenizer on python sentencepiece: <s> ... </s>, ids = spm ids + 1 (spm <unk> 0 "
-                       "-> 3), truncated to max_length keeping </s>")
+                       "XLMRobertaTokenizer on python sentencepiece: cut at the added tokens (<mask> strips the "
+                       "whitespace on its left), <s> ... </s>, ids = spm ids + 1 (spm <unk> 0 -> 3), truncated to "
+                       "max_length keeping </s>")
 
 
 def build_siglip_multilingual(work):

@@ -1,7 +1,8 @@
 /**
  * XLM-RoBERTa's text rules around its SentencePiece Unigram model (jina-clip-v2's text tower), as transformers'
- * XLMRobertaTokenizer applies them: the text as given (no lower-casing), SentencePiece with its dummy "▁" prefix,
- * `<s>` first and `</s>` last, truncated to `model_max_length` keeping `</s>`, and batches padded to the longest
+ * XLMRobertaTokenizer applies them: the text as given (no lower-casing) cut at the added tokens (`<s>`, `</s>`,
+ * `<pad>`, `<unk>` written in a prompt are those tokens; `<mask>` also eats the whitespace on its left), each piece
+ * through SentencePiece with its dummy "▁" prefix, `<s>` first and `</s>` last, truncated to `model_max_length` keeping `</s>`, and batches padded to the longest
  * prompt with `<pad>` (the mask is 1 on real tokens: the model mean-pools over it).
  *
  * Ids are tokenizer.json's, which hold fairseq's order: `<s>` 0, `<pad>` 1, `</s>` 2, `<unk>` 3, then each
@@ -10,8 +11,9 @@
  */
 import type { EncodedBatch } from './clip_tokenizer.js';
 import { padBatch } from './padding.js';
-import { addedTokens, isRecord, type JsonRecord } from './sentencepiece_common.js';
+import { addedTokens, isRecord, type AddedToken, type JsonRecord } from './sentencepiece_common.js';
 import { SentencePieceUnigram } from './sentencepiece_unigram.js';
+import { splitOnAddedTokens } from './siglip_text.js';
 
 /** fairseq's special-token ids, which XLM-R's vocabulary starts with. */
 const FAIRSEQ_IDS = { '<s>': 0, '<pad>': 1, '</s>': 2, '<unk>': 3 } as const;
@@ -37,14 +39,16 @@ export class XlmrTokenizer {
   readonly bosId: number;
   readonly eosId: number;
   private readonly unigram: SentencePieceUnigram;
+  private readonly addedTokens: readonly AddedToken[];
 
-  private constructor(unigram: SentencePieceUnigram, ids: { bos: number; eos: number; pad: number }, maxLength: number) {
+  private constructor(unigram: SentencePieceUnigram, added: readonly AddedToken[], ids: { bos: number; eos: number; pad: number }, maxLength: number) {
     this.unigram = unigram;
+    this.addedTokens = added;
     this.bosId = ids.bos;
     this.eosId = ids.eos;
     this.maxLength = maxLength;
     this.padding = { to: 'longest', padId: ids.pad };
-    this.rules = `text as given (no lower-casing), SentencePiece Unigram with a "▁" prefix${unigram.hasCharsmap ? ' (nmt_nfkc)' : ''}, <s> first and </s> last, truncated to ${maxLength} keeping </s>, padded with id ${ids.pad} to the longest prompt`;
+    this.rules = `text as given (no lower-casing) cut at the added tokens, SentencePiece Unigram with a "▁" prefix${unigram.hasCharsmap ? ' (nmt_nfkc)' : ''}, <s> first and </s> last, truncated to ${maxLength} keeping </s>, padded with id ${ids.pad} to the longest prompt`;
   }
 
   /** From the parsed tokenizer.json and tokenizer_config.json of an XLM-R model. */
@@ -53,7 +57,7 @@ export class XlmrTokenizer {
     const configSource = options.configSource ?? 'tokenizer_config.json';
     const config: JsonRecord = isRecord(tokenizerConfig) ? tokenizerConfig : {};
     const unigram = new SentencePieceUnigram(tokenizerJson, source);
-    const { ids: added } = addedTokens(tokenizerJson);
+    const { ids: added, tokens } = addedTokens(tokenizerJson);
     for (const [piece, id] of Object.entries(FAIRSEQ_IDS)) {
       if (added.get(piece) !== id) {
         throw new Error(`${source}: the added token ${piece} has id ${added.get(piece) ?? 'none'}, not ${id}: the vocabulary is not in XLM-R's fairseq order (convert the tokenizer with transformers' XLMRobertaTokenizerFast)`);
@@ -78,12 +82,13 @@ export class XlmrTokenizer {
     if (!Number.isInteger(maxLength) || maxLength < 3) {
       throw new Error(`${configSource}: "model_max_length" ${maxLength} leaves no room for a token between <s> and </s>`);
     }
-    return new XlmrTokenizer(unigram, ids, maxLength);
+    return new XlmrTokenizer(unigram, tokens, ids, maxLength);
   }
 
   /** Ids of one prompt as the graph is fed them, before padding: `<s>` … `</s>`, truncated to `maxLength`. */
   encode(text: string): number[] {
-    return [this.bosId, ...this.unigram.encode(text).slice(0, this.maxLength - 2), this.eosId];
+    const pieces = splitOnAddedTokens(text, this.addedTokens).flatMap((piece) => (typeof piece === 'string' ? this.unigram.encode(piece) : [piece.id]));
+    return [this.bosId, ...pieces.slice(0, this.maxLength - 2), this.eosId];
   }
 
   /** Prompts padded to the longest with the pad id; the mask is 1 on real tokens. */

@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkResultsFolder, contentOutput, ResultsWriteError, writeResultsFolder, type ResultOutput } from '../src/report/results_folder.js';
@@ -58,6 +58,16 @@ test('a results folder is replaced as a whole: no file of the previous run remai
   }
   assert.deepEqual(run.failed_outputs, []);
   assert.deepEqual(leftovers(out), []);
+});
+
+test('--out that is a symbolic link: its target is replaced, the link stays', async () => {
+  const root = scratch();
+  const target = join(root, 'runs', 'latest');
+  await writeResultsFolder(target, [contentOutput('metrics.json', () => '{}\n')], { run: 'old' });
+  symlinkSync(target, join(root, 'results'));
+  await writeResultsFolder(join(root, 'results'), [contentOutput('predictions.csv', () => 'image\n')], { run: 'new' });
+  assert.ok(lstatSync(join(root, 'results')).isSymbolicLink());
+  assert.deepEqual(readdirSync(target).sort(), ['predictions.csv', 'run.json']);
 });
 
 test('outputs written after run.json (the report) read the staged folder, and are listed in the final run.json', async () => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { folderProblem, systemErrorWords } from './writable_path.js';
 
@@ -50,7 +50,7 @@ export class ResultsWriteError extends Error {
  * real file system, holding nothing but files zeroshot writes (`knownFiles`): it is replaced as a whole.
  */
 export async function checkResultsFolder(outDir: string, knownFiles: ReadonlySet<string>): Promise<void> {
-  const out = resolve(outDir);
+  const out = await resultsFolderPath(outDir);
   const fail = (problem: string, fix: string) => {
     throw new Error(`--out '${outDir}': ${problem}; ${fix}`);
   };
@@ -67,6 +67,11 @@ export async function checkResultsFolder(outDir: string, knownFiles: ReadonlySet
     const listed = foreign.slice(0, 5).map((name) => `'${name}'`).join(', ') + (foreign.length > 5 ? `, … (${foreign.length})` : '');
     fail(`it holds files zeroshot did not write (${listed}), and a results folder is replaced as a whole`, 'give a new or empty folder, or move those files');
   }
+}
+
+/** The folder itself: a symbolic link to a results folder has its target replaced, not the link. */
+async function resultsFolderPath(outDir: string): Promise<string> {
+  return realpath(resolve(outDir)).catch(() => resolve(outDir));
 }
 
 async function sha256Of(path: string): Promise<string> {
@@ -88,7 +93,7 @@ export async function writeResultsFolder(
   outputs: readonly ResultOutput[],
   record: object,
 ): Promise<string[]> {
-  const out = resolve(outDir);
+  const out = await resultsFolderPath(outDir);
   const stamp = `${process.pid}-${Date.now()}`;
   const staging = join(dirname(out), `.${basename(out)}.staging-${stamp}`);
   const problem = folderProblem(dirname(out));

@@ -324,3 +324,33 @@ test('zeroshot run --duplicate-labels, and zeroshot cache check', async () => {
   assert.equal(damaged.code, 1);
   assert.match(damaged.stdout, /cache\.sqlite: damaged\n {2}\S/);
 });
+
+test('zeroshot run: classes, label values and groups named __proto__, constructor, toString reach metrics.json', async () => {
+  const { root } = await makeImageFolder();
+  const spec = join(root, 'proto.json');
+  // Written as text: in an object literal, `__proto__:` would set the prototype.
+  await writeFile(spec, '{"classes": {"__proto__": ["a photo of something warm"], "constructor": ["a photo of something cool"], "toString": ["a photo of a thing"]}}');
+  const labels = join(root, 'proto.csv');
+  await writeFile(labels, 'file,__proto__,constructor\nred.jpg,__proto__,toString\ngreen.png,constructor,__proto__\nblue.webp,toString,__proto__\nwide.png,__proto__,toString\n');
+  const out = join(root, 'r');
+  const result = await zeroshot(['run', '--images', join(root, 'images'), '--spec', spec, '--labels', labels, '--label-column', '__proto__',
+    '--groups', 'constructor', '--bootstrap', '0', '--min-group-size', '1', '--model', FIXTURE, '--offline', '--out', out, '-q', '--no-cache']);
+  assert.equal(result.code, 0, result.stderr);
+  const metrics = JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8'));
+  assert.deepEqual(metrics.classes, ['__proto__', 'constructor', 'toString']);
+  assert.deepEqual(Object.keys(metrics.strategies.sum.per_class), ['__proto__', 'constructor', 'toString']);
+  assert.equal(metrics.strategies.sum.n, 4);
+  const groups = metrics.groups.strategies.sum.attributes[0].groups;
+  assert.deepEqual(Object.keys(groups).sort(), ['__proto__', 'toString']);
+  assert.equal(groups['__proto__'].n + groups.toString.n, 4);
+});
+
+test('zeroshot run: prompts that are the same after the 77-token cut stop the run, naming them', async () => {
+  const { root } = await makeImageFolder();
+  const long = Array.from({ length: 80 }, () => 'very').join(' ');
+  const spec = join(root, 'long.yaml');
+  await writeFile(spec, `classes:\n  warm: ["a ${long} warm photo"]\n  cool: ["a ${long} cool photo"]\n`);
+  const result = await zeroshot(['run', '--images', join(root, 'images'), '--spec', spec, '--model', FIXTURE, '--offline', '--out', join(root, 'r'), '-q', '--no-cache']);
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /long\.yaml: prompts that are the same once cut to the model's context length \(77 tokens for CLIP\): "a very .*" \(class 'warm'\) and "a very .*" \(class 'cool'\)/);
+});

@@ -68,6 +68,8 @@ interface Thread {
   readonly slot: number;
   readonly jobs: Map<number, Job>;
   error?: Error;
+  /** Loaded: a thread that dies before this could not start, and no image is to blame. */
+  ready?: boolean;
   retired?: boolean;
 }
 
@@ -97,6 +99,7 @@ export function createImagePreprocessor(options: ClipPreprocessOptions, workers 
   const budget = DecodeMemoryBudget.allocate(workers + 1);
   const quarantineSlot = workers;
   let closed = false;
+  let broken: Error | undefined;
   let nextId = 0;
   const suspects: Job[] = [];
   let quarantine: Thread | null = null;
@@ -105,6 +108,7 @@ export function createImagePreprocessor(options: ClipPreprocessOptions, workers 
     const data: PreprocessWorkerData = { transform: options, limits, budget, slot };
     const thread: Thread = { worker: startWorker(data), slot, jobs: new Map() };
     thread.worker.on('message', (reply: PreprocessReply) => {
+      if ('ready' in reply) return void (thread.ready = true);
       const job = thread.jobs.get(reply.id);
       if (!job) return;
       thread.jobs.delete(reply.id);
@@ -114,7 +118,9 @@ export function createImagePreprocessor(options: ClipPreprocessOptions, workers 
     });
     thread.worker.on('error', (error) => (thread.error = error));
     thread.worker.on('exit', (code) => {
-      if (!thread.retired && !closed) died(thread, code);
+      if (thread.retired || closed || broken) return;
+      if (thread.ready) died(thread, code);
+      else cannotStart(thread, code);
     });
     return thread;
   };
@@ -137,8 +143,15 @@ export function createImagePreprocessor(options: ClipPreprocessOptions, workers 
     }
     runNextSuspect();
   };
+  const cannotStart = (thread: Thread, code: number) => {
+    broken = new Error(`an image preprocessing thread could not start (${thread.error?.message ?? `exit code ${code}`})`);
+    const all = quarantine ? [...threads, quarantine] : threads;
+    for (const job of [...suspects, ...all.flatMap((t) => [...t.jobs.values()])]) job.reject(broken);
+    suspects.length = 0;
+    for (const t of all) if (t !== thread) void t.worker.terminate();
+  };
   const runNextSuspect = () => {
-    if (closed || (quarantine && quarantine.jobs.size > 0)) return;
+    if (closed || broken || (quarantine && quarantine.jobs.size > 0)) return;
     const job = suspects.shift();
     if (job) {
       quarantine ??= spawn(quarantineSlot);
@@ -156,6 +169,7 @@ export function createImagePreprocessor(options: ClipPreprocessOptions, workers 
     allocate: (length) => new Float32Array(new SharedArrayBuffer(length * Float32Array.BYTES_PER_ELEMENT)),
     runInto(image, target) {
       if (closed) return Promise.reject(new Error('runInto: the preprocessor is closed'));
+      if (broken) return Promise.reject(broken);
       if (!(target.buffer instanceof SharedArrayBuffer)) return Promise.reject(new Error('runInto: target must come from allocate()'));
       const id = nextId++;
       // Round-robin is enough: images of one folder cost about the same.

@@ -20,7 +20,8 @@ export interface PreprocessRequest {
   readonly target: Float32Array;
 }
 
-export type PreprocessReply = { readonly id: number } & (PreprocessResult | { readonly error: string });
+/** `ready` once the thread has loaded; then one reply per request. */
+export type PreprocessReply = { readonly ready: true } | ({ readonly id: number } & (PreprocessResult | { readonly error: string }));
 
 const { transform, limits, budget, slot } = workerData as PreprocessWorkerData;
 const memory = new DecodeMemoryBudget(budget, slot);
@@ -43,3 +44,4 @@ parentPort!.on('message', async ({ id, image, target }: PreprocessRequest) => {
     parentPort!.postMessage({ id, error: (error as Error).message ?? String(error) } satisfies PreprocessReply);
   }
 });
+parentPort!.postMessage({ ready: true } satisfies PreprocessReply);

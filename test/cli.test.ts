@@ -291,6 +291,7 @@ test('zeroshot run: symlinks followed, special files listed in run.json, a non-U
   assert.deepEqual(similarities['bl\\xfc.png'], similarities['store/blue.png'], 'the same bytes, read by the raw name');
   const runJson = JSON.parse(await readFile(join(out, 'run.json'), 'utf8'));
   assert.equal(runJson.counts.skipped, 2);
+  assert.match(result.stdout, /4 images embedded .*, 2 skipped \(links, FIFOs, sockets…: listed in run\.json\)/);
   assert.deepEqual(runJson.skipped.map((s: { path: string }) => s.path), ['dangling.jpg', 'pipe.jpg']);
 });
 

@@ -73,11 +73,13 @@ export async function writeResults(result: RunResult, outDir: string, options: W
 /** The stdout summary: strategy × accuracy × balanced accuracy. */
 export function summaryTable(result: RunResult): string {
   const { counts } = result;
+  const skipped = counts.skipped ? `, ${counts.skipped} skipped (links, FIFOs, sockets…: listed in run.json)` : '';
   const lines = [
-    `${counts.embedded} images embedded (${counts.cache_hits} from the cache), ${counts.failed} failed, ${counts.ignored_files} non-image files ignored`,
+    `${counts.embedded} images embedded (${counts.cache_hits} from the cache), ${counts.failed} failed, ${counts.ignored_files} non-image files ignored${skipped}`,
   ];
   if (!result.metrics) return lines.join('\n');
-  lines.push(`${counts.labelled} labelled (${counts.unlabelled} without a label; ${counts.labels_without_image} labels without an image)`);
+  const duplicates = counts.duplicate_label_rows ? `; ${counts.duplicate_label_rows} duplicate label rows` : '';
+  lines.push(`${counts.labelled} labelled (${counts.unlabelled} without a label; ${counts.labels_without_image} labels without an image${duplicates})`);
   const rows = Object.entries(result.metrics).map(([name, m]) => [name, (100 * m.accuracy).toFixed(2), (100 * m.balanced_accuracy).toFixed(2)]);
   const header = ['strategy', 'accuracy %', 'balanced acc. %'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));

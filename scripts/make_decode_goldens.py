@@ -9,7 +9,8 @@ Run with Debian's interpreter (python3-pil 9.4, numpy) and libtiff-tools (tiffcp
 
 Writes test/golden/images/decode/: the inputs, expected/<name>.png (the reference crop, made as in
 make_image_goldens.py) and manifest.json in the same layout as test/golden/images/manifest.json, plus
-`refused`: files PIL reads that zeroshot refuses on purpose, with PIL's mode.
+`swapped`: TIFFs whose sides PIL swaps on load (Orientation 5-8), with the size before, and `refused`: files
+PIL reads that zeroshot refuses on purpose, with PIL's mode.
 """
 
 import json
@@ -130,10 +131,11 @@ def make_inputs():
     write_bmp(path("pal8_short_83x59.bmp"), 83, 59, 8, data[:-1], palette=bgr0_palette(pal, 64))
     add("pal8_short_83x59.bmp", "BMP 8-bit palette, pixel data one byte short: PIL reads it")
 
-    # TIFF orientation: PIL 9.4 transposes on load (TiffImagePlugin.load_end). 5-8 also swap the size after
-    # torchvision has taken it, so PIL resizes the turned image to the unturned shape: not reproduced, no golden.
+    # TIFF orientation: PIL 9.4 transposes on load (TiffImagePlugin.load_end). 5-8 also swap the sides after
+    # torchvision has read the size, so PIL resizes the turned image to the unturned shape (`swapped` cases:
+    # reproduced when the transform resizes to the shape from `sizeBeforeLoad`).
     base = synth_rgb(150, 110, 105)
-    for o in (2, 3, 4):
+    for o in range(2, 9):
         base.save(path(f"orient{o}_150x110.tif"), tiffinfo={274: o})
         add(f"orient{o}_150x110.tif", f"TIFF Orientation {o}: applied on load, as PIL 9.4 does")
 
@@ -190,14 +192,21 @@ def main():
     os.makedirs(os.path.join(OUT, "expected"))
     cases, refused = make_inputs()
     entries = []
+    swapped = []
     for name, note in cases:
         out = reference_crop(path(name), 224, 224)
         expected = f"expected/{os.path.splitext(name)[0]}.png"
         Image.fromarray(np.asarray(out), "RGB").save(path(expected), optimize=True)
         with Image.open(path(name)) as im:
+            size_before_load = list(im.size)
             im.load()
-            entries.append({"file": name, "format": im.format, "mode": im.mode, "size": list(im.size),
-                            "shortestEdge": 224, "crop": 224, "exifRotate": False, "expected": expected, "note": note})
+            entry = {"file": name, "format": im.format, "mode": im.mode, "size": list(im.size),
+                     "shortestEdge": 224, "crop": 224, "exifRotate": False, "expected": expected, "note": note}
+            if list(im.size) != size_before_load:
+                entry["sizeBeforeLoad"] = size_before_load
+                swapped.append(entry)
+            else:
+                entries.append(entry)
     refused_entries = []
     for name, reason in refused.items():
         with Image.open(path(name)) as im:
@@ -208,13 +217,15 @@ def main():
         "reference": "Pillow %s (Debian python3-pil), crops as scripts/make_image_goldens.py makes them" % PIL.__version__,
         "pillow": PIL.__version__,
         "images": entries,
+        "swapped": swapped,
         "refused": refused_entries,
     }
     with open(path("manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
         f.write("\n")
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
-    print(f"{len(entries)} golden cases, {len(refused_entries)} refused files, {size / 1e6:.2f} MB")
+    print(f"{len(entries)} golden cases, {len(swapped)} with sides swapped on load, {len(refused_entries)} refused files, "
+          f"{size / 1e6:.2f} MB")
 
 
 if __name__ == "__main__":

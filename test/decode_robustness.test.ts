@@ -8,11 +8,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32, deflateSync } from 'node:zlib';
+import sharp from 'sharp';
 
 import { DEFAULT_MAX_IMAGE_PIXELS, DecompressionBombError, decodeImage } from '../src/encode/image/decode/index.js';
 import { DecodeMemoryBudget } from '../src/encode/image/decode/memory_budget.js';
 import { createImagePreprocessor } from '../src/encode/image/preprocess.js';
-import { fromPreprocessorConfig, preprocessImageFile } from '../src/encode/image/clip_image_transform.js';
+import { clipRgbCrop, fromPreprocessorConfig, preprocessImageFile, resizedSize } from '../src/encode/image/clip_image_transform.js';
 import { runZeroShot } from '../src/pipeline.js';
 import { parseSpec } from '../src/input/spec.js';
 
@@ -277,6 +278,26 @@ describe('TIFFs PIL reads that zeroshot refuses, each with the reason and a way 
     const withCompression = Buffer.concat([header.subarray(0, 8), u16le(4), header.subarray(10, 46), u16le(259), u16le(3), u32le(1), u32le(6), u32le(0)]);
     await assert.rejects(decodeImage(withCompression), /TIFF with old-style JPEG compression \(6\)/);
   });
+});
+
+describe('TIFF Orientation 5-8: turned on load, resized to the shape of the size before, as PIL 9.4 + torchvision do', () => {
+  const dir = path.join(GOLDEN, 'decode');
+  const { swapped } = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
+    swapped: { file: string; size: [number, number]; sizeBeforeLoad: [number, number]; expected: string }[];
+  };
+  assert.equal(swapped.length, 4);
+  for (const entry of swapped) {
+    it(entry.file, async () => {
+      const img = await decodeImage(path.join(dir, entry.file));
+      assert.deepEqual([img.width, img.height], entry.size);
+      assert.deepEqual(img.sizeBeforeLoad, { width: entry.sizeBeforeLoad[0], height: entry.sizeBeforeLoad[1] });
+      // What the transform gives once it takes the resize shape from sizeBeforeLoad.
+      const size = resizedSize(entry.sizeBeforeLoad[0], entry.sizeBeforeLoad[1], { shortestEdge: 224 });
+      const rgb = clipRgbCrop(img, { size, crop: { height: 224, width: 224 } });
+      const { data } = await sharp(path.join(dir, entry.expected)).raw().toBuffer({ resolveWithObject: true });
+      assert.deepEqual(Buffer.from(rgb.data), data);
+    });
+  }
 });
 
 describe('the shared decoding-memory budget', () => {

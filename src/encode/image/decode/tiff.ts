@@ -2,7 +2,7 @@
  * TIFF: the first image file directory is read here (size, and what PIL 9.4 makes of the file), the pixels
  * come from sharp (libtiff), and PIL's own rules are applied on top:
  * - the Orientation tag is applied when the image is loaded, as PIL 9.4's TiffImagePlugin does (its load_end
- *   transposes), also without `exifRotate`;
+ *   transposes), also without `exifRotate`; PIL's size before loading is kept for 5–8, which swap the sides;
  * - 16-bit samples keep their high byte (PIL's ";16" unpackers), CMYK included;
  * - associated (premultiplied) alpha is un-premultiplied with PIL's integer formula (its "RGBa" unpackers).
  * TIFFs PIL reads but this path cannot reproduce are refused with an error saying so and how to convert them.
@@ -158,7 +158,10 @@ function storedPremultiplied(value: number, alpha: number, max: number): number 
   return guess;
 }
 
-/** PIL's Image.transpose for a TIFF Orientation value (2 mirror, 3 rotate 180, …, 8 rotate 90° anticlockwise). */
+/**
+ * PIL's Image.transpose for a TIFF Orientation value (2 mirror, 3 rotate 180, …, 8 rotate 90° anticlockwise);
+ * 5–8 swap the sides and record the size before (`sizeBeforeLoad`).
+ */
 export function transpose<T extends DecodedImage>(image: T, orientation: number): T {
   const { width: w, height: h } = image;
   const swap = orientation >= 5;
@@ -184,5 +187,5 @@ export function transpose<T extends DecodedImage>(image: T, orientation: number)
       for (let c = 0; c < ch; c++) out[o + c] = image.data[s + c];
     }
   }
-  return { ...image, width: ow, height: oh, data: out };
+  return { ...image, width: ow, height: oh, data: out, ...(swap ? { sizeBeforeLoad: { width: w, height: h } } : {}) };
 }

@@ -10,6 +10,12 @@ interface DecodedBase {
   width: number;
   height: number;
   format: ImageFormat;
+  /**
+   * The size PIL reports before loading, when loading changes it: a TIFF with Orientation 5–8, which PIL 9.4
+   * transposes on load, after torchvision's Resize has read the size, so the reference pipeline resizes the
+   * turned image to the shape computed from this size.
+   */
+  sizeBeforeLoad?: DeclaredSize;
 }
 
 /**

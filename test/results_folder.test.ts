@@ -46,8 +46,8 @@ const failingOutput = (name: string, code: string, words: string): ResultOutput 
 
 test('a results folder is replaced as a whole: no file of the previous run remains; run.json lists sizes and hashes', async () => {
   const out = join(scratch(), 'results');
-  await writeResultsFolder(out, [contentOutput('similarities.json', () => '{"old": 1}\n'), contentOutput('metrics.json', () => '{}\n')], { run: 'old' });
-  const written = await writeResultsFolder(out, [contentOutput('similarities.json', () => '{"new": 2}\n'), contentOutput('predictions.csv', () => 'image\n')], { run: 'new' });
+  await writeResultsFolder(out, [contentOutput('similarities.json', () => '{"old": 1}\n'), contentOutput('metrics.json', () => '{}\n')], { run: 'old' }, KNOWN);
+  const written = await writeResultsFolder(out, [contentOutput('similarities.json', () => '{"new": 2}\n'), contentOutput('predictions.csv', () => 'image\n')], { run: 'new' }, KNOWN);
   assert.deepEqual(readdirSync(out).sort(), ['predictions.csv', 'run.json', 'similarities.json']);
   assert.deepEqual(written.map((p) => p.split('/').pop()), ['similarities.json', 'predictions.csv', 'run.json']);
   const run = readRun(out);
@@ -63,9 +63,9 @@ test('a results folder is replaced as a whole: no file of the previous run remai
 test('--out that is a symbolic link: its target is replaced, the link stays', async () => {
   const root = scratch();
   const target = join(root, 'runs', 'latest');
-  await writeResultsFolder(target, [contentOutput('metrics.json', () => '{}\n')], { run: 'old' });
+  await writeResultsFolder(target, [contentOutput('metrics.json', () => '{}\n')], { run: 'old' }, KNOWN);
   symlinkSync(target, join(root, 'results'));
-  await writeResultsFolder(join(root, 'results'), [contentOutput('predictions.csv', () => 'image\n')], { run: 'new' });
+  await writeResultsFolder(join(root, 'results'), [contentOutput('predictions.csv', () => 'image\n')], { run: 'new' }, KNOWN);
   assert.ok(lstatSync(join(root, 'results')).isSymbolicLink());
   assert.deepEqual(readdirSync(target).sort(), ['predictions.csv', 'run.json']);
 });
@@ -77,18 +77,19 @@ test('outputs written after run.json (the report) read the staged folder, and ar
     afterRecord: true,
     write: async (path) => writeFileSync(path, `<p>${readRun(join(path, '..')).run}</p>`),
   };
-  await writeResultsFolder(out, [report, contentOutput('similarities.json', () => '{}\n')], { run: 'r1' });
+  await writeResultsFolder(out, [report, contentOutput('similarities.json', () => '{}\n')], { run: 'r1' }, KNOWN);
   assert.equal(readFileSync(join(out, 'report.html'), 'utf8'), '<p>r1</p>');
   assert.deepEqual(Object.keys(readRun(out).files), ['similarities.json', 'report.html']);
 });
 
 test('one failing output is named with the reason; the others are written and the folder is this run\'s', async () => {
   const out = join(scratch(), 'results');
-  await writeResultsFolder(out, [contentOutput('metrics.json', () => '{"old": true}\n')], { run: 'old' });
+  await writeResultsFolder(out, [contentOutput('metrics.json', () => '{"old": true}\n')], { run: 'old' }, KNOWN);
   const attempt = writeResultsFolder(
     out,
     [failingOutput('similarities.json', 'ENOSPC', 'no space left on device'), contentOutput('predictions.csv', () => 'image\n')],
     { run: 'new' },
+    KNOWN,
   );
   await assert.rejects(attempt, (error: unknown) => {
     assert.ok(error instanceof ResultsWriteError);
@@ -105,10 +106,10 @@ test('one failing output is named with the reason; the others are written and th
 test('a full disk (64 KB tmpfs): the big file fails by name, the folder never mixes two runs', { skip: !canMount && 'cannot mount a tmpfs here' }, async () => {
   const disk = smallTmpfs('size=64k')!;
   const out = join(disk, 'results');
-  await writeResultsFolder(out, [contentOutput('metrics.json', () => 'old metrics\n'), contentOutput('report.html', () => 'old report\n')], { run: 'old' });
+  await writeResultsFolder(out, [contentOutput('metrics.json', () => 'old metrics\n'), contentOutput('report.html', () => 'old report\n')], { run: 'old' }, KNOWN);
   const big = 'x'.repeat(200_000);
   await assert.rejects(
-    writeResultsFolder(out, [contentOutput('similarities.json', () => big), contentOutput('predictions.csv', () => 'image\n')], { run: 'new' }),
+    writeResultsFolder(out, [contentOutput('similarities.json', () => big), contentOutput('predictions.csv', () => 'image\n')], { run: 'new' }, KNOWN),
     /no space left on device writing similarities\.json/,
   );
   assert.deepEqual(readdirSync(out).sort(), ['predictions.csv', 'run.json'], 'the previous metrics.json and report.html are gone with their run');
@@ -121,11 +122,21 @@ test('a full disk (64 KB tmpfs): the big file fails by name, the folder never mi
   }
   const before = readFileSync(join(out, 'run.json'));
   await assert.rejects(
-    writeResultsFolder(out, [contentOutput('similarities.json', () => big)], { run: 'newer', padding: 'y'.repeat(20_000) }),
+    writeResultsFolder(out, [contentOutput('similarities.json', () => big)], { run: 'newer', padding: 'y'.repeat(20_000) }, KNOWN),
     /no space left on device writing run\.json; also failed: no space left on device writing similarities\.json\. The results in '.*' are unchanged/,
   );
   assert.deepEqual(readFileSync(join(out, 'run.json')), before);
   assert.deepEqual(leftovers(out), []);
+});
+
+test('the writer itself never replaces a file or a folder holding other files', async () => {
+  const root = scratch();
+  writeFileSync(join(root, 'a-file'), 'x');
+  await assert.rejects(writeResultsFolder(join(root, 'a-file'), [], {}, KNOWN), /is a file, not a folder/);
+  mkdirSync(join(root, 'home'));
+  writeFileSync(join(root, 'home', 'thesis.tex'), 'years of work');
+  await assert.rejects(writeResultsFolder(join(root, 'home'), [contentOutput('metrics.json', () => '{}')], {}, KNOWN), /holds files zeroshot did not write \('thesis\.tex'\)/);
+  assert.equal(readFileSync(join(root, 'home', 'thesis.tex'), 'utf8'), 'years of work');
 });
 
 test('--out checks before any work: a file, a folder of other files, /proc, a read-only file system', async () => {

@@ -11,7 +11,7 @@ import { writeFileAtomic } from './atomic_write.js';
 import { reportHtml } from './report_page.js';
 import { RESULT_FILES } from './results.js';
 
-export const REPORT_FILE = 'report.html';
+export const REPORT_FILE = RESULT_FILES.report;
 
 export interface ReportOptions {
   /** `embed`: JPEG thumbnails inside the file, so it can be shared alone; `link`: paths relative to the report. */

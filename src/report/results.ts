@@ -9,8 +9,12 @@ export const RESULT_FILES = {
   predictions: 'predictions.csv',
   metrics: 'metrics.json',
   errors: 'errors.jsonl',
+  report: 'report.html',
   run: RECORD_FILE,
 } as const;
+
+/** Every file a results folder may hold: a folder holding anything else is not replaced. */
+export const RESULTS_FOLDER_FILES: ReadonlySet<string> = new Set(Object.values(RESULT_FILES));
 
 /** What produced the results: enough to reproduce them and to judge them. */
 export function runRecord(result: RunResult, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -64,10 +68,8 @@ export interface WriteResultsOptions {
  * together, none left behind. Returns the paths written; throws ResultsWriteError naming any file that failed.
  */
 export async function writeResults(result: RunResult, outDir: string, options: WriteResultsOptions = {}): Promise<string[]> {
-  return writeResultsFolder(outDir, [...resultOutputs(result), ...(options.outputs ?? [])], {
-    ...runRecord(result, options.extra),
-    finished_at: new Date().toISOString(),
-  });
+  const record = { ...runRecord(result, options.extra), finished_at: new Date().toISOString() };
+  return writeResultsFolder(outDir, [...resultOutputs(result), ...(options.outputs ?? [])], record, RESULTS_FOLDER_FILES);
 }
 
 /** The stdout summary: strategy × accuracy × balanced accuracy. */

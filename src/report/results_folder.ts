@@ -86,18 +86,19 @@ async function sha256Of(path: string): Promise<string> {
  * that failed), then the staging folder takes the place of `outDir`. An output that fails (a full disk, say) is
  * named with the reason and the others are still written; the folder is then this run's, with run.json saying
  * what is missing, and a ResultsWriteError is thrown. If run.json itself cannot be written, `outDir` is left as
- * it was and the staging folder, with whatever was written, is named in the error.
+ * it was and the staging folder, with whatever was written, is named in the error. `outDir` is first checked as
+ * checkResultsFolder does, so a file or a folder of other files is never replaced.
  */
 export async function writeResultsFolder(
   outDir: string,
   outputs: readonly ResultOutput[],
   record: object,
+  knownFiles: ReadonlySet<string>,
 ): Promise<string[]> {
+  await checkResultsFolder(outDir, knownFiles);
   const out = await resultsFolderPath(outDir);
   const stamp = `${process.pid}-${Date.now()}`;
   const staging = join(dirname(out), `.${basename(out)}.staging-${stamp}`);
-  const problem = folderProblem(dirname(out));
-  if (problem) throw new Error(`--out '${outDir}': ${problem}`);
   await mkdir(dirname(out), { recursive: true });
   await mkdir(staging).catch((error: unknown) => {
     throw new Error(`--out '${outDir}': cannot create the staging folder '${staging}' (${systemErrorWords(error)})`);

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { ClipModel } from '../src/encode/model.js';
 import { clipRgbCrop, preprocessImageFile } from '../src/encode/image/clip_image_transform.js';
 import { decodeImage } from '../src/encode/image/decode/index.js';
-import { cosineScores } from '../src/score/similarity.js';
+import { cosineScores, truncateRows } from '../src/score/similarity.js';
 import { probabilities } from '../src/score/probabilities.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -37,7 +37,7 @@ async function zeroshotScores(model: ClipModel, images: readonly string[], promp
   }
   const image = await model.encodeImages(pixels, images.length);
   const text = await model.encodeTexts(prompts);
-  return { crops, similarity: cosineScores(image.embeddings, text.embeddings, text.dim) };
+  return { crops, image, text, similarity: cosineScores(image.embeddings, text.embeddings, text.dim) };
 }
 
 /** Fixtures whose goldens have make_family_goldens.py's layout (token_ids, crop_sha256, similarities, probabilities). */
@@ -46,6 +46,8 @@ const SOFTMAX_FIXTURES = [
   { fixture: 'laion-clip', family: 'clip', variant: /LAION/ },
   { fixture: 'mobileclip', family: 'mobileclip', variant: /MobileCLIP/ },
   { fixture: 'chinese-clip', family: 'chinese_clip', variant: /Chinese-CLIP/ },
+  { fixture: 'jina-clip-v1', family: 'jina_clip_v1', variant: /jina-clip v1/ },
+  { fixture: 'jina-clip-v2', family: 'jina_clip_v2', variant: /jina-clip v2/ },
 ] as const;
 
 for (const { fixture, family, variant } of SOFTMAX_FIXTURES) {
@@ -62,8 +64,13 @@ for (const { fixture, family, variant } of SOFTMAX_FIXTURES) {
         if (model.tokenizer.padding.to !== 'longest') while (expected.length < (model.tokenizer.padding.to as number)) expected.push(g.tokenization.pad_id);
         assert.deepEqual(ids, expected, prompt);
       }
-      const { crops, similarity } = await zeroshotScores(model, g.images, g.prompts);
+      const { crops, similarity, image, text } = await zeroshotScores(model, g.images, g.prompts);
       assert.deepEqual(crops, g.crop_sha256, 'uint8 crops');
+      for (const [dims, expected] of Object.entries((g.matryoshka ?? {}) as Record<string, { similarities: number[][] }>)) {
+        const keep = Number(dims);
+        const truncated = cosineScores(truncateRows(image.embeddings, image.dim, keep), truncateRows(text.embeddings, text.dim, keep), keep);
+        assert.ok(maxAbsDiff(truncated.data, expected.similarities.flat()) < 2e-4, `Matryoshka ${keep} of ${text.dim}`);
+      }
       const diff = maxAbsDiff(similarity.data, (g.similarities as number[][]).flat());
       console.log(`# ${fixture}: max |Δ similarity| ${diff.toExponential(2)} over ${similarity.rows}×${similarity.cols}`);
       assert.ok(diff < 2e-4, `max |Δ| ${diff}`);
@@ -80,12 +87,12 @@ for (const { fixture, family, variant } of SOFTMAX_FIXTURES) {
   });
 }
 
-for (const fixture of ['siglip', 'siglip2'] as const) {
+for (const [fixture, family] of [['siglip', 'siglip'], ['siglip2', 'siglip2'], ['siglip-multilingual', 'siglip']] as const) {
   test(`${fixture}: 64-token ids, squashed pixels, similarities and sigmoid probabilities equal the Python reference`, async () => {
     const g = golden(fixture);
     const model = await ClipModel.load({ model: `${ROOT}fixtures/${fixture}`, offline: true, threads: 1 });
     try {
-      assert.equal(model.family.family, fixture);
+      assert.equal(model.family.family, family);
       const prompts = (g.prompts as { text: string; input_ids: number[] }[]).map((p) => p.text);
       const batch = model.tokenizer.encodeBatch(prompts);
       assert.equal(batch.sequenceLength, 64);

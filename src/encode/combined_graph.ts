@@ -6,7 +6,7 @@
  * longer pays for a text encoding (nor a text batch for an image).
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fingerprint } from './cache/fingerprint.js';
 import type { JsonObject } from './model_files.js';
@@ -36,11 +36,17 @@ export async function extractedTowerFolder(request: TowerExtraction): Promise<st
   await writeFile(join(folder, 'config.json'), JSON.stringify(request.config));
   const staged = `${tower}.${process.pid}.staged`;
   const { externalData } = extractOnnxOutputs(combined, staged, [request.output]);
-  // ONNX Runtime finds external data beside the graph file, under the name the graph records. The tower file is
+  // ONNX Runtime finds external data beside the graph file, under the name the graph records, and refuses a
+  // symlink that leads out of the graph's folder: a hard link, or a copy across file systems. The tower file is
   // renamed into place last: once it exists, the folder is complete.
   for (const file of externalData) {
-    const link = join(folder, 'onnx', file);
-    if (!existsSync(link)) await symlink(join(dirname(combined), file), link);
+    const target = join(folder, 'onnx', file);
+    if (existsSync(target)) continue;
+    const data = join(dirname(combined), file);
+    await link(data, target).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EXDEV') throw error;
+      await copyFile(data, target);
+    });
   }
   await rename(staged, tower);
   return folder;

@@ -4,12 +4,13 @@
  */
 import { chineseClipFamily } from './chinese_clip.js';
 import { clipFamily } from './clip.js';
+import { jinaClipV1Family, jinaClipV2Family } from './jina_clip.js';
 import { mobileclipFamily } from './mobileclip.js';
 import { siglip2Family, siglipFamily } from './siglip.js';
 import { UnsupportedModelError, modelType, type ModelFamily, type ModelJsonFiles } from './family.js';
 
 // MobileCLIP before CLIP: both say model_type "clip"; MobileCLIP's config has nothing else.
-export const MODEL_FAMILIES: readonly ModelFamily[] = [mobileclipFamily, clipFamily, siglipFamily, siglip2Family, chineseClipFamily];
+export const MODEL_FAMILIES: readonly ModelFamily[] = [mobileclipFamily, clipFamily, siglipFamily, siglip2Family, chineseClipFamily, jinaClipV1Family, jinaClipV2Family];
 
 /** Families zeroshot recognises but cannot run yet, with what to tell the user. */
 const NOT_SUPPORTED: Readonly<Record<string, string>> = {

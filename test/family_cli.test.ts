@@ -25,19 +25,29 @@ const FIXTURES = [
   { fixture: 'mobileclip', family: 'mobileclip', probabilities: false },
   { fixture: 'siglip', family: 'siglip', probabilities: true },
   { fixture: 'siglip2', family: 'siglip2', probabilities: true },
+  // The multilingual families with the seed's prompts in Portuguese and Spanish.
+  { fixture: 'chinese-clip', family: 'chinese_clip', probabilities: true, spec: 'fairface-race-pt' },
+  { fixture: 'jina-clip-v1', family: 'jina_clip_v1', probabilities: false },
+  { fixture: 'jina-clip-v2', family: 'jina_clip_v2', probabilities: false, spec: 'fairface-race-pt', extra: ['--dim', '8'] },
+  { fixture: 'siglip-multilingual', family: 'siglip', probabilities: true, spec: 'fairface-race-es' },
 ] as const;
 
-for (const { fixture, family, probabilities } of FIXTURES) {
-  test(`${fixture}: zeroshot run writes every output, with the family and its scoring in run.json`, async () => {
+for (const entry of FIXTURES) {
+  const { fixture, family, probabilities } = entry;
+  const spec = 'spec' in entry ? entry.spec : 'fairface-race';
+  test(`${fixture}: zeroshot run (${spec}) writes every output, with the family and its scoring in run.json`, async () => {
     const out = await mkdtemp(join(tmpdir(), `zs-family-${fixture}-`));
     await zeroshot([
-      'run', '--model', `${ROOT}fixtures/${fixture}`, '--offline', '--images', IMAGES,
+      'run', '--model', `${ROOT}fixtures/${fixture}`, '--offline', '--images', IMAGES, '--spec', spec,
       '--labels', `${IMAGES}/labels.csv`, '--label-column', 'race', '--out', out, '--no-cache', '--no-report', '-q', '--bootstrap', '0',
+      ...('extra' in entry ? entry.extra : []),
     ]);
     const similarities = JSON.parse(await readFile(join(out, 'similarities.json'), 'utf8'));
     assert.equal(Object.keys(similarities).length, 14);
     assert.equal(Object.keys(similarities['1.jpg']).length, 14);
+    if (spec === 'fairface-race-pt') assert.ok('uma foto de um homem branco' in similarities['1.jpg']);
     const record = JSON.parse(await readFile(join(out, 'run.json'), 'utf8'));
+    if ('extra' in entry) assert.equal(record.embedding_dim, 8);
     assert.equal(record.model.family, family);
     assert.equal(record.scoring.kind, family.startsWith('siglip') ? 'sigmoid' : 'softmax');
     assert.equal(existsSync(join(out, 'probabilities.json')), probabilities);

@@ -1,7 +1,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,4 +125,26 @@ test('metrics and the audit keep classes and group values named __proto__, const
   const probes = auditProbes(partition, tallies, classes, probe, 0)!;
   assert.deepEqual(Object.keys(probes.groups).sort(), ['__proto__', 'constructor', 'toString']);
   assert.deepEqual(Object.keys(probes.groups['__proto__'].per_probe), ['toString']);
+});
+
+test('a labels CSV far bigger than the heap is streamed: 12 MB of rows matched under a 16 MB heap', async () => {
+  const root = scratch();
+  mkdirSync(join(root, 'val'));
+  for (const i of [7, 70_000, 199_999]) writeFileSync(join(root, 'val', `${i}.jpg`), 'x');
+  const csv = join(root, 'labels.csv');
+  const out = createWriteStream(csv);
+  out.write('file,age,gender,race\n');
+  for (let i = 0; i < 400_000; i++) out.write(`train/${i}.jpg,20-29,Female,Indian\n`);
+  for (const i of [7, 70_000, 199_999]) out.write(`val/${i}.jpg,30-39,Male,White\n`);
+  await new Promise((done) => out.end(done));
+  assert.ok(statSync(csv).size > 12e6);
+  const source = (path: string) => JSON.stringify(fileURLToPath(new URL(path, import.meta.url)));
+  const script = `
+    import { matchLabelFile } from ${source('../src/input/labels.ts')};
+    import { listImages } from ${source('../src/input/images.ts')};
+    const m = await matchLabelFile(${JSON.stringify(csv)}, await listImages(${JSON.stringify(join(root, 'val'))}), { labelColumn: 'race' });
+    console.log(JSON.stringify({ rows: m.rows, without: m.labelsWithoutImage, races: m.rowOfImage.map((r) => r?.race ?? null) }));`;
+  // Reading the whole file and an object per row, as before, needs some 100 MB here.
+  const output = execFileSync(process.execPath, ['--max-old-space-size=16', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(output), { rows: 400_003, without: 400_000, races: ['White', 'White', 'White'] });
 });

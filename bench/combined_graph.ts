@@ -29,15 +29,19 @@ interface Outputs {
 
 const median = (values: number[]) => quantileOfSorted([...values].sort((a, b) => a - b), 0.5);
 
-async function timed(run: () => Promise<unknown>): Promise<number> {
-  await run(); // warm-up
-  const times: number[] = [];
+/** Medians of A and B run alternately, so the machine's drift between minutes falls on both alike. */
+async function timedPair(a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number, number]> {
+  await a(); // warm-up
+  await b();
+  const times: [number[], number[]] = [[], []];
   for (let r = 0; r < REPEATS; r++) {
-    const started = performance.now();
-    await run();
-    times.push(performance.now() - started);
+    for (const [k, run] of [a, b].entries()) {
+      const started = performance.now();
+      await run();
+      times[k].push(performance.now() - started);
+    }
   }
-  return median(times);
+  return [median(times[0]), median(times[1])];
 }
 
 function imageSize(fixture: string): number {
@@ -85,10 +89,14 @@ for (const fixture of FIXTURES) {
   const oneImage = pixelFeeds(1, size);
   const prompts = textFeeds(info.inputs, TEXT_BATCH, 12);
   const onePrompt = textFeeds(info.inputs, 1, 2);
-  const imageViaCombined = await timed(() => full.run(pick({ ...onePrompt, ...images }, full.inputNames), [outputs.image]));
-  const imageViaTower = await timed(() => vision.run(pick(images, vision.inputNames)));
-  const textViaCombined = await timed(() => full.run(pick({ ...prompts, ...oneImage }, full.inputNames), [outputs.text]));
-  const textViaTower = await timed(() => text.run(pick(prompts, text.inputNames)));
+  const [imageViaCombined, imageViaTower] = await timedPair(
+    () => full.run(pick({ ...onePrompt, ...images }, full.inputNames), [outputs.image]),
+    () => vision.run(pick(images, vision.inputNames)),
+  );
+  const [textViaCombined, textViaTower] = await timedPair(
+    () => full.run(pick({ ...prompts, ...oneImage }, full.inputNames), [outputs.text]),
+    () => text.run(pick(prompts, text.inputNames)),
+  );
 
   const a = await full.run(pick({ ...prompts, ...oneImage }, full.inputNames));
   const b = await text.run(pick(prompts, text.inputNames));
@@ -105,7 +113,7 @@ for (const fixture of FIXTURES) {
 const report = `# Combined graphs: minimal other-side input vs extracted towers
 
 \`node --import tsx bench/combined_graph.ts\`, ${new Date().toISOString().slice(0, 16)} UTC, ONNX Runtime with 2 threads, medians of
-${REPEATS} runs. A: the combined graph fed a minimal input for the other side (one 2-token prompt with an image
+${REPEATS} runs, A and B alternating. A: the combined graph fed a minimal input for the other side (one 2-token prompt with an image
 batch of ${IMAGE_BATCH}, one image with a text batch of ${TEXT_BATCH} × 12 tokens). B: the tower extracted once and run
 alone. The fixtures are toy-sized, so the absolute times are small; what the other side costs under A grows with the
 real towers (one ViT-B/16 image is about 17 GFLOP, paid again by every text batch).

@@ -42,8 +42,8 @@ function pngChunk(type: string, body: Uint8Array, crc?: number): Buffer {
 }
 
 /** An 8-bit RGB PNG of w × h (or a header declaring another size), with chunks before and after its IDAT. */
-function png(w: number, h: number, { pre = [] as Buffer[], post = [] as Buffer[], iend = true, declared = [w, h] } = {}): Buffer {
-  const ihdr = Buffer.concat([u32be(declared[0]), u32be(declared[1]), Buffer.from([8, 2, 0, 0, 0])]);
+function png(w: number, h: number, { pre = [] as Buffer[], post = [] as Buffer[], iend = true, declared = [w, h], methods = [0, 0, 0] } = {}): Buffer {
+  const ihdr = Buffer.concat([u32be(declared[0]), u32be(declared[1]), Buffer.from([8, 2, ...methods])]);
   const rows = Buffer.alloc(h * (1 + 3 * w));
   for (let y = 0; y < h; y++) for (let i = 0; i < 3 * w; i++) rows[y * (1 + 3 * w) + 1 + i] = (i * 7 + y * 13) & 255;
   return Buffer.concat([
@@ -208,6 +208,12 @@ describe('formats: recognised by their bytes, only the six zeroshot reproduces P
   }
 });
 
+function badIdatCrc(bytes: Buffer): Buffer {
+  const at = bytes.indexOf('IDAT');
+  bytes[at + 4 + bytes.readUInt32BE(at - 4)] ^= 1;
+  return bytes;
+}
+
 describe('PNG: refused where PIL 9.4 refuses it, read where PIL reads it', () => {
   const megabytes = (n: number) => deflateSync(Buffer.alloc(n << 20, 0x61));
   const refused: [string, Buffer, RegExp][] = [
@@ -218,6 +224,8 @@ describe('PNG: refused where PIL 9.4 refuses it, read where PIL reads it', () =>
     ['65 text chunks of 1 MiB (PIL: more than 64 MiB of text)', png(8, 4, { post: Array.from({ length: 65 }, (_, i) => pngChunk('zTXt', Buffer.concat([Buffer.from(`k${i}\0\0`), megabytes(1)]))) }), /Too much memory used in text chunks/],
     ['a bad CRC before the image data', png(8, 4, { pre: [pngChunk('tEXt', Buffer.from('k\0v'), 1)] }), /bad checksum in tEXt/],
     ['a broken chunk type before the image data', png(8, 4, { pre: [pngChunk('t-Xt', Buffer.from('k\0v'))] }), /broken PNG file \(chunk type/],
+    ['an unknown filter method', png(8, 4, { methods: [0, 1, 0] }), /unknown filter method 1 \(PIL: unknown filter category\)/],
+    ['image data cut short', png(8, 4, { iend: false }).subarray(0, -10), /cannot decode image buffer \(PNG\)/],
   ];
   for (const [name, bytes, pattern] of refused) {
     it(`refuses ${name}`, async () => {
@@ -229,6 +237,9 @@ describe('PNG: refused where PIL 9.4 refuses it, read where PIL reads it', () =>
     ['a bad CRC after the image data (PIL does not check it)', png(8, 4, { post: [pngChunk('tEXt', Buffer.from('k\0v'), 1)] })],
     ['zTXt of exactly 1 MiB', png(8, 4, { pre: [pngChunk('zTXt', Buffer.concat([Buffer.from('k\0\0'), megabytes(1)]))] })],
     ['corrupt zlib data in a zTXt (PIL reads it as empty text)', png(8, 4, { pre: [pngChunk('zTXt', Buffer.from('k\0\0notzlib'))] })],
+    ['an unknown compression method in IHDR (PIL ignores it; libpng alone would refuse it)', png(8, 4, { methods: [1, 0, 0] })],
+    ['a bad IDAT CRC (PIL does not check it; libpng alone would refuse it)', badIdatCrc(png(8, 4))],
+    ['no IEND and the last CRC cut off (PIL reads it; libpng alone would refuse it)', png(8, 4, { iend: false }).subarray(0, -4)],
   ];
   for (const [name, bytes] of read) {
     it(`reads one with ${name}`, async () => {

@@ -88,13 +88,21 @@ function inflateText(data: Uint8Array): Uint8Array {
   }
 }
 
+interface PngChunks {
+  /** The PLTE entries, or null when there is none. */
+  readonly palette: Uint8Array | null;
+  /** IDAT chunks with a wrong or missing CRC, as [start of the type, offset of the CRC] (PIL does not check them; libpng refuses them). */
+  readonly badDataCrcs: readonly (readonly [number, number])[];
+}
+
 /**
  * Walks the chunks as PIL does: before the first IDAT every chunk must be whole with a valid type and CRC; after
  * the image data PIL reads on until IEND, the end of the file or a broken chunk header. Text chunks are checked
- * everywhere. Returns the PLTE entries, or null when there is none.
+ * everywhere.
  */
-function checkPngChunks(b: Uint8Array): Uint8Array | null {
+function checkPngChunks(b: Uint8Array): PngChunks {
   let palette: Uint8Array | null = null;
+  const badDataCrcs: [number, number][] = [];
   let textMemory = 0;
   let seenData = false;
   for (let p = 8; ; ) {
@@ -117,6 +125,8 @@ function checkPngChunks(b: Uint8Array): Uint8Array | null {
     const data = b.subarray(body, body + length);
     if (type === 'IDAT') {
       seenData = true;
+      const crcAt = body + length;
+      if (crcAt + 4 > b.length || crc32(b.subarray(p + 4, crcAt)) !== be32(b, crcAt)) badDataCrcs.push([p + 4, crcAt]);
     } else if (!seenData) {
       if (body + length + 4 > b.length) throw new Error(`broken PNG file (incomplete checksum in ${type})`);
       if (crc32(b.subarray(p + 4, body + length)) !== be32(b, body + length)) {
@@ -131,10 +141,31 @@ function checkPngChunks(b: Uint8Array): Uint8Array | null {
     p = body + length + 4;
   }
   if (palette && palette.length % 3 !== 0) throw new Error('PNG palette chunk is truncated');
-  return palette;
+  return { palette, badDataCrcs };
+}
+
+/**
+ * What libpng refuses but PIL reads, made readable for libpng: IDAT CRCs, wrong or cut off at the end of the
+ * file (PIL never checks them), the IHDR
+ * compression method (PIL ignores it) and a non-zero interlace method other than 1 (PIL takes any as Adam7).
+ * Returns `b` itself when there is nothing to change.
+ */
+function asPilReadsIt(b: Uint8Array, badDataCrcs: PngChunks['badDataCrcs']): Uint8Array {
+  const IHDR_COMPRESSION = 26;
+  const IHDR_INTERLACE = 28;
+  if (badDataCrcs.length === 0 && b[IHDR_COMPRESSION] === 0 && b[IHDR_INTERLACE] <= 1) return b;
+  const fixed = new Uint8Array(Math.max(b.length, ...badDataCrcs.map(([, at]) => at + 4)));
+  fixed.set(b);
+  const view = new DataView(fixed.buffer);
+  fixed[IHDR_COMPRESSION] = 0;
+  fixed[IHDR_INTERLACE] = fixed[IHDR_INTERLACE] ? 1 : 0;
+  view.setUint32(29, crc32(fixed.subarray(12, 29)));
+  for (const [from, at] of badDataCrcs) view.setUint32(at, crc32(fixed.subarray(from, at)));
+  return fixed;
 }
 
 export async function decodePng(bytes: Uint8Array, header: PngHeader, options: SharpOptions): Promise<DecodedImage> {
-  const palette = checkPngChunks(bytes);
-  return decodeWithSharp(bytes, 'PNG', pngMode(header), options, palette);
+  if (bytes[27] !== 0) throw new Error(`PNG has unknown filter method ${bytes[27]} (PIL: unknown filter category)`);
+  const { palette, badDataCrcs } = checkPngChunks(bytes);
+  return decodeWithSharp(asPilReadsIt(bytes, badDataCrcs), 'PNG', pngMode(header), options, palette);
 }

@@ -107,7 +107,7 @@ test('two runs on the same cache at once both finish with correct results', asyn
   assert.equal(b.similarities, reference.similarities);
 });
 
-test('a file that is not a zeroshot cache is an error and stays untouched; an unusable location only warns', async () => {
+test('a file that is not a zeroshot cache is an error and stays untouched; an unusable location is an error when asked for, else a warning', async () => {
   const dir = await imageFolder(3);
   const notACache = join(dir, 'notes.sqlite');
   await writeFile(notACache, 'my precious notes');
@@ -116,10 +116,15 @@ test('a file that is not a zeroshot cache is an error and stays untouched; an un
   assert.equal(await readFile(notACache, 'utf8'), 'my precious notes');
   assert.equal((await stat(notACache)).mtimeMs, before.mtimeMs);
 
-  // The cache's folder cannot be created (its parent is a file): the run finishes without the cache.
+  // The cache's folder cannot be created (its parent is a file). Asked for with --cache: an error, in words.
   const unusable = join(notACache, 'cache.sqlite');
-  const result = await zeroshotRun(dir, unusable, join(dir, 'r2'));
-  assert.match(result.stderr, /zeroshot: warning: .*cache/i);
-  assert.equal(result.runJson.counts.embedded, 3);
-  assert.equal(result.runJson.cache, null);
+  await assert.rejects(zeroshotRun(dir, unusable, join(dir, 'r2')), /embedding cache '.*cache\.sqlite' cannot be used: '.*notes\.sqlite' is a file/);
+  // The default location ($ZEROSHOT_CACHE here): the run finishes without the cache, after a warning.
+  const out = join(dir, 'r3');
+  const args = [CLI, 'run', '--images', join(dir, 'images'), '--spec', join(dir, 'spec.yaml'), '--model', FIXTURE, '--offline', '--out', out, '-q'];
+  const { stderr } = await execFileAsync(process.execPath, args, { env: { ...process.env, ZEROSHOT_CACHE: unusable } });
+  assert.match(stderr, /zeroshot: warning: embedding cache .* cannot be used: .*; continuing without the cache/);
+  const runJson = JSON.parse(await readFile(join(out, 'run.json'), 'utf8'));
+  assert.equal(runJson.counts.embedded, 3);
+  assert.equal(runJson.cache, null);
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ClipModel, describeModel } from '../src/encode/model.js';
 import { familyOf } from '../src/encode/families/registry.js';
@@ -104,7 +104,7 @@ test('a tower extracted from a combined graph computes exactly what the combined
   const { extractedTowerFolder } = await import('../src/encode/combined_graph.js');
   const combined = fileURLToPath(new URL('../fixtures/clip-hub/onnx/model.onnx', import.meta.url));
   const cacheDir = await mkdtemp(join(tmpdir(), 'zs-towers-'));
-  const extract = (output: string, towerFile: string) => extractedTowerFolder({ combined, output, towerFile, config: { model_type: 'clip' }, cacheDir });
+  const extract = (output: string, towerFile: string) => extractedTowerFolder({ combined, output, towerFile, config: { model_type: 'clip' }, cacheDir, externalFile: async (name) => join(dirname(combined), name) });
   const textFolder = await extract('text_embeds', 'text_model.onnx');
   const visionFolder = await extract('image_embeds', 'vision_model.onnx');
   assert.equal(await extract('text_embeds', 'text_model.onnx'), textFolder, 'extracted once, then reused');

@@ -11,14 +11,14 @@ import { ClipModel } from '../src/encode/model.js';
 const FIXTURE = fileURLToPath(new URL('../fixtures/tiny-clip', import.meta.url));
 const MODEL_ID = 'zeroshot-tests/tiny-clip';
 
-/** Serves the fixture folder in the Hugging Face URL layout: /<owner>/<name>/resolve/<revision>/<file>. */
-async function serveHubLayout(): Promise<{ server: Server; url: string; requests: string[] }> {
+/** Serves a fixture folder in the Hugging Face URL layout: /<owner>/<name>/resolve/<revision>/<file>. */
+async function serveHubLayout(fixture = FIXTURE, id = MODEL_ID): Promise<{ server: Server; url: string; requests: string[] }> {
   const requests: string[] = [];
-  const prefix = `/${MODEL_ID}/resolve/main/`;
+  const prefix = `/${id}/resolve/main/`;
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     requests.push(path);
-    const file = path.startsWith(prefix) ? join(FIXTURE, path.slice(prefix.length)) : '';
+    const file = path.startsWith(prefix) ? join(fixture, path.slice(prefix.length)) : '';
     if (!file || file.includes('..') || !existsSync(file)) {
       res.writeHead(404).end('not found');
       return;
@@ -74,4 +74,32 @@ test('offline with an empty cache fails with a clear error', async () => {
     ClipModel.load({ model: 'nobody/not-cached', modelCacheDir: cache, offline: true }),
     /cannot load model 'nobody\/not-cached' \(offline: only the cache is used\)/,
   );
+});
+
+test('a hub model with only a combined graph and external weights downloads both, extracts its towers, and then runs offline', async () => {
+  const fixture = fileURLToPath(new URL('../fixtures/jina-clip-v2', import.meta.url));
+  const id = 'zeroshot-tests/jina-clip-v2';
+  const { server, url, requests } = await serveHubLayout(fixture, id);
+  const cache = await mkdtemp(join(tmpdir(), 'zs-model-cache-'));
+  const previous = process.env.HF_ENDPOINT;
+  process.env.HF_ENDPOINT = url;
+  const pixels = Float32Array.from({ length: 3 * 512 * 512 }, (_, i) => Math.sin(i / 11));
+  try {
+    const online = await ClipModel.load({ model: id, modelCacheDir: cache, threads: 1 });
+    assert.equal(online.family.family, 'jina_clip_v2');
+    const text = await online.encodeTexts(['uma foto de um homem branco']);
+    const image = await online.encodeImages(pixels, 1);
+    await online.dispose();
+    for (const file of ['/onnx/model.onnx', '/onnx/model.onnx_data']) assert.ok(requests.some((r) => r.endsWith(file)), `downloaded ${file}`);
+    assert.ok(!requests.some((r) => r.endsWith('/onnx/text_model.onnx')), 'no tower file is asked of the hub');
+    server.close();
+    const offline = await ClipModel.load({ model: id, modelCacheDir: cache, offline: true, threads: 1 });
+    assert.deepEqual(Array.from((await offline.encodeTexts(['uma foto de um homem branco'])).embeddings), Array.from(text.embeddings));
+    assert.deepEqual(Array.from((await offline.encodeImages(pixels, 1)).embeddings), Array.from(image.embeddings));
+    await offline.dispose();
+  } finally {
+    if (previous === undefined) delete process.env.HF_ENDPOINT;
+    else process.env.HF_ENDPOINT = previous;
+    server.close();
+  }
 });

@@ -22,6 +22,8 @@ export interface TowerExtraction {
   /** The model's config.json, copied beside the tower (Transformers.js reads it). */
   readonly config: JsonObject;
   readonly cacheDir: string;
+  /** The local path of an external-data file the graph names (downloading it for a hub model). */
+  readonly externalFile: (name: string) => Promise<string>;
 }
 
 /** The folder holding the extracted tower, extracting it first when needed. */
@@ -42,7 +44,7 @@ export async function extractedTowerFolder(request: TowerExtraction): Promise<st
   for (const file of externalData) {
     const target = join(folder, 'onnx', file);
     if (existsSync(target)) continue;
-    const data = join(dirname(combined), file);
+    const data = await request.externalFile(file);
     await link(data, target).catch(async (error: NodeJS.ErrnoException) => {
       if (error.code !== 'EXDEV') throw error;
       await copyFile(data, target);

@@ -178,14 +178,18 @@ export class ClipModel {
     const file = this.graphFile(tower);
     const combined = await ensureModelFile(source, hub, file);
     if (!combined) throw new Error(`${file} is missing: a ${this.family.family} model ships its towers in that one combined graph`);
-    // Transformers.js's names for external weights; a hub model's must be in the cache before extraction.
-    for (let k = 0; k < 16 && (await ensureModelFile(source, hub, `${file}_data${k === 0 ? '' : `_${k}`}`)); k++);
     const folder = await extractedTowerFolder({
       combined,
       output: plan.embeddingOutput,
       towerFile: `${plan.file}${dtypeSuffix(source.dtype)}.onnx`,
       config: files.config ?? {},
       cacheDir: hub.cacheDir,
+      // External weights are named by the graph itself, relative to its folder.
+      externalFile: async (name) => {
+        const path = await ensureModelFile(source, hub, `onnx/${name}`);
+        if (!path) throw new Error(`${file} keeps weights in onnx/${name}, which the model does not have`);
+        return path;
+      },
     });
     return { model: folder, localOnly: true };
   }

@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import type { Dirent, Stats } from 'node:fs';
 import { extname, resolve } from 'node:path';
+import { systemErrorWords } from '../report/writable_path.js';
 import { escapeInvalidUtf8, firstInvalidUtf8Byte } from './utf8.js';
 
 /** File extensions read as images; anything else in the folder is ignored (and counted). */
@@ -42,7 +43,6 @@ export async function imageSource(image: ImageEntry): Promise<string | Uint8Arra
 const SLASH = Buffer.from('/');
 const join = (folder: Buffer, name: Buffer) => Buffer.concat([folder, SLASH, name]);
 const decode = (bytes: Buffer) => (firstInvalidUtf8Byte(bytes) < 0 ? bytes.toString('utf8') : escapeInvalidUtf8(bytes));
-const errorWords = (error: NodeJS.ErrnoException) => error.message.match(/^[A-Z0-9_]+: ([^,]+)/)?.[1] ?? error.message;
 
 function specialFileKind(entry: Dirent<Buffer> | Stats): string | null {
   if (entry.isFIFO()) return 'a FIFO (named pipe), not a file';
@@ -84,8 +84,8 @@ export async function listImages(root: string): Promise<ImageListing> {
     try {
       entries = await readdir(folder, { withFileTypes: true, encoding: 'buffer' });
     } catch (error) {
-      if (relative === null) throw new Error(`--images: cannot read '${root}': ${errorWords(error as NodeJS.ErrnoException)}`);
-      return void skipped.push({ path: decode(relative), reason: `folder cannot be read: ${errorWords(error as NodeJS.ErrnoException)}` });
+      if (relative === null) throw new Error(`--images: cannot read '${root}': ${systemErrorWords(error)}`);
+      return void skipped.push({ path: decode(relative), reason: `folder cannot be read: ${systemErrorWords(error)}` });
     }
     for (const entry of entries) {
       const path = join(folder, entry.name);
@@ -97,7 +97,7 @@ export async function listImages(root: string): Promise<ImageListing> {
         } catch (error) {
           const code = (error as NodeJS.ErrnoException).code;
           const reason = code === 'ENOENT' ? 'a dangling symbolic link (its target does not exist)'
-            : code === 'ELOOP' ? 'a symbolic link loop' : `a symbolic link whose target cannot be read: ${errorWords(error as NodeJS.ErrnoException)}`;
+            : code === 'ELOOP' ? 'a symbolic link loop' : `a symbolic link whose target cannot be read: ${systemErrorWords(error)}`;
           skipped.push({ path: decode(inner), reason });
           continue;
         }

@@ -18,6 +18,7 @@ import { padBatch } from './padding.js';
 import { SentencePieceBpe } from './sentencepiece_bpe.js';
 import { addedTokens, isRecord, SPACE_SYMBOL, type AddedToken, type JsonRecord } from './sentencepiece_common.js';
 import { SentencePieceUnigram } from './sentencepiece_unigram.js';
+import type { TokenizerFileOptions } from './tokenizer_options.js';
 
 /** SigLIP's and SigLIP 2's text length (tokenizer_config.json `model_max_length`). */
 export const SIGLIP_MAX_LENGTH = 64;
@@ -82,14 +83,6 @@ export function splitOnAddedTokens(text: string, tokens: readonly AddedToken[]):
   return pieces;
 }
 
-export interface SiglipTokenizerOptions {
-  /** Override tokenizer_config.json's `model_max_length` (default 64). */
-  readonly maxLength?: number;
-  /** File names for errors. */
-  readonly tokenizerSource?: string;
-  readonly configSource?: string;
-}
-
 type Kind = 'sentencepiece-unigram' | 'gemma-bpe';
 
 export class SiglipTextTokenizer {
@@ -125,7 +118,7 @@ export class SiglipTextTokenizer {
    * From the parsed tokenizer.json and tokenizer_config.json: a Unigram model gets SiglipTokenizer's rules, a BPE
    * model GemmaTokenizer's.
    */
-  static fromJson(tokenizerJson: unknown, tokenizerConfig: unknown, options: SiglipTokenizerOptions = {}): SiglipTextTokenizer {
+  static fromJson(tokenizerJson: unknown, tokenizerConfig: unknown, options: TokenizerFileOptions = {}): SiglipTextTokenizer {
     const source = options.tokenizerSource ?? 'tokenizer.json';
     const configSource = options.configSource ?? 'tokenizer_config.json';
     const config: JsonRecord = isRecord(tokenizerConfig) ? tokenizerConfig : {};

@@ -21,6 +21,7 @@ import { PY_SPACE_CHARS } from './ftfy.js';
 import { padBatch } from './padding.js';
 import { isRecord, tokenizerError, type JsonRecord } from './sentencepiece_common.js';
 import { pythonLower } from './siglip_text.js';
+import type { TokenizerFileOptions } from './tokenizer_options.js';
 
 /**
  * The text length when tokenizer_config.json gives none (or transformers' "unset" 1e30): Chinese-CLIP's context
@@ -94,14 +95,6 @@ interface AddedTokenMatch {
   readonly rstrip: boolean;
 }
 
-export interface WordPieceOptions {
-  /** Override tokenizer_config.json's `model_max_length`. */
-  readonly maxLength?: number;
-  /** File names for errors. */
-  readonly tokenizerSource?: string;
-  readonly configSource?: string;
-}
-
 export class WordPieceTokenizer {
   readonly kind = 'wordpiece';
   readonly maxLength: number;
@@ -140,7 +133,7 @@ export class WordPieceTokenizer {
   }
 
   /** From the parsed tokenizer.json and tokenizer_config.json (either may come from a hub repo as is). */
-  static fromJson(tokenizerJson: unknown, tokenizerConfig: unknown, options: WordPieceOptions = {}): WordPieceTokenizer {
+  static fromJson(tokenizerJson: unknown, tokenizerConfig: unknown, options: TokenizerFileOptions = {}): WordPieceTokenizer {
     const source = options.tokenizerSource ?? 'tokenizer.json';
     const configSource = options.configSource ?? 'tokenizer_config.json';
     if (!isRecord(tokenizerJson)) throw tokenizerError(source, 'the file', 'is not a JSON object: not a Hugging Face tokenizer.json');

@@ -14,20 +14,13 @@ import { padBatch } from './padding.js';
 import { addedTokens, isRecord, type AddedToken, type JsonRecord } from './sentencepiece_common.js';
 import { SentencePieceUnigram } from './sentencepiece_unigram.js';
 import { splitOnAddedTokens } from './siglip_text.js';
+import type { TokenizerFileOptions } from './tokenizer_options.js';
 
 /** fairseq's special-token ids, which XLM-R's vocabulary starts with. */
 const FAIRSEQ_IDS = { '<s>': 0, '<pad>': 1, '</s>': 2, '<unk>': 3 } as const;
 
 /** transformers' "no limit" `model_max_length` is about 1e30; anything this large is no limit at all. */
 const NO_LIMIT = 1_000_000;
-
-export interface XlmrTokenizerOptions {
-  /** Override tokenizer_config.json's `model_max_length`. */
-  readonly maxLength?: number;
-  /** File names for errors. */
-  readonly tokenizerSource?: string;
-  readonly configSource?: string;
-}
 
 export class XlmrTokenizer {
   readonly kind = 'xlmr-unigram';
@@ -52,7 +45,7 @@ export class XlmrTokenizer {
   }
 
   /** From the parsed tokenizer.json and tokenizer_config.json of an XLM-R model. */
-  static fromJson(tokenizerJson: unknown, tokenizerConfig: unknown, options: XlmrTokenizerOptions = {}): XlmrTokenizer {
+  static fromJson(tokenizerJson: unknown, tokenizerConfig: unknown, options: TokenizerFileOptions = {}): XlmrTokenizer {
     const source = options.tokenizerSource ?? 'tokenizer.json';
     const configSource = options.configSource ?? 'tokenizer_config.json';
     const config: JsonRecord = isRecord(tokenizerConfig) ? tokenizerConfig : {};

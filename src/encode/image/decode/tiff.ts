@@ -20,6 +20,7 @@ const TAG = {
   samplesPerPixel: 277,
   planarConfig: 284,
   tileWidth: 322,
+  colorMap: 320,
   extraSamples: 338,
   sampleFormat: 339,
 } as const;
@@ -29,9 +30,11 @@ type Ifd = ReadonlyMap<number, number>;
 
 export interface TiffHeader extends DeclaredSize {
   readonly ifd: Ifd;
+  /** ColorMap: all red, then all green, then all blue values, 16-bit. */
+  readonly colorMap: Uint16Array | null;
 }
 
-function readFirstIfd(b: Uint8Array): Ifd {
+function readFirstIfd(b: Uint8Array): { ifd: Ifd; colorMap: Uint16Array | null } {
   const little = b[0] === 0x49;
   const big = b[2] === 0x2b || b[3] === 0x2b; // BigTIFF: 8-byte offsets and counts, 20-byte entries
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -50,6 +53,7 @@ function readFirstIfd(b: Uint8Array): Ifd {
   need(first + countSize, entrySize * count, 'first directory');
   const sizes: Record<number, number> = { 1: 1, 3: 2, 4: 4, 16: 8 };
   const tags = new Map<number, number>();
+  let colorMap: Uint16Array | null = null;
   for (let i = 0, e = first + countSize; i < count; i++, e += entrySize) {
     const tag = u16(e);
     const type = u16(e + 2);
@@ -59,17 +63,18 @@ function readFirstIfd(b: Uint8Array): Ifd {
     const inline = valueCount * size <= (big ? 8 : 4);
     const at = inline ? e + (big ? 12 : 8) : offsetAt(e + (big ? 12 : 8));
     if (valueCount < 1 || at + size > b.length) continue;
+    if (tag === TAG.colorMap && type === 3 && at + 2 * valueCount <= b.length) colorMap = Uint16Array.from({ length: valueCount }, (_, k) => u16(at + 2 * k));
     tags.set(tag, type === 1 ? b[at] : type === 3 ? u16(at) : type === 4 ? u32(at) : Number(view.getBigUint64(at, little)));
   }
-  return tags;
+  return { ifd: tags, colorMap };
 }
 
 export function readTiffHeader(b: Uint8Array): TiffHeader {
-  const ifd = readFirstIfd(b);
+  const { ifd, colorMap } = readFirstIfd(b);
   const width = ifd.get(TAG.width);
   const height = ifd.get(TAG.height);
   if (width === undefined || height === undefined) throw new Error('TIFF has no ImageWidth/ImageLength in its first directory');
-  return { width, height, ifd };
+  return { width, height, ifd, colorMap };
 }
 
 const CONVERT = 'convert it to an ordinary TIFF first, e.g. `tiffcp -c lzw -p contig in.tif out.tif` or `convert in.tif out.png`';
@@ -100,6 +105,8 @@ export async function decodeTiff(bytes: Uint8Array, header: TiffHeader, options:
   let image: DecodedImage;
   if ((photometric === 5 && bits === 16) || associatedAlpha) {
     image = await decodeRawSamples(bytes, photometric === 5 ? 'CMYK' : 'RGBA', bits, associatedAlpha, options);
+  } else if (photometric === 3) {
+    image = await decodeWithSharp(bytes, 'TIFF', 'P', options, paletteOf(header.colorMap, bits));
   } else {
     const meta = await openSharp(bytes, options, false).metadata();
     const alpha = meta.hasAlpha === true;
@@ -114,6 +121,15 @@ export async function decodeTiff(bytes: Uint8Array, header: TiffHeader, options:
   // With exifRotate, sharp has applied the orientation already.
   const orientation = ifd.get(TAG.orientation) ?? 1;
   return options.exifRotate || orientation < 2 || orientation > 8 ? image : transpose(image, orientation);
+}
+
+/** PIL's palette of a TIFF: the high byte of each ColorMap value, as RGB triplets. */
+function paletteOf(colorMap: Uint16Array | null, bits: number): Uint8Array {
+  const n = 2 ** bits;
+  if (!colorMap || colorMap.length !== 3 * n) throw new Error(`palette TIFF has ${colorMap ? colorMap.length : 'no'} ColorMap values, ${3 * n} expected`);
+  const palette = new Uint8Array(3 * n);
+  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) palette[3 * i + c] = colorMap[c * n + i] >> 8;
+  return palette;
 }
 
 /**

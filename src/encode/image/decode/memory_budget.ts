@@ -51,9 +51,12 @@ export class DecodeMemoryBudget {
     for (;;) {
       const inUse = Atomics.load(this.cells, IN_USE);
       if (inUse + want <= budget) {
-        if (Atomics.compareExchange(this.cells, IN_USE, inUse, inUse + want) !== inUse) continue;
+        // The slot is charged first and the total released first: a thread killed between the two steps
+        // leaves the budget too generous when reclaimed, never spent for good.
         Atomics.add(this.cells, SLOTS + this.slot, want);
-        return want;
+        if (Atomics.compareExchange(this.cells, IN_USE, inUse, inUse + want) === inUse) return want;
+        Atomics.sub(this.cells, SLOTS + this.slot, want);
+        continue;
       }
       const wait = waitAsync(this.cells, IN_USE, inUse);
       if (wait.async) await wait.value;
@@ -61,8 +64,8 @@ export class DecodeMemoryBudget {
   }
 
   release(held: number): void {
-    Atomics.sub(this.cells, SLOTS + this.slot, held);
     Atomics.sub(this.cells, IN_USE, held);
+    Atomics.sub(this.cells, SLOTS + this.slot, held);
     Atomics.notify(this.cells, IN_USE);
   }
 

@@ -12,7 +12,7 @@ import { probabilities, probabilityFormula } from './score/probabilities.js';
 import { scriptWarning } from './encode/text/scripts.js';
 import { defaultStrategies, parseStrategy, predictAll, type Strategy } from './score/strategies.js';
 import { classificationMetrics, type ClassificationMetrics } from './evaluate/classification.js';
-import { auditPredictions, type AuditOptions, type AuditResult } from './evaluate/audit.js';
+import { auditPredictions, type AuditOptions, type AuditResult, type ImageAttribute } from './evaluate/audit.js';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -84,6 +84,8 @@ export interface RunResult {
   readonly strategies: readonly Strategy[];
   /** Keys (paths relative to the images folder) of the images that were embedded, in order. */
   readonly imageKeys: readonly string[];
+  /** SHA-256 of each embedded image's file content, in `imageKeys` order (predictions.csv's `sha256`). */
+  readonly imageHashes: readonly string[];
   /** Absolute path of the images folder the keys are relative to. */
   readonly imagesRoot: string;
   /** What under the images folder was neither read nor an ignored file, and why (run.json's `skipped`). */
@@ -102,6 +104,8 @@ export interface RunResult {
   /** Class index per embedded image (-1 when unlabelled); absent without labels. */
   readonly truth?: Int32Array;
   readonly labelColumn?: string;
+  /** The --groups columns' value per embedded image (predictions.csv's `group:<column>`); empty without them. */
+  readonly groupValues: readonly ImageAttribute[];
   /** Strategy name → metrics; absent without labels. */
   readonly metrics?: Record<string, ClassificationMetrics>;
   /** The subgroup audit (metrics.json's `groups`); absent without labels. */
@@ -222,7 +226,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       source: values.source ?? null,
       formula: learned
         ? probabilityFormula(learned)
-        : `no probabilities: the model's learned logit scale${values.kind === 'sigmoid' ? ' and bias are' : ' is'} not in its files here (onnx/model.onnx); give --logit-scale${values.kind === 'sigmoid' ? ' and --logit-bias' : ''}`,
+        : values.missing!,
     };
     const probabilityMatrix = learned && probabilities(similarity, learned);
     const strategyInputs = {
@@ -238,6 +242,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     let truth: Int32Array | undefined;
     let metrics: Record<string, ClassificationMetrics> | undefined;
     let audit: AuditResult | undefined;
+    let groupValues: ImageAttribute[] = [];
     let labelled = 0;
     if (labelRows && images.keys.length > 0) {
       const embeddedRows = images.sourceIndex.map((i) => labelRows!.rowOfImage[i]);
@@ -245,12 +250,13 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       truth = labels.truth;
       labelled = labels.labelled;
       metrics = Object.fromEntries([...predictions].map(([name, predicted]) => [name, classificationMetrics(labels.truth, predicted, classes)]));
+      groupValues = (options.groups ?? []).map((name) => ({ name, values: embeddedRows.map((row) => row?.[name] || null) }));
       audit = auditPredictions({
         classes,
         probe: spec.classes.map((c) => c.probe),
         truth: labels.truth,
         predictions,
-        attributes: (options.groups ?? []).map((name) => ({ name, values: embeddedRows.map((row) => row?.[name] || null) })),
+        attributes: groupValues,
         similarity,
         promptClass: spec.promptClass,
         prompts: spec.prompts,
@@ -266,6 +272,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       spec,
       strategies,
       imageKeys: images.keys,
+      imageHashes: images.contentHashes,
       imagesRoot: listing.root,
       skipped: listing.skipped,
       similarity,
@@ -277,6 +284,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       predictions,
       truth,
       labelColumn: labelRows ? (options.labelColumn ?? 'label') : undefined,
+      groupValues,
       metrics,
       audit,
       failures: images.failures,

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import type { ClipPreprocessOptions } from './image/clip_image_transform.js';
 import { outputSize } from './image/clip_image_transform.js';
+import type { GraphPlan } from './families/family.js';
 import { ClipModel, DTYPE_SUFFIX, dtypeSuffix, type ModelOptions, type ModelSource } from './model.js';
 import { localModelFile, localOnnxFiles } from './model_files.js';
 import { readOnnxGraphInfo } from './onnx_file.js';
@@ -18,6 +19,8 @@ export interface GraphInspection {
   readonly outputs?: readonly string[];
   /** The output holding the embedding (towers only). */
   readonly embeddingOutput?: string;
+  /** The tower is extracted from the combined graph `file` (Chinese-CLIP, jina-clip v2). */
+  readonly extracted?: boolean;
 }
 
 export interface ModelInspection {
@@ -39,21 +42,20 @@ export async function inspectModel(options: ModelOptions): Promise<ModelInspecti
   const model = await ClipModel.load(options);
   const { source, hub, resolved } = model.description;
   const onnxFiles = await localOnnxFiles(source, hub);
+  const towerFile = (plan: GraphPlan) => (plan.fromCombined ? 'model' : plan.file);
   const dtypes = Object.keys(DTYPE_SUFFIX).filter((dtype) =>
-    [resolved.text.file, resolved.vision.file].every((file) => onnxFiles.includes(`${file}${DTYPE_SUFFIX[dtype]}.onnx`)),
+    [resolved.text, resolved.vision].every((plan) => onnxFiles.includes(`${towerFile(plan)}${DTYPE_SUFFIX[dtype]}.onnx`)),
   );
-  const graph = (role: GraphInspection['role'], file: string, embeddingOutput?: string): GraphInspection => {
+  const graph = (role: GraphInspection['role'], file: string, embeddingOutput?: string, extracted?: boolean): GraphInspection => {
     const relative = `onnx/${file}${dtypeSuffix(source.dtype)}.onnx`;
     const path = localModelFile(source, hub, relative);
-    if (!existsSync(path)) return { role, file: relative, present: false, embeddingOutput };
+    if (!existsSync(path)) return { role, file: relative, present: false, embeddingOutput, extracted };
     const { inputs, outputs } = readOnnxGraphInfo(path);
-    return { role, file: relative, present: true, inputs, outputs, embeddingOutput };
+    return { role, file: relative, present: true, inputs, outputs, embeddingOutput, extracted };
   };
-  const graphs = [
-    graph('text', resolved.text.file, resolved.text.embeddingOutput),
-    graph('vision', resolved.vision.file, resolved.vision.embeddingOutput),
-    graph('combined', 'model'),
-  ];
+  const tower = (role: 'text' | 'vision', plan: GraphPlan) => graph(role, towerFile(plan), plan.embeddingOutput, plan.fromCombined);
+  const graphs = [tower('text', resolved.text), tower('vision', resolved.vision)];
+  if (!resolved.text.fromCombined) graphs.push(graph('combined', 'model'));
   const warnings = [...resolved.warnings];
   for (const g of graphs) {
     if (g.present && g.embeddingOutput && !g.outputs!.includes(g.embeddingOutput)) warnings.push(`${g.file} has no output '${g.embeddingOutput}': a run will fail`);
@@ -61,7 +63,7 @@ export async function inspectModel(options: ModelOptions): Promise<ModelInspecti
   if (!dtypes.includes(source.dtype) && source.kind === 'folder') warnings.push(`no ${source.dtype} graphs in the folder; dtypes present: ${dtypes.join(', ') || 'none'}`);
   const { tokenizer } = resolved;
   const scoring = model.scoringValues();
-  if (scoring.logitScale === undefined) warnings.push(`no probabilities: onnx/model.onnx with the learned logit_scale${scoring.kind === 'sigmoid' ? '/logit_bias' : ''} is not on disk; give --logit-scale${scoring.kind === 'sigmoid' ? '/--logit-bias' : ''}`);
+  if (scoring.missing) warnings.push(scoring.missing);
   return {
     model: source,
     family: resolved.family,
@@ -87,7 +89,7 @@ export function formatInspection(inspection: ModelInspection): string {
     `dtypes      ${inspection.dtypes.join(', ') || '(none on disk)'}`,
     ...inspection.graphs.map((g) =>
       g.present
-        ? `graph       ${g.role}: ${g.file}  inputs ${g.inputs!.join(', ')}  →  outputs ${g.outputs!.join(', ')}${g.embeddingOutput ? `  (embedding: ${g.embeddingOutput})` : ''}`
+        ? `graph       ${g.role}: ${g.file}  inputs ${g.inputs!.join(', ')}  →  outputs ${g.outputs!.join(', ')}${g.embeddingOutput ? `  (embedding: ${g.embeddingOutput}${g.extracted ? ', tower extracted from this combined graph' : ''})` : ''}`
         : `graph       ${g.role}: ${g.file}  not on disk${g.embeddingOutput ? `  (embedding: ${g.embeddingOutput})` : ''}`,
     ),
     `tokenizer   ${tokenizer.kind}; padding ${tokenizer.padding.to === 'longest' ? 'to the longest prompt of a batch' : `to exactly ${tokenizer.padding.to}`} with id ${tokenizer.padding.padId}; at most ${tokenizer.maxLength} tokens`,

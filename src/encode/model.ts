@@ -114,6 +114,8 @@ export interface ScoringValues {
   readonly logitBias?: number;
   /** `onnx/model.onnx`, `options`, or absent when unknown (then no probabilities are written). */
   readonly source?: string;
+  /** Why the values are unknown, and what to do, when they are. */
+  readonly missing?: string;
 }
 
 /**
@@ -212,15 +214,18 @@ export class ClipModel {
       return { kind: plan.kind, logitScale: this.options.logitScale, logitBias: plan.biasInitializer ? this.options.logitBias : undefined, source: 'options' };
     }
     const names = [plan.scaleInitializer, ...(plan.biasInitializer ? [plan.biasInitializer] : [])];
-    for (const file of [`onnx/model${dtypeSuffix(this.source.dtype)}.onnx`, 'onnx/model.onnx']) {
-      const path = localModelFile(this.source, this.description.hub, file);
-      if (!existsSync(path)) continue;
-      const { scalars } = readOnnxGraphInfo(path, names);
+    const files = [...new Set([`onnx/model${dtypeSuffix(this.source.dtype)}.onnx`, 'onnx/model.onnx'])];
+    const present = files.filter((file) => existsSync(localModelFile(this.source, this.description.hub, file)));
+    for (const file of present) {
+      const { scalars } = readOnnxGraphInfo(localModelFile(this.source, this.description.hub, file), names);
       if (names.every((name) => scalars[name] !== undefined)) {
         return { kind: plan.kind, logitScale: scalars[plan.scaleInitializer], logitBias: plan.biasInitializer ? scalars[plan.biasInitializer] : undefined, source: file };
       }
     }
-    return { kind: plan.kind };
+    const where = present.length
+      ? `${present.join(' and ')} hold${present.length === 1 ? 's' : ''} no initializer ${names.join(' / ')}`
+      : `onnx/model.onnx, where ${names.join(' and ')} live, is not on disk${this.source.kind === 'hub' ? ' (it is not downloaded for this)' : ''}`;
+    return { kind: plan.kind, missing: `no probabilities: ${where}; give --logit-scale${plan.biasInitializer ? ' and --logit-bias' : ''}` };
   }
 
   /** Loads both towers now (e.g. to fail early on a broken model). */

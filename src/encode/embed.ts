@@ -22,6 +22,8 @@ export interface EmbeddedImages {
   readonly keys: string[];
   /** Index in the listing of each embedded image. */
   readonly sourceIndex: number[];
+  /** SHA-256 (hex) of each embedded image's file content, the cache's key: what compare aligns runs on. */
+  readonly contentHashes: string[];
   /** Row-major [keys.length × dim], L2-normalised. */
   readonly embeddings: Float32Array;
   readonly failures: ImageFailure[];
@@ -149,7 +151,7 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
   });
   cache?.store.recordImagePaths(cache.scope, sourceIndex.map((i) => ({ contentHash: hashes[i], path: images[i].path })));
   const failures = [...failed].sort(([a], [b]) => a - b).map(([i, error]) => ({ image: images[i].key, error }));
-  return { keys, sourceIndex, embeddings: matrix.subarray(0, keys.length * dim), failures, cacheHits, encoded, inferenceSeconds: inferenceMs / 1000 };
+  return { keys, sourceIndex, contentHashes: sourceIndex.map((i) => hashes[i]), embeddings: matrix.subarray(0, keys.length * dim), failures, cacheHits, encoded, inferenceSeconds: inferenceMs / 1000 };
 }
 
 /** Normalised text embeddings, taking what the cache has and encoding (and storing) the rest. */

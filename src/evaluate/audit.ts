@@ -1,5 +1,5 @@
 import type { ScoreMatrix } from '../score/similarity.js';
-import { parseStrategy, type Strategy } from '../score/strategies.js';
+import { strategyDefinition, strategyOfName, type Strategy } from '../score/strategies.js';
 import { CONFIDENCE_LEVEL } from './bootstrap.js';
 import { auditGroups, intersectPartitions, partitionByAttribute, tallyOutcomes, wholePopulation, type GroupAudit, type Partition } from './groups.js';
 import { auditProbes, type ProbeAudit, type ProbeGroupRates } from './probes.js';
@@ -108,12 +108,8 @@ function auditedPartitions(attributes: readonly ImageAttribute[], intersections:
 /** Strategy names that are score-level strategies (prompt leave-one-out reruns them from the score matrix). */
 function scoreLevelStrategies(names: Iterable<string>): Strategy[] {
   return [...names].flatMap((name) => {
-    try {
-      const strategy = parseStrategy(name);
-      return strategy.kind === 'embedding-mean' ? [] : [strategy];
-    } catch {
-      return [];
-    }
+    const strategy = strategyOfName(name);
+    return strategy && !strategyDefinition(strategy).needsEmbeddings ? [strategy] : [];
   });
 }
 

@@ -1,15 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import sharp from 'sharp';
 import type { AttributeAudit, AuditResult, StrategyAudit } from '../evaluate/audit.js';
 import type { ClassificationMetrics } from '../evaluate/classification.js';
 import type { GroupMetrics } from '../evaluate/groups.js';
-import type { ImageFailure, RunCounts } from '../pipeline.js';
+import type { ImageFailure } from '../pipeline.js';
+import { strategyHelp } from '../score/strategies.js';
 import { writeFileAtomic } from './atomic_write.js';
 import { reportHtml } from './report_page.js';
 import { RESULT_FILES } from './results.js';
+import { parseJson, readErrorsFile, readMetricsFile, readOptional, readPredictionsFile, readRunFile, type PredictionTable, type RunFile, type ScoresFile } from './result_files.js';
+
+export type { MetricsFile, RunFile } from './result_files.js';
 
 export const REPORT_FILE = RESULT_FILES.report;
 
@@ -31,27 +34,6 @@ const THUMBNAIL_CONCURRENCY = 16;
 const LISTED_FAILURES = 50;
 /** Prompts listed under each gallery image, best first. */
 const TOP_PROMPTS = 3;
-
-/** run.json as written by `runRecord` (src/report/results.ts). */
-export interface RunFile {
-  readonly tool: { readonly name: string; readonly version: string };
-  readonly model: { readonly id: string; readonly kind: string; readonly path?: string; readonly revision: string; readonly dtype: string; readonly threads: number };
-  readonly spec: { readonly name: string; readonly source: string; readonly classes: readonly { readonly name: string; readonly prompts: readonly string[]; readonly probe: boolean }[] };
-  readonly strategies: readonly string[];
-  readonly images_root: string;
-  readonly label_column: string | null;
-  readonly batch_size: number;
-  readonly counts: RunCounts;
-  readonly timings: Record<string, number>;
-  readonly finished_at?: string;
-}
-
-/** metrics.json: written only for labelled runs; `groups` only when the run had group attributes. */
-export interface MetricsFile {
-  readonly classes: readonly string[];
-  readonly strategies: Record<string, ClassificationMetrics>;
-  readonly groups?: AuditResult;
-}
 
 /** A group as the page shows it: the audit's metrics without the per-group confusion matrix, which the page does not draw. */
 export type ReportGroupMetrics = Omit<GroupMetrics, 'confusion'>;
@@ -99,56 +81,13 @@ export interface ReportData {
   /** Class index of each prompt. */
   readonly promptClass: readonly number[];
   readonly strategies: readonly string[];
+  /** Strategy → its help text from the strategy registry (shown as the strategy's tooltip). */
+  readonly strategyHelp: Record<string, string>;
   /** metrics.json's per-strategy metrics as written; null for a run without labels. */
   readonly metrics: Record<string, ClassificationMetrics> | null;
   /** metrics.json's `groups` section (per-group confusion matrices left out); null when absent. */
   readonly audit: ReportAudit | null;
   readonly gallery: Gallery;
-}
-
-async function readOptional(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-}
-
-function parseJson<T>(text: string, path: string): T {
-  try {
-    return JSON.parse(text) as T;
-  } catch (error) {
-    throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
-  }
-}
-
-/** predictions.csv as class indices: one row per embedded image. */
-interface PredictionTable {
-  readonly keys: string[];
-  readonly strategies: string[];
-  /** Strategy → predicted class per row. */
-  readonly predicted: Map<string, Int32Array>;
-  /** True class per row, −1 without a label. */
-  readonly truth: Int32Array;
-}
-
-function readPredictions(text: string, classes: readonly string[], path: string): PredictionTable {
-  const rows: string[][] = parse(text);
-  if (rows.length === 0) throw new Error(`${path} is empty`);
-  const [header, ...body] = rows;
-  if (header[0] !== 'image') throw new Error(`${path}: the first column is '${header[0]}', expected 'image'`);
-  const labelColumn = header.indexOf('label');
-  const strategyColumns = header.flatMap((_, column) => (column > 0 && column !== labelColumn ? [column] : []));
-  const classIndex = new Map(classes.map((c, i) => [c, i]));
-  const indexOf = (name: string, row: number): number => {
-    const c = classIndex.get(name);
-    if (c === undefined) throw new Error(`${path}, row ${row + 2}: '${name}' is not one of the spec's classes`);
-    return c;
-  };
-  const predicted = new Map(strategyColumns.map((column) => [header[column], Int32Array.from(body, (row, r) => indexOf(row[column], r))]));
-  const truth = Int32Array.from(body, (row, r) => (labelColumn < 0 || row[labelColumn] === '' ? -1 : indexOf(row[labelColumn], r)));
-  return { keys: body.map((row) => row[0]), strategies: strategyColumns.map((column) => header[column]), predicted, truth };
 }
 
 /** Drops what the page does not draw (per-group confusion matrices: groups × strategies × classes²). */
@@ -180,11 +119,12 @@ interface CellRows {
  */
 function galleryCells(table: PredictionTable, numClasses: number, cap: number): Record<string, CellRows[]> {
   const cells: Record<string, CellRows[]> = {};
+  const truth = table.truth ?? new Int32Array(table.keys.length).fill(-1);
   for (const strategy of table.strategies) {
     const predicted = table.predicted.get(strategy)!;
     // Index (truth + 1)·C + predicted, so unlabelled images (truth −1) come first.
     const byCell = new Map<number, CellRows>();
-    table.truth.forEach((t, row) => {
+    truth.forEach((t, row) => {
       const id = (t + 1) * numClasses + predicted[row];
       let cell = byCell.get(id);
       if (!cell) byCell.set(id, (cell = { truth: t, predicted: predicted[row], total: 0, rows: [] }));
@@ -243,26 +183,21 @@ export async function loadReportData(resultsDir: string, options: ReportOptions 
   if (!Number.isInteger(settings.thumbnailSize) || settings.thumbnailSize < 8) throw new Error(`thumbnail size ${settings.thumbnailSize} must be an integer of at least 8 px`);
   if (!Number.isInteger(settings.galleryCap) || settings.galleryCap < 0) throw new Error(`gallery cap ${settings.galleryCap} must be a whole number`);
   const pathOf = (name: string) => join(resultsDir, name);
-  const runText = await readOptional(pathOf(RESULT_FILES.run));
-  if (runText === null) throw new Error(`${pathOf(RESULT_FILES.run)} not found: '${resultsDir}' is not a results folder`);
   // Without the folder's file list (sizes, hashes): the report built during the run and one rebuilt later are the same.
-  const { files: _files, failed_outputs: _failedOutputs, ...run } = parseJson<RunFile & { files?: unknown; failed_outputs?: unknown }>(runText, pathOf(RESULT_FILES.run));
-  const metricsText = await readOptional(pathOf(RESULT_FILES.metrics));
-  const metricsFile = metricsText === null ? null : parseJson<MetricsFile>(metricsText, pathOf(RESULT_FILES.metrics));
+  const { files: _files, failed_outputs: _failedOutputs, ...run } = await readRunFile(resultsDir);
+  const metricsFile = await readMetricsFile(resultsDir);
   const classes = metricsFile?.classes ?? run.spec.classes.map((c) => c.name);
   const specClass = new Map(run.spec.classes.map((c) => [c.name, c]));
   const prompts = run.spec.classes.flatMap((c) => c.prompts);
   const promptClass = run.spec.classes.flatMap((c) => c.prompts.map(() => classes.indexOf(c.name)));
   const promptIndex = new Map(prompts.map((p, j) => [p, j]));
 
-  const predictionsText = await readOptional(pathOf(RESULT_FILES.predictions));
-  const table: PredictionTable = predictionsText === null
-    ? { keys: [], strategies: [], predicted: new Map(), truth: new Int32Array(0) }
-    : readPredictions(predictionsText, classes, pathOf(RESULT_FILES.predictions));
+  const table: PredictionTable = (await readPredictionsFile(resultsDir, classes))
+    ?? { keys: [], contentHashes: null, strategies: [], predicted: new Map(), truth: null, groups: new Map() };
   const strategies = metricsFile ? Object.keys(metricsFile.strategies) : table.strategies.length ? table.strategies : [...run.strategies];
 
   const similaritiesText = await readOptional(pathOf(RESULT_FILES.similarities));
-  const similarities = similaritiesText === null ? {} : parseJson<Record<string, Record<string, number>>>(similaritiesText, pathOf(RESULT_FILES.similarities));
+  const similarities = similaritiesText === null ? {} : parseJson<ScoresFile>(similaritiesText, pathOf(RESULT_FILES.similarities));
 
   const cells = galleryCells(table, classes.length, settings.galleryCap);
   const shownRows = [...new Set(Object.values(cells).flatMap((list) => list.flatMap((cell) => cell.rows)))].sort((a, b) => a - b);
@@ -274,8 +209,7 @@ export async function loadReportData(resultsDir: string, options: ReportOptions 
   });
   const images = shownRows.map((row, i): GalleryImage => ({ key: table.keys[row], src: sources[i], top: topPrompts(similarities[table.keys[row]], promptIndex) }));
 
-  const errorsText = await readOptional(pathOf(RESULT_FILES.errors));
-  const failures = (errorsText ?? '').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as ImageFailure);
+  const failures = await readErrorsFile(resultsDir);
 
   return {
     run,
@@ -285,6 +219,7 @@ export async function loadReportData(resultsDir: string, options: ReportOptions 
     prompts,
     promptClass,
     strategies,
+    strategyHelp: Object.fromEntries(strategies.map((name) => [name, strategyHelp(name) ?? ''])),
     metrics: metricsFile?.strategies ?? null,
     audit: metricsFile?.groups ? compactAudit(metricsFile.groups) : null,
     gallery: {

@@ -438,7 +438,7 @@ const REPORT_SCRIPT = String.raw`
       [th('Strategy'), th('Labelled images', true), th('Accuracy', true), forestHead('', accDomain), th('Balanced accuracy', true), forestHead('', balDomain)],
       rows.map(function (r) {
         return h('tr', { className: r.strategy === state.strategy ? 'current' : null },
-          td([h('button', { className: 'linklike', type: 'button', title: 'Show this strategy', on: { click: function () { selectStrategy(r.strategy); } } }, r.strategy),
+          td([h('button', { className: 'linklike', type: 'button', title: 'Show this strategy' + (data.strategyHelp && data.strategyHelp[r.strategy] ? ': ' + data.strategyHelp[r.strategy] : ''), on: { click: function () { selectStrategy(r.strategy); } } }, r.strategy),
             r === best && rows.length > 1 ? [' ', h('span', { className: 'badge best' }, 'best balanced')] : null]),
           td(int(r.n_labelled), true),
           td(withCi(pct(r.accuracy), r.accuracy_ci), true),

@@ -1,6 +1,7 @@
 import type { RunResult } from '../pipeline.js';
 import { strategyName } from '../score/strategies.js';
 import { contentOutput, RECORD_FILE, writeResultsFolder, type ResultOutput } from './results_folder.js';
+import { SCHEMA_VERSIONS, type MetricsFile, type RunFile } from './result_files.js';
 import { jsonLines, predictionsCsv, similaritiesJson } from './tables.js';
 
 export const RESULT_FILES = {
@@ -18,7 +19,9 @@ export const RESULTS_FOLDER_FILES: ReadonlySet<string> = new Set(Object.values(R
 
 /** What produced the results: enough to reproduce them and to judge them. */
 export function runRecord(result: RunResult, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
+  const record: Omit<RunFile, 'finished_at' | 'files' | 'failed_outputs'> = {
+    schema_version: SCHEMA_VERSIONS['run.json'],
+    schema_versions: SCHEMA_VERSIONS,
     tool: { name: 'zeroshot', version: result.version },
     model: result.model,
     spec: {
@@ -31,13 +34,14 @@ export function runRecord(result: RunResult, extra: Record<string, unknown> = {}
     strategies: result.strategies.map(strategyName),
     images_root: result.imagesRoot,
     label_column: result.labelColumn ?? null,
+    group_columns: result.groupValues.map((g) => g.name),
     batch_size: result.batchSize,
     counts: result.counts,
     skipped: result.skipped,
     cache: result.cache,
     timings: result.timings,
-    ...extra,
   };
+  return { ...record, ...extra };
 }
 
 /** The data files of a run, as named outputs (metrics, probabilities and errors only when there are any). */
@@ -45,12 +49,12 @@ export function resultOutputs(result: RunResult): ResultOutput[] {
   const classes = result.spec.classes.map((c) => c.name);
   const outputs = [
     contentOutput(RESULT_FILES.similarities, () => similaritiesJson(result.imageKeys, result.spec.prompts, result.similarity)),
-    contentOutput(RESULT_FILES.predictions, () => predictionsCsv(result.imageKeys, classes, result.predictions, result.truth)),
+    contentOutput(RESULT_FILES.predictions, () => predictionsCsv(result.imageKeys, classes, result.predictions, result.truth, { groups: result.groupValues, contentHashes: result.imageHashes })),
   ];
   const { probabilities, metrics, audit } = result;
   if (probabilities) outputs.push(contentOutput(RESULT_FILES.probabilities, () => similaritiesJson(result.imageKeys, result.spec.prompts, probabilities)));
   if (metrics) {
-    outputs.push(contentOutput(RESULT_FILES.metrics, () => JSON.stringify({ classes, strategies: metrics, ...(audit ? { groups: audit } : {}) }, null, 2) + '\n'));
+    outputs.push(contentOutput(RESULT_FILES.metrics, () => JSON.stringify({ schema_version: SCHEMA_VERSIONS['metrics.json'], classes, strategies: metrics, ...(audit ? { groups: audit } : {}) } satisfies MetricsFile, null, 2) + '\n'));
   }
   if (result.failures.length) outputs.push(contentOutput(RESULT_FILES.errors, () => jsonLines(result.failures)));
   return outputs;

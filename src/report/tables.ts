@@ -16,18 +16,26 @@ export function similaritiesJson(imageKeys: readonly string[], prompts: readonly
   return lines.length ? `{\n${lines.join(',\n')}\n}\n` : '{}\n';
 }
 
-/** predictions.csv: `image`, one column per strategy with the predicted class, and `label` when known. */
+/**
+ * predictions.csv (columns in result_files.ts' PREDICTION_COLUMNS): `image`, one column per strategy with the
+ * predicted class, `label` when known, then `group:<column>` per audited column and `sha256` when given.
+ */
 export function predictionsCsv(
   imageKeys: readonly string[],
   classes: readonly string[],
   predictions: ReadonlyMap<string, Int32Array>,
   truth?: Int32Array,
+  extra: { readonly groups?: readonly { readonly name: string; readonly values: readonly (string | null)[] }[]; readonly contentHashes?: readonly string[] } = {},
 ): string {
   const strategies = [...predictions.keys()];
-  const header = ['image', ...strategies, ...(truth ? ['label'] : [])];
+  const groups = extra.groups ?? [];
+  const hashes = extra.contentHashes;
+  const header = ['image', ...strategies, ...(truth ? ['label'] : []), ...groups.map((g) => `group:${g.name}`), ...(hashes ? ['sha256'] : [])];
   const rows = imageKeys.map((key, i) => {
     const row = [key, ...strategies.map((s) => classes[predictions.get(s)![i]])];
     if (truth) row.push(truth[i] >= 0 ? classes[truth[i]] : '');
+    for (const group of groups) row.push(group.values[i] ?? '');
+    if (hashes) row.push(hashes[i]);
     return row;
   });
   return stringify([header, ...rows]);

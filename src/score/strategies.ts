@@ -20,12 +20,86 @@ export function strategyName(strategy: Strategy): string {
   return strategy.kind === 'topk' ? `topk:${strategy.k}` : strategy.kind;
 }
 
-export function parseStrategy(text: string): Strategy {
+/**
+ * One strategy as every part of zeroshot sees it: the CLI's parser and help, the pipeline's scorer, the audit
+ * (which reruns only the score-level ones), the report and compare (which show the help text).
+ */
+export interface StrategyDefinition {
+  readonly kind: Strategy['kind'];
+  /** How it is written in --strategies: `sum`, `topk:K`. */
+  readonly syntax: string;
+  readonly help: string;
+  /** Needs the image and text embeddings, not only the similarity matrix. */
+  readonly needsEmbeddings: boolean;
+  /** The strategy a name stands for, or null when the name is not this strategy's. */
+  readonly parse: (name: string) => Strategy | null;
+  /** Class scores, rows = images, cols = classes. */
+  readonly scores: (inputs: StrategyInputs, strategy: Strategy) => Float64Array;
+}
+
+const promptLevel = (inputs: StrategyInputs, strategy: Strategy) => classScoresFromPrompts(inputs.similarity, inputs.promptClass, inputs.numClasses, strategy);
+const named = <K extends 'sum' | 'mean' | 'max' | 'embedding-mean'>(kind: K) => (name: string): Strategy | null => (name === kind ? { kind } : null);
+
+export const STRATEGY_REGISTRY: readonly StrategyDefinition[] = [
+  { kind: 'sum', syntax: 'sum', needsEmbeddings: false, parse: named('sum'), scores: promptLevel, help: "the seed's Average Sum: the sum of the class's prompt scores" },
+  { kind: 'mean', syntax: 'mean', needsEmbeddings: false, parse: named('mean'), scores: promptLevel, help: "the sum divided by the class's prompt count" },
+  { kind: 'max', syntax: 'max', needsEmbeddings: false, parse: named('max'), scores: promptLevel, help: "the class's best single prompt" },
+  {
+    kind: 'topk',
+    syntax: 'topk:K',
+    needsEmbeddings: false,
+    parse: (name) => {
+      const match = /^topk:(\d+)$/.exec(name);
+      return match && Number(match[1]) >= 1 ? { kind: 'topk', k: Number(match[1]) } : null;
+    },
+    scores: promptLevel,
+    help: "the seed's Top K: the sum of the class's K highest prompt scores (K ≥ 1; all of them if it has fewer)",
+  },
+  {
+    kind: 'embedding-mean',
+    syntax: 'embedding-mean',
+    needsEmbeddings: true,
+    parse: named('embedding-mean'),
+    scores: (inputs) => {
+      const { imageEmbeddings, textEmbeddings, dim } = inputs;
+      if (!imageEmbeddings || !textEmbeddings || !dim) throw new Error('embedding-mean needs the image and text embeddings');
+      return classScoresFromEmbeddings(imageEmbeddings, textEmbeddings, dim, inputs.promptClass, inputs.numClasses);
+    },
+    help: "OpenAI's prompt ensembling: the mean of the class's normalised prompt embeddings, renormalised, scored like a prompt",
+  },
+];
+
+export function strategyDefinition(strategy: Strategy): StrategyDefinition {
+  return STRATEGY_REGISTRY.find((d) => d.kind === strategy.kind)!;
+}
+
+/** The strategy a name stands for, or null when no strategy is written so (e.g. a predictions.csv column such as `label`). */
+export function strategyOfName(text: string): Strategy | null {
   const name = text.trim();
-  if (name === 'sum' || name === 'mean' || name === 'max' || name === 'embedding-mean') return { kind: name };
-  const topk = /^topk:(\d+)$/.exec(name);
-  if (topk && Number(topk[1]) >= 1) return { kind: 'topk', k: Number(topk[1]) };
-  throw new Error(`unknown strategy '${text}'; use sum, mean, max, topk:K (K ≥ 1) or embedding-mean`);
+  for (const definition of STRATEGY_REGISTRY) {
+    const strategy = definition.parse(name);
+    if (strategy) return strategy;
+  }
+  return null;
+}
+
+export function parseStrategy(text: string): Strategy {
+  const strategy = strategyOfName(text);
+  if (strategy) return strategy;
+  const syntaxes = STRATEGY_REGISTRY.map((d) => d.syntax);
+  throw new Error(`unknown strategy '${text}'; use ${syntaxes.slice(0, -1).join(', ')} or ${syntaxes.at(-1)}`);
+}
+
+/** The help text of a strategy name (`topk:3` → Top K's), or null for a name that is no strategy. */
+export function strategyHelp(name: string): string | null {
+  const strategy = strategyOfName(name);
+  return strategy && strategyDefinition(strategy).help;
+}
+
+/** One line per strategy, for --help. */
+export function strategiesHelpText(): string {
+  const width = Math.max(...STRATEGY_REGISTRY.map((d) => d.syntax.length));
+  return STRATEGY_REGISTRY.map((d) => `  ${d.syntax.padEnd(width)}  ${d.help}${d.needsEmbeddings ? ' (needs embeddings)' : ''}`).join('\n');
 }
 
 /** The default set: every strategy, with top-k for K = 2 and 3 where some class has that many prompts. */
@@ -117,10 +191,7 @@ export interface StrategyInputs {
 
 /** Class scores (rows = images, cols = classes) for any strategy. */
 export function classScores(inputs: StrategyInputs, strategy: Strategy): Float64Array {
-  if (strategy.kind !== 'embedding-mean') return classScoresFromPrompts(inputs.similarity, inputs.promptClass, inputs.numClasses, strategy);
-  const { imageEmbeddings, textEmbeddings, dim } = inputs;
-  if (!imageEmbeddings || !textEmbeddings || !dim) throw new Error('embedding-mean needs the image and text embeddings');
-  return classScoresFromEmbeddings(imageEmbeddings, textEmbeddings, dim, inputs.promptClass, inputs.numClasses);
+  return strategyDefinition(strategy).scores(inputs, strategy);
 }
 
 /** Predicted class index per image for each strategy, keyed by strategy name. */

@@ -1,0 +1,331 @@
+/**
+ * The files zeroshot writes, as typed contracts shared by their writer (results.ts, compare) and every reader
+ * (the report, compare, sweep). Each file has a schema version: JSON objects carry `schema_version`; files whose
+ * shape is fixed otherwise (the seed's similarities JSON, CSV, JSON lines) have theirs in run.json's
+ * `schema_versions`. A file without a version was written before versions existed and has version 1's layout.
+ * A reader given a newer version refuses it with the file, both versions and the way out.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
+import type { AuditResult } from '../evaluate/audit.js';
+import type { ClassificationMetrics } from '../evaluate/classification.js';
+import type { ImageFailure, RunCounts, RunResult, RunScoring } from '../pipeline.js';
+import type { SkippedEntry } from '../input/images.js';
+import { strategyOfName } from '../score/strategies.js';
+import type { FailedOutput, WrittenFile } from './results_folder.js';
+
+/** The schema version of each file this zeroshot writes and reads. */
+export const SCHEMA_VERSIONS = {
+  'run.json': 1,
+  'metrics.json': 1,
+  'predictions.csv': 1,
+  'similarities.json': 1,
+  'probabilities.json': 1,
+  'errors.jsonl': 1,
+  'comparison.json': 1,
+} as const;
+
+export type ResultFileName = keyof typeof SCHEMA_VERSIONS;
+
+/** run.json, the record of a results folder, written last by `runRecord` (results.ts) and writeResultsFolder. */
+export interface RunFile {
+  readonly schema_version?: number;
+  /** The schema version of every other file of the folder. */
+  readonly schema_versions?: Partial<Record<ResultFileName, number>>;
+  readonly tool: { readonly name: string; readonly version: string };
+  readonly model: {
+    readonly id: string;
+    readonly kind: string;
+    readonly path?: string;
+    readonly revision: string;
+    readonly dtype: string;
+    readonly threads: number;
+    readonly family?: string;
+    readonly variant?: string;
+  };
+  readonly spec: { readonly name: string; readonly source: string; readonly classes: readonly { readonly name: string; readonly prompts: readonly string[]; readonly probe: boolean }[] };
+  readonly scoring?: RunScoring;
+  readonly embedding_dim?: number;
+  readonly strategies: readonly string[];
+  readonly images_root: string;
+  readonly label_column: string | null;
+  /** Label-CSV columns the run was audited by (predictions.csv's `group:<column>` columns). */
+  readonly group_columns?: readonly string[];
+  readonly batch_size: number;
+  readonly counts: RunCounts;
+  readonly skipped?: readonly SkippedEntry[];
+  readonly cache?: RunResult['cache'];
+  readonly timings: Record<string, number>;
+  readonly finished_at?: string;
+  /** Every other file of the folder with its size and sha256. */
+  readonly files?: Record<string, WrittenFile>;
+  readonly failed_outputs?: readonly FailedOutput[];
+}
+
+/** metrics.json: written only for labelled runs; `groups` only when the run had group attributes. */
+export interface MetricsFile {
+  readonly schema_version?: number;
+  readonly classes: readonly string[];
+  readonly strategies: Record<string, ClassificationMetrics>;
+  readonly groups?: AuditResult;
+}
+
+/** similarities.json and probabilities.json: the seed's `{"<image>": {"<prompt>": score, …}, …}`. */
+export type ScoresFile = Record<string, Record<string, number>>;
+
+/** One line of errors.jsonl. */
+export type ErrorLine = ImageFailure;
+
+/**
+ * predictions.csv's columns: `image`, one per strategy (named as in --strategies) with the predicted class,
+ * `label` when labels were given, `group:<column>` per audited label-CSV column, and `sha256`, the content hash
+ * of the image file (the embedding cache's key), which compare aligns runs on.
+ */
+export const PREDICTION_COLUMNS = { image: 'image', label: 'label', contentHash: 'sha256', groupPrefix: 'group:' } as const;
+
+/** One row of predictions.csv, as written. */
+export interface PredictionRow {
+  readonly image: string;
+  /** Strategy name → predicted class name. */
+  readonly predicted: Record<string, string>;
+  /** '' when the image has no label; absent without labels. */
+  readonly label?: string;
+  /** Group column → value ('' when unknown). */
+  readonly groups: Record<string, string>;
+  readonly sha256?: string;
+}
+
+/** predictions.csv as read: class indices in the run's class order. */
+export interface PredictionTable {
+  readonly keys: readonly string[];
+  /** Content hash per row; null when the file has no `sha256` column (written before it had one). */
+  readonly contentHashes: readonly string[] | null;
+  readonly strategies: readonly string[];
+  /** Strategy → predicted class per row. */
+  readonly predicted: Map<string, Int32Array>;
+  /** True class per row, −1 without a label; null when the file has no `label` column. */
+  readonly truth: Int32Array | null;
+  /** Group column → value per row (null when unknown). */
+  readonly groups: Map<string, readonly (string | null)[]>;
+}
+
+/** A file written by a newer zeroshot than this one. */
+export class SchemaVersionError extends Error {
+  override readonly name = 'SchemaVersionError';
+}
+
+/** Throws when `found` (a file's schema_version) is newer than what this zeroshot reads; absent means version 1. */
+export function checkSchemaVersion(path: string, file: ResultFileName, found: unknown): void {
+  const reads = SCHEMA_VERSIONS[file];
+  if (found === undefined) return;
+  if (typeof found !== 'number' || !Number.isInteger(found) || found < 1) {
+    throw new SchemaVersionError(`${path}: schema_version ${JSON.stringify(found)} is not a version number; the file is damaged or not written by zeroshot`);
+  }
+  if (found > reads) {
+    throw new SchemaVersionError(`${path} has schema version ${found} (${file}); this zeroshot reads version ${reads}: upgrade zeroshot to read it`);
+  }
+}
+
+export async function readOptional(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
+export function parseJson<T>(text: string, path: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (error) {
+    throw new Error(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Reads and checks run.json of a results folder. */
+export async function readRunFile(resultsDir: string): Promise<RunFile> {
+  const path = join(resultsDir, 'run.json');
+  const text = await readOptional(path);
+  if (text === null) throw new Error(`${path} not found: '${resultsDir}' is not a results folder (written by zeroshot run)`);
+  const run = parseJson<RunFile>(text, path);
+  checkSchemaVersion(path, 'run.json', run.schema_version);
+  for (const [file, version] of Object.entries(run.schema_versions ?? {})) {
+    if (file in SCHEMA_VERSIONS) checkSchemaVersion(join(resultsDir, file), file as ResultFileName, version);
+  }
+  return run;
+}
+
+/** Reads metrics.json; null when the folder has none (a run without labels). */
+export async function readMetricsFile(resultsDir: string): Promise<MetricsFile | null> {
+  const path = join(resultsDir, 'metrics.json');
+  const text = await readOptional(path);
+  if (text === null) return null;
+  const metrics = parseJson<MetricsFile>(text, path);
+  checkSchemaVersion(path, 'metrics.json', metrics.schema_version);
+  return metrics;
+}
+
+/** Reads errors.jsonl; empty when absent. */
+export async function readErrorsFile(resultsDir: string): Promise<ErrorLine[]> {
+  const path = join(resultsDir, 'errors.jsonl');
+  const text = await readOptional(path);
+  return (text ?? '').split('\n').filter((line) => line.trim() !== '').map((line, i) => parseJson<ErrorLine>(line, `${path}:${i + 1}`));
+}
+
+/**
+ * Parses predictions.csv text. Strategy columns are the ones whose header is a strategy name (the registry's
+ * syntax), so the columns may come in any order and later versions may add columns.
+ */
+export function parsePredictions(text: string, classes: readonly string[], path: string): PredictionTable {
+  const rows: string[][] = parse(text);
+  if (rows.length === 0) throw new Error(`${path} is empty`);
+  const [header, ...body] = rows;
+  if (header[0] !== PREDICTION_COLUMNS.image) throw new Error(`${path}: the first column is '${header[0]}', expected '${PREDICTION_COLUMNS.image}'`);
+  const labelColumn = header.indexOf(PREDICTION_COLUMNS.label);
+  const hashColumn = header.indexOf(PREDICTION_COLUMNS.contentHash);
+  const strategyColumns = header.flatMap((name, column) => (column > 0 && strategyOfName(name) ? [column] : []));
+  const groupColumns = header.flatMap((name, column) => (name.startsWith(PREDICTION_COLUMNS.groupPrefix) ? [column] : []));
+  const classIndex = new Map(classes.map((c, i) => [c, i]));
+  const indexOf = (name: string, row: number): number => {
+    const c = classIndex.get(name);
+    if (c === undefined) throw new Error(`${path}, row ${row + 2}: '${name}' is not one of the spec's classes`);
+    return c;
+  };
+  return {
+    keys: body.map((row) => row[0]),
+    contentHashes: hashColumn < 0 ? null : body.map((row) => row[hashColumn]),
+    strategies: strategyColumns.map((column) => header[column]),
+    predicted: new Map(strategyColumns.map((column) => [header[column], Int32Array.from(body, (row, r) => indexOf(row[column], r))])),
+    truth: labelColumn < 0 ? null : Int32Array.from(body, (row, r) => (row[labelColumn] === '' ? -1 : indexOf(row[labelColumn], r))),
+    groups: new Map(groupColumns.map((column) => [header[column].slice(PREDICTION_COLUMNS.groupPrefix.length), body.map((row) => row[column] || null)])),
+  };
+}
+
+/** Reads predictions.csv of a results folder; null when absent. */
+export async function readPredictionsFile(resultsDir: string, classes: readonly string[]): Promise<PredictionTable | null> {
+  const path = join(resultsDir, 'predictions.csv');
+  const text = await readOptional(path);
+  return text === null ? null : parsePredictions(text, classes, path);
+}
+
+/** A [low, high] percentile interval, or null (no bootstrap, or the statistic is undefined in every resample). */
+export type ComparisonInterval = [number, number] | null;
+
+/** One run of a comparison, as comparison.json describes it. */
+export interface ComparedRun {
+  /** Short name: the results folder's name, made unique. */
+  readonly name: string;
+  readonly dir: string;
+  readonly model: string;
+  readonly dtype: string;
+  readonly spec: string;
+  readonly strategies: readonly string[];
+  /** Images of this run that are in every run (and compared). */
+  readonly shared: number;
+  /** Images of this run left out: missing from another run, or without a label. */
+  readonly left_out: number;
+}
+
+/** One statistic of a run (or of its difference to the baseline) with its paired bootstrap interval. */
+export interface ComparedValue {
+  readonly value: number | null;
+  readonly ci: ComparisonInterval;
+}
+
+/** McNemar's exact test on per-image correctness: b = baseline right and run wrong, c = the other way. */
+export interface McNemarResult {
+  readonly b: number;
+  readonly c: number;
+  readonly p_value: number;
+  readonly mid_p_value: number;
+}
+
+/** A run against the baseline for one strategy. */
+export interface StrategyComparison {
+  readonly run: string;
+  readonly strategy: string;
+  readonly n: number;
+  readonly accuracy: ComparedValue;
+  readonly accuracy_difference: ComparedValue;
+  readonly balanced_accuracy: ComparedValue;
+  readonly balanced_accuracy_difference: ComparedValue;
+  readonly mcnemar: McNemarResult;
+  /** Share of images with the same predicted class in both runs, and Cohen's kappa of the two predictions. */
+  readonly agreement: number;
+  readonly kappa: number | null;
+  /** Any-probe rate over all images (null when the spec has no probe class) and its difference. */
+  readonly probe_rate: ComparedValue | null;
+  readonly probe_rate_difference: ComparedValue | null;
+  /** Per group column: the groups' accuracies and probe rates, the accuracy gap, and their differences. */
+  readonly attributes: readonly AttributeComparison[];
+  /** Images whose predicted class differs from the baseline's (all of them; the HTML shows the first ones). */
+  readonly changed: readonly ChangedImage[];
+}
+
+export interface GroupComparison {
+  readonly n: number;
+  readonly accuracy: ComparedValue;
+  readonly accuracy_difference: ComparedValue;
+  readonly probe_rate: ComparedValue | null;
+  readonly probe_rate_difference: ComparedValue | null;
+}
+
+export interface AttributeComparison {
+  readonly attribute: string;
+  /** Groups with at least min_group_size compared images, which the gaps are over. */
+  readonly compared_groups: readonly string[];
+  readonly groups: Record<string, GroupComparison>;
+  /** Max − min group accuracy (this run), and this run's gap minus the baseline's. */
+  readonly accuracy_gap: ComparedValue;
+  readonly accuracy_gap_difference: ComparedValue;
+  readonly probe_rate_gap: ComparedValue | null;
+  readonly probe_rate_gap_difference: ComparedValue | null;
+}
+
+export interface ChangedImage {
+  readonly image: string;
+  readonly sha256: string | null;
+  readonly label: string;
+  readonly baseline: string;
+  readonly predicted: string;
+}
+
+/** comparison.json, the record of a comparison folder (written last, with the other files' sizes and sha256). */
+export interface ComparisonFile {
+  readonly schema_version: number;
+  readonly tool: { readonly name: string; readonly version: string };
+  readonly settings: {
+    readonly bootstrap: number;
+    readonly seed: number;
+    readonly confidence: number;
+    readonly min_group_size: number;
+    /** How the paired bootstrap resamples: "stratified by group" or "over all images". */
+    readonly resampling: string;
+    readonly interval: string;
+  };
+  /** `sha256` when every run's predictions.csv has content hashes, else `key`. */
+  readonly aligned_by: 'sha256' | 'key';
+  readonly baseline: string;
+  readonly shared_images: number;
+  readonly classes: readonly string[];
+  readonly probe_classes: readonly string[];
+  readonly runs: readonly ComparedRun[];
+  /** Every run (baseline included, with zero differences) × strategy the runs share. */
+  readonly comparisons: readonly StrategyComparison[];
+  /** Strategy → run × run share of images with the same prediction (rows and columns in `runs` order). */
+  readonly agreement_matrix: Record<string, (number | null)[][]>;
+  readonly finished_at?: string;
+  readonly files?: Record<string, WrittenFile>;
+  readonly failed_outputs?: readonly FailedOutput[];
+}
+
+/** Reads and checks a comparison.json. */
+export async function readComparisonFile(path: string): Promise<ComparisonFile> {
+  const text = await readOptional(path);
+  if (text === null) throw new Error(`${path} not found`);
+  const comparison = parseJson<ComparisonFile>(text, path);
+  checkSchemaVersion(path, 'comparison.json', comparison.schema_version);
+  return comparison;
+}

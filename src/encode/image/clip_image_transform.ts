@@ -350,7 +350,10 @@ interface Placement {
 
 function place(img: DecodedImage, opts: ClipPreprocessOptions): Placement {
   const out = outputSize(opts);
-  const target = opts.doResize ? resizedSize(img.width, img.height, opts.size) : { width: img.width, height: img.height };
+  // torchvision sizes the resize from what PIL reports before loading; a TIFF that PIL turns on load (Orientation
+  // 5-8) is then resized to the unturned shape. transformers loads first (np.array), so it sees the turned size.
+  const sized = opts.reference === 'original' ? (img.sizeBeforeLoad ?? img) : img;
+  const target = opts.doResize ? resizedSize(sized.width, sized.height, opts.size) : { width: img.width, height: img.height };
   const { left, top } = opts.doCenterCrop
     ? centerCropOffsets(target.width, target.height, out.width, out.height, opts.reference)
     : { left: 0, top: 0 };

@@ -90,7 +90,10 @@ function checkFormat(db: SqliteDatabase, path: string): boolean {
     const code = sqliteCode(error);
     if (isCorruption(error)) throw new EmbeddingCacheError(corruptionMessage(path, error));
     if (code === 'SQLITE_NOTADB') {
-      throw new EmbeddingCacheError(`'${path}' is not a zeroshot embedding cache (not an SQLite database); it was left unchanged. Choose another file with --cache.`);
+      throw new EmbeddingCacheError(
+        `'${path}' is not a zeroshot embedding cache (not an SQLite database); it was left unchanged. Choose another file with --cache` +
+          ' (if it was a cache, its header is damaged: move it aside and the next run starts a new one, or run with --no-cache).',
+      );
     }
     throw error;
   }

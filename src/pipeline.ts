@@ -34,6 +34,8 @@ export interface RunOptions extends ModelOptions {
   readonly cache?: string | false;
   /** Threads that decode and preprocess images while the model runs (0: the main thread). */
   readonly preprocessWorkers?: number;
+  /** PIL's MAX_IMAGE_PIXELS: larger images warn, twice as large are refused (default 89,478,485; Infinity: none). */
+  readonly maxImagePixels?: number;
   /** Keep the first `dim` coordinates of every embedding, renormalised (Matryoshka models such as jina-clip v2). */
   readonly dim?: number;
   /** Label-CSV columns to audit by (e.g. gender, age): per-group metrics, gaps, intervals. */
@@ -111,6 +113,8 @@ export interface RunResult {
   /** The subgroup audit (metrics.json's `groups`); absent without labels. */
   readonly audit?: AuditResult;
   readonly failures: readonly ImageFailure[];
+  /** Images that were read and embedded, but with a warning (run.json's `image_warnings`). */
+  readonly imageWarnings: readonly ImageWarning[];
   readonly counts: RunCounts;
   readonly timings: Record<string, number>;
   readonly batchSize: number;
@@ -127,6 +131,11 @@ export interface RunScoring {
   readonly source: string | null;
   /** The formula in words, or why there are no probabilities. */
   readonly formula: string;
+}
+
+export interface ImageWarning {
+  readonly image: string;
+  readonly warning: string;
 }
 
 /** No image of the folder could be read: the run is a failure, but its record (errors, counts) is still worth writing. */
@@ -174,7 +183,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
   let preprocessor: ImagePreprocessor | undefined;
   try {
     model = await ClipModel.load(options);
-    preprocessor = createImagePreprocessor(model.family.preprocess, options.preprocessWorkers);
+    preprocessor = createImagePreprocessor(model.family.preprocess, options.preprocessWorkers, { maxImagePixels: options.maxImagePixels });
     const { id, revision, dtype } = model.source;
     const modelFp = await modelFingerprint({ id, revision, dtype, onnxFiles: model.onnxFiles(), settings: model.fingerprintSettings() }, cache?.fileHashes);
     const preprocessFp = fingerprint({ kind: 'zeroshot-clip-preprocess', options: preprocessor.options });
@@ -200,6 +209,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     stageStart = performance.now();
     hooks.onStage?.('images');
     const batchSize = options.batchSize ?? 32;
+    const imageWarnings: ImageWarning[] = [];
     const images = await embedImages(listing.images, {
       model,
       preprocessor,
@@ -207,6 +217,11 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       batchSize,
       cache: cache && { store: cache, scope: { modelFp, preprocessFp } },
       onProgress: hooks.onProgress,
+      // Images read with a warning (e.g. PIL's DecompressionBombWarning): kept, said, and listed in run.json.
+      onImageWarning: (image, warning) => {
+        imageWarnings.push({ image, warning });
+        hooks.onWarning?.(`${image}: ${warning}`);
+      },
     });
     timings.encode_images_s = seconds(stageStart);
     // The share of the images stage the vision tower was running: near 1 when decoding keeps up with the model.
@@ -288,6 +303,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       metrics,
       audit,
       failures: images.failures,
+      imageWarnings,
       counts: {
         found: listing.images.length,
         ignored_files: listing.ignored,

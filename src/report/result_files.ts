@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { AuditResult } from '../evaluate/audit.js';
 import type { ClassificationMetrics } from '../evaluate/classification.js';
-import type { ImageFailure, RunCounts, RunResult, RunScoring } from '../pipeline.js';
+import type { ImageFailure, ImageWarning, RunCounts, RunResult, RunScoring } from '../pipeline.js';
 import type { SkippedEntry } from '../input/images.js';
 import { strategyOfName } from '../score/strategies.js';
 import type { FailedOutput, WrittenFile } from './results_folder.js';
@@ -47,6 +47,8 @@ export interface RunFile {
   readonly spec: { readonly name: string; readonly source: string; readonly classes: readonly { readonly name: string; readonly prompts: readonly string[]; readonly probe: boolean }[] };
   readonly scoring?: RunScoring;
   readonly embedding_dim?: number;
+  /** Images read and embedded, but with a warning (e.g. PIL's DecompressionBombWarning). */
+  readonly image_warnings?: readonly ImageWarning[];
   readonly strategies: readonly string[];
   readonly images_root: string;
   readonly label_column: string | null;
@@ -224,8 +226,10 @@ export interface ComparedRun {
   readonly strategies: readonly string[];
   /** Images of this run that are in every run (and compared). */
   readonly shared: number;
-  /** Images of this run left out: missing from another run, or without a label. */
+  /** Images of this run left out because another run does not have them. */
   readonly left_out: number;
+  /** The folder its images were read from (the gallery's thumbnails). */
+  readonly images_root: string;
 }
 
 /** One statistic of a run (or of its difference to the baseline) with its paired bootstrap interval. */

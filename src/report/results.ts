@@ -31,6 +31,7 @@ export function runRecord(result: RunResult, extra: Record<string, unknown> = {}
     },
     scoring: result.scoring,
     embedding_dim: result.dim,
+    image_warnings: result.imageWarnings,
     strategies: result.strategies.map(strategyName),
     images_root: result.imagesRoot,
     label_column: result.labelColumn ?? null,

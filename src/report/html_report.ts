@@ -10,6 +10,7 @@ import { strategyHelp } from '../score/strategies.js';
 import { writeFileAtomic } from './atomic_write.js';
 import { reportHtml } from './report_page.js';
 import { RESULT_FILES } from './results.js';
+import { updateRecordedFile } from './results_folder.js';
 import { parseJson, readErrorsFile, readMetricsFile, readOptional, readPredictionsFile, readRunFile, type PredictionTable, type RunFile, type ScoresFile } from './result_files.js';
 
 export type { MetricsFile, RunFile } from './result_files.js';
@@ -145,7 +146,7 @@ function topPrompts(scores: Record<string, number> | undefined, promptIndex: Rea
     .slice(0, TOP_PROMPTS);
 }
 
-async function thumbnailDataUri(path: string, size: number): Promise<string | null> {
+export async function thumbnailDataUri(path: string, size: number): Promise<string | null> {
   try {
     const jpeg = await sharp(path).rotate().resize(size, size, { fit: 'cover' }).jpeg({ quality: THUMBNAIL_QUALITY }).toBuffer();
     return `data:image/jpeg;base64,${jpeg.toString('base64')}`;
@@ -160,7 +161,7 @@ function relativeUrl(fromDir: string, path: string): string {
 }
 
 /** Maps `items` through `task`, at most `limit` at a time, keeping order. */
-async function mapConcurrently<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapConcurrently<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
@@ -240,7 +241,7 @@ export async function loadReportData(resultsDir: string, options: ReportOptions 
 let echartsSource: Promise<string> | undefined;
 
 /** ECharts' minified build, read once from node_modules and inlined so the report needs no network. */
-function loadEcharts(): Promise<string> {
+export function loadEcharts(): Promise<string> {
   echartsSource ??= readFile(createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js'), 'utf8').catch((error: unknown) => {
     echartsSource = undefined; // let a later call retry rather than keep the failure
     throw error;
@@ -258,5 +259,6 @@ export async function buildReport(resultsDir: string, options: ReportOptions = {
 export async function writeReport(resultsDir: string, options: ReportOptions = {}): Promise<string> {
   const path = join(resultsDir, REPORT_FILE);
   await writeFileAtomic(path, await buildReport(resultsDir, options));
+  await updateRecordedFile(resultsDir, REPORT_FILE);
   return path;
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { writeFileAtomic } from './atomic_write.js';
 import { folderProblem, systemErrorWords } from './writable_path.js';
 
 /**
@@ -69,6 +70,16 @@ export async function checkResultsFolder(outDir: string, knownFiles: ReadonlySet
   }
 }
 
+/** After one file of a results folder is rebuilt in place (`zeroshot report`), run.json's size and sha256 for it follow. */
+export async function updateRecordedFile(dir: string, name: string): Promise<void> {
+  const recordPath = join(dir, RECORD_FILE);
+  const record = JSON.parse(await readFile(recordPath, 'utf8')) as { files?: Record<string, WrittenFile> };
+  if (!record.files) return; // written before run.json listed its files
+  const path = join(dir, name);
+  record.files[name] = { bytes: (await stat(path)).size, sha256: await sha256Of(path) };
+  await writeFileAtomic(recordPath, JSON.stringify(record, null, 2) + '\n');
+}
+
 /** The folder itself: a symbolic link to a results folder has its target replaced, not the link. */
 async function resultsFolderPath(outDir: string): Promise<string> {
   return realpath(resolve(outDir)).catch(() => resolve(outDir));
@@ -94,6 +105,8 @@ export async function writeResultsFolder(
   outputs: readonly ResultOutput[],
   record: object,
   knownFiles: ReadonlySet<string>,
+  /** The record's file name: run.json for a run, comparison.json for a comparison. */
+  recordFile: string = RECORD_FILE,
 ): Promise<string[]> {
   await checkResultsFolder(outDir, knownFiles);
   const out = await resultsFolderPath(outDir);
@@ -117,7 +130,7 @@ export async function writeResultsFolder(
     }
   };
   const writeRecord = async () => {
-    const path = join(staging, RECORD_FILE);
+    const path = join(staging, recordFile);
     try {
       await writeFile(path, JSON.stringify({ ...record, files, failed_outputs: failed }, null, 2) + '\n');
     } catch (error) {
@@ -126,8 +139,8 @@ export async function writeResultsFolder(
       const kept = Object.keys(files).length ? `; what was written is in '${staging}'` : '';
       if (!kept) await rm(staging, { recursive: true, force: true });
       throw new ResultsWriteError(
-        `${systemErrorWords(error)} writing ${RECORD_FILE}${others}. The results in '${out}' are unchanged${kept}`,
-        [...failed, { file: RECORD_FILE, error: systemErrorWords(error) }],
+        `${systemErrorWords(error)} writing ${recordFile}${others}. The results in '${out}' are unchanged${kept}`,
+        [...failed, { file: recordFile, error: systemErrorWords(error) }],
       );
     }
   };
@@ -141,10 +154,10 @@ export async function writeResultsFolder(
   await writeRecord();
   await swapIn(staging, out, stamp);
 
-  const written = [...Object.keys(files), RECORD_FILE].map((name) => join(outDir, name));
+  const written = [...Object.keys(files), recordFile].map((name) => join(outDir, name));
   if (failed.length) {
     throw new ResultsWriteError(
-      `${failed.map((f) => f.error).join('; ')}. '${outDir}' holds this run's other files; ${RECORD_FILE} lists them and what failed`,
+      `${failed.map((f) => f.error).join('; ')}. '${outDir}' holds this run's other files; ${recordFile} lists them and what failed`,
       failed,
     );
   }

@@ -89,11 +89,11 @@ export async function describeModel(options: ModelOptions = {}): Promise<ModelDe
   const hub = hubSettings(options);
   try {
     const read = (file: string) => readModelJson(source, hub, file);
-    const [config, preprocessorConfig, tokenizer, tokenizerConfig, specialTokensMap] = await Promise.all(
-      ['config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'].map(read),
+    const [config, preprocessorConfig, tokenizer, tokenizerConfig] = await Promise.all(
+      ['config.json', 'preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json'].map(read),
     );
     if (!config) throw new Error(source.kind === 'folder' ? 'it has no config.json (is it a model folder?)' : 'the hub has no config.json for it');
-    const files: ModelJsonFiles = { config, preprocessorConfig, tokenizer, tokenizerConfig, specialTokensMap };
+    const files: ModelJsonFiles = { config, preprocessorConfig, tokenizer, tokenizerConfig };
     const familyOptions: FamilyOptions = { preprocessReference: options.preprocessReference ?? 'original', exifRotate: options.exifRotate ?? false };
     const resolved = familyOf(files, describeSource(source, hub)).resolve(files, familyOptions, source.dtype);
     return { source, hub, files, resolved };

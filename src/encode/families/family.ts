@@ -15,7 +15,6 @@ export interface ModelJsonFiles {
   readonly preprocessorConfig?: JsonObject;
   readonly tokenizer?: JsonObject;
   readonly tokenizerConfig?: JsonObject;
-  readonly specialTokensMap?: JsonObject;
 }
 
 /** Turns prompts into the padded id batches the text graph takes. */
@@ -95,7 +94,6 @@ export function requireFile(files: ModelJsonFiles, key: keyof ModelJsonFiles, fa
     preprocessorConfig: 'preprocessor_config.json',
     tokenizer: 'tokenizer.json',
     tokenizerConfig: 'tokenizer_config.json',
-    specialTokensMap: 'special_tokens_map.json',
   };
   if (!file) throw new Error(`a ${family} model needs ${names[key]}, and this one has none`);
   return file;

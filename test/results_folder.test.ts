@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkResultsFolder, contentOutput, ResultsWriteError, writeResultsFolder, type ResultOutput } from '../src/report/results_folder.js';
+import { checkResultsFolder, contentOutput, ResultsWriteError, updateRecordedFile, writeResultsFolder, type ResultOutput } from '../src/report/results_folder.js';
 import { fileLocationProblem, folderProblem } from '../src/report/writable_path.js';
 import { checkCache, EmbeddingCacheError, openEmbeddingCache } from '../src/encode/cache/embedding_cache.js';
 
@@ -80,6 +80,16 @@ test('outputs written after run.json (the report) read the staged folder, and ar
   await writeResultsFolder(out, [report, contentOutput('similarities.json', () => '{}\n')], { run: 'r1' }, KNOWN);
   assert.equal(readFileSync(join(out, 'report.html'), 'utf8'), '<p>r1</p>');
   assert.deepEqual(Object.keys(readRun(out).files), ['similarities.json', 'report.html']);
+});
+
+test('a file rebuilt in place (zeroshot report) gets its new size and sha256 in run.json', async () => {
+  const out = join(scratch(), 'results');
+  await writeResultsFolder(out, [contentOutput('report.html', () => 'first')], { run: 'r' }, KNOWN);
+  writeFileSync(join(out, 'report.html'), 'rebuilt, longer');
+  await updateRecordedFile(out, 'report.html');
+  const run = readRun(out);
+  assert.deepEqual(run.files['report.html'], { bytes: 15, sha256: sha256(Buffer.from('rebuilt, longer')) });
+  assert.equal(run.run, 'r');
 });
 
 test('one failing output is named with the reason; the others are written and the folder is this run\'s', async () => {

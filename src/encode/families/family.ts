@@ -99,7 +99,7 @@ export function requireFile(files: ModelJsonFiles, key: keyof ModelJsonFiles, fa
   return file;
 }
 
-/** `config.json`'s `model_type`, or that of its text/vision sub-config. */
+/** `config.json`'s `model_type`. */
 export function modelType(files: ModelJsonFiles): string | undefined {
   const type = files.config?.model_type;
   return typeof type === 'string' ? type : undefined;

@@ -5,7 +5,15 @@ import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkResultsFolder, contentOutput, ResultsWriteError, updateRecordedFile, writeResultsFolder, type ResultOutput } from '../src/report/results_folder.js';
+import {
+  checkResultsFolder,
+  contentOutput,
+  recoverInterruptedWrites,
+  ResultsWriteError,
+  updateRecordedFile,
+  writeResultsFolder,
+  type ResultOutput,
+} from '../src/report/results_folder.js';
 import { fileLocationProblem, folderProblem } from '../src/report/writable_path.js';
 import { checkCache, EmbeddingCacheError, openEmbeddingCache } from '../src/encode/cache/embedding_cache.js';
 
@@ -80,6 +88,24 @@ test('outputs written after run.json (the report) read the staged folder, and ar
   await writeResultsFolder(out, [report, contentOutput('similarities.json', () => '{}\n')], { run: 'r1' }, KNOWN);
   assert.equal(readFileSync(join(out, 'report.html'), 'utf8'), '<p>r1</p>');
   assert.deepEqual(Object.keys(readRun(out).files), ['similarities.json', 'report.html']);
+});
+
+test('what a killed writer left is cleaned up: its previous folder comes back if --out is gone, its staging folder goes', async () => {
+  const root = scratch();
+  const out = join(root, 'results');
+  const dead = spawnSync(process.execPath, ['-e', '']).pid!; // exited: its pid names no live process
+  // Killed between its two renames: the old results are aside, --out is missing.
+  mkdirSync(join(root, `.results.previous-${dead}-1`));
+  writeFileSync(join(root, `.results.previous-${dead}-1`, 'metrics.json'), 'old');
+  mkdirSync(join(root, `.results.staging-${dead}-2`));
+  mkdirSync(join(root, `.results.staging-${process.pid}-3`)); // a live writer's: left alone
+  await recoverInterruptedWrites(out);
+  assert.equal(readFileSync(join(out, 'metrics.json'), 'utf8'), 'old', 'the previous results are back');
+  assert.deepEqual(readdirSync(root).sort(), [`.results.staging-${process.pid}-3`, 'results']);
+  mkdirSync(join(root, `.results.previous-${dead}-4`)); // out exists now: a stale previous folder is deleted
+  await writeResultsFolder(out, [contentOutput('predictions.csv', () => 'image\n')], { run: 'new' }, KNOWN);
+  assert.deepEqual(readdirSync(out).sort(), ['predictions.csv', 'run.json']);
+  assert.deepEqual(readdirSync(root).sort(), [`.results.staging-${process.pid}-3`, 'results']);
 });
 
 test('a file rebuilt in place (zeroshot report) gets its new size and sha256 in run.json', async () => {

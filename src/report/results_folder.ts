@@ -110,6 +110,7 @@ export async function writeResultsFolder(
 ): Promise<string[]> {
   await checkResultsFolder(outDir, knownFiles);
   const out = await resultsFolderPath(outDir);
+  await recoverInterruptedWrites(out);
   const stamp = `${process.pid}-${Date.now()}`;
   const staging = join(dirname(out), `.${basename(out)}.staging-${stamp}`);
   await mkdir(dirname(out), { recursive: true });
@@ -162,6 +163,34 @@ export async function writeResultsFolder(
     );
   }
   return written;
+}
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+  }
+};
+
+/**
+ * What a writer killed mid-way left beside `out`: its staging folder is deleted; its previous folder, renamed
+ * aside just before the new one came in, is put back when `out` is missing (else deleted). Writers still
+ * running are left alone.
+ */
+export async function recoverInterruptedWrites(out: string): Promise<void> {
+  const pattern = new RegExp(`^\\.${basename(out).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(staging|previous)-(\\d+)-\\d+$`);
+  const leftovers = (await readdir(dirname(out)).catch(() => [])).flatMap((name) => {
+    const match = pattern.exec(name);
+    return match && !isAlive(Number(match[2])) ? [{ path: join(dirname(out), name), kind: match[1] }] : [];
+  });
+  // Previous folders first: one may have to become `out` again.
+  for (const { path, kind } of [...leftovers.filter((l) => l.kind === 'previous'), ...leftovers.filter((l) => l.kind === 'staging')]) {
+    const restore = kind === 'previous' && !(await stat(out).then(() => true, () => false));
+    if (restore) await rename(path, out);
+    else await rm(path, { recursive: true, force: true });
+  }
 }
 
 /** Puts `staging` where `out` is: rename the old folder aside, the new one in, then delete the old one. */

@@ -28,6 +28,8 @@ export {
   checkResultsFolder,
   contentOutput,
   writeResultsFolder,
+  recoverInterruptedWrites,
+  updateRecordedFile,
   ResultsWriteError,
   type ResultOutput,
   type WrittenFile,

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -11,8 +10,10 @@ import { builtInSpecNames, loadSpec } from '../input/spec.js';
 import { DUPLICATE_LABEL_POLICIES, type DuplicateLabelPolicy } from '../input/labels.js';
 import { NoImageReadError, VERSION, runZeroShot, type RunOptions, type RunResult } from '../pipeline.js';
 import { RESULT_FILES, summaryTable, writeResults } from '../report/results.js';
-import { checkResultsFolder, type ResultOutput } from '../report/results_folder.js';
-import { buildReport, REPORT_FILE, writeReport } from '../report/html_report.js';
+import { checkResultsFolder } from '../report/results_folder.js';
+import { REPORT_FILE, reportOutput, writeReport } from '../report/html_report.js';
+import { STRATEGY_REGISTRY, strategiesHelpText } from '../score/strategies.js';
+import { addComparisonCommands } from './compare_commands.js';
 import { progressReporter } from './progress.js';
 import { formatInspection, inspectModel } from '../encode/inspect_model.js';
 
@@ -112,8 +113,7 @@ async function runCommand(flags: RunFlags, note?: string): Promise<void> {
   }
   progress.stop();
   // The report reads the staged files, so the folder is swapped in with it, as one set.
-  const report: ResultOutput = { name: REPORT_FILE, afterRecord: true, write: async (path) => writeFile(path, await buildReport(dirname(path))) };
-  const files = await writeResults(result, flags.out, { outputs: flags.report !== false ? [report] : [] });
+  const files = await writeResults(result, flags.out, { outputs: flags.report !== false ? [reportOutput()] : [] });
   process.stdout.write(summaryTable(result) + '\n');
   if (result.failures.length) log(`${result.failures.length} images could not be read: see ${flags.out}/errors.jsonl`);
   log(`wrote ${files.join(', ')}`);
@@ -150,7 +150,7 @@ function addRunOptions(command: Command): Command {
     .option('--no-report', 'skip report.html')
     .option('--dim <n>', 'keep the first N coordinates of every embedding, renormalised (Matryoshka models, e.g. jina-clip v2)', positiveInt('--dim'))
     .option('--exif-rotate', 'apply EXIF orientation before preprocessing (the Python reference does not)')
-    .option('--strategies <list>', 'comma-separated: sum, mean, max, topk:K, embedding-mean (default: all)')
+    .option('--strategies <list>', `comma-separated: ${STRATEGY_REGISTRY.map((d) => d.syntax).join(', ')} (default: all; listed below)`)
     .option('--groups <columns>', 'labels-CSV columns to audit by, comma-separated (e.g. gender,age)')
     .option('--bootstrap <n>', 'bootstrap resamples for the confidence intervals (0: none)', wholeNumber('--bootstrap'), 1000)
     .option('--min-group-size <n>', 'groups smaller than this are flagged too small for a conclusion', wholeNumber('--min-group-size'), 30)
@@ -172,7 +172,11 @@ export function buildProgram(): Command {
         .requiredOption('--images <dir>', 'folder of images (searched recursively)')
         .option('--spec <name|file>', `built-in spec (${builtInSpecNames().join(', ')}) or YAML/JSON file`, 'fairface-race'),
     ),
-  ).action((flags: RunFlags) => runCommand(flags));
+  )
+    .addHelpText('after', `\nStrategies:\n${strategiesHelpText()}`)
+    .action((flags: RunFlags) => runCommand(flags));
+
+  addComparisonCommands(program, { positiveInt, wholeNumber });
 
   const fixture = (path: string) => fileURLToPath(new URL(`../../fixtures/${path}`, import.meta.url));
   program

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import sharp from 'sharp';
 import type { AttributeAudit, AuditResult, StrategyAudit } from '../evaluate/audit.js';
 import type { ClassificationMetrics } from '../evaluate/classification.js';
@@ -10,6 +10,7 @@ import { strategyHelp } from '../score/strategies.js';
 import { writeFileAtomic } from './atomic_write.js';
 import { reportHtml } from './report_page.js';
 import { RESULT_FILES } from './results.js';
+import type { ResultOutput } from './results_folder.js';
 import { updateRecordedFile } from './results_folder.js';
 import { parseJson, readErrorsFile, readMetricsFile, readOptional, readPredictionsFile, readRunFile, type PredictionTable, type RunFile, type ScoresFile } from './result_files.js';
 
@@ -253,6 +254,11 @@ export function loadEcharts(): Promise<string> {
 export async function buildReport(resultsDir: string, options: ReportOptions = {}): Promise<string> {
   const [data, echarts] = await Promise.all([loadReportData(resultsDir, options), loadEcharts()]);
   return reportHtml(data, echarts);
+}
+
+/** report.html as an output of a results folder: built from the staged files, so it is swapped in with them. */
+export function reportOutput(options: ReportOptions = {}): ResultOutput {
+  return { name: REPORT_FILE, afterRecord: true, write: async (path) => writeFile(path, await buildReport(dirname(path), options)) };
 }
 
 /** Writes `report.html` into the results folder (replaced atomically) and returns its path. */

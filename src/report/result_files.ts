@@ -59,6 +59,8 @@ export interface RunFile {
   readonly skipped?: readonly SkippedEntry[];
   readonly cache?: RunResult['cache'];
   readonly timings: Record<string, number>;
+  /** The sweep combination and settings that wrote the folder (zeroshot sweep), which a re-run checks. */
+  readonly sweep?: Record<string, unknown>;
   readonly finished_at?: string;
   /** Every other file of the folder with its size and sha256. */
   readonly files?: Record<string, WrittenFile>;

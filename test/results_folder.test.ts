@@ -15,7 +15,7 @@ import {
   type ResultOutput,
 } from '../src/report/results_folder.js';
 import { fileLocationProblem, folderProblem } from '../src/report/writable_path.js';
-import { checkCache, EmbeddingCacheError, openEmbeddingCache } from '../src/encode/cache/embedding_cache.js';
+import { cacheStats, checkCache, EmbeddingCacheError, exportImageEmbeddings, openEmbeddingCache, pruneModel } from '../src/encode/cache/embedding_cache.js';
 
 const scratchDirs: string[] = [];
 const mounts: string[] = [];
@@ -266,4 +266,12 @@ test('checkCache runs the integrity check: ok for a sound cache, the damage list
   assert.ok(damaged.problems.length > 0);
   assert.ok(damaged.problems.some((p) => /page|malformed|corrupt|btree|Tree/i.test(p)), damaged.problems.join('\n'));
   assert.throws(() => checkCache(join(scratch(), 'none.sqlite')), /no embedding cache at/);
+});
+
+test('cache stats, prune and export on a damaged cache name the file and the ways out', () => {
+  const path = damagedCache();
+  const damage = /embedding cache '.*damaged\.sqlite' is damaged \(database disk image is malformed\)\. Ways out: `zeroshot cache check/;
+  assert.throws(() => cacheStats(path), damage);
+  assert.throws(() => exportImageEmbeddings(path, 'm'.repeat(64), join(scratch(), 'export')), damage);
+  assert.throws(() => pruneModel(path, 'm'.repeat(64)), damage);
 });

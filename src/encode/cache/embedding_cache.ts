@@ -148,6 +148,11 @@ function corruptionMessage(path: string, error: unknown): string {
   );
 }
 
+/** The error to throw from a command on the cache: a damaged file is named, with the ways out. */
+function namingDamage(path: string, error: unknown): unknown {
+  return isCorruption(error) ? new EmbeddingCacheError(corruptionMessage(path, error)) : error;
+}
+
 function describe(error: unknown): string {
   const code = sqliteCode(error);
   const message = error instanceof Error ? error.message : String(error);
@@ -470,6 +475,8 @@ export function cacheStats(path: string): CacheFileStats {
     for (const row of texts) Object.assign(models.get(row.model_fp)!, { texts: row.count, text_bytes: row.bytes });
     stats.models = [...models.values()];
     return stats;
+  } catch (error) {
+    throw namingDamage(file, error);
   } finally {
     db.close();
   }
@@ -545,6 +552,8 @@ export function pruneModel(path: string, modelSelector: string, options: { vacuu
       file_bytes_before: bytesBefore,
       file_bytes_after: totalBytes(),
     };
+  } catch (error) {
+    throw namingDamage(file, error);
   } finally {
     db.close();
   }
@@ -575,6 +584,8 @@ export function exportImageEmbeddings(path: string, modelSelector: string, outDi
       mkdirSync(outDir, { recursive: true });
       return writeExport(db, model, preprocessFp, outDir);
     })();
+  } catch (error) {
+    throw namingDamage(resolve(path), error);
   } finally {
     db.close();
   }

@@ -63,7 +63,7 @@ const BODY = String.raw`
 </div></header>
 <main class="wrap">
   <section class="card"><h2>Differences to the baseline</h2><p class="hint" id="forest-hint"></p><div class="chart" id="forest-chart"></div><div class="scroll" id="summary-table"></div></section>
-  <section class="card"><h2>Group gaps per run</h2><p class="hint">Accuracy gap: max − min group accuracy over the groups large enough to compare, with its paired interval.</p><div class="chart" id="gaps-chart"></div><div class="scroll" id="gaps-table"></div></section>
+  <section class="card"><h2>Group gaps per run</h2><p class="hint">Accuracy gap per run and attribute: max − min group accuracy over the groups large enough to compare, in percentage points, with its interval (resampled within each group); the table gives each run's gap minus the baseline's.</p><div class="chart" id="gaps-chart"></div><div class="scroll" id="gaps-table"></div></section>
   <section class="card"><h2>Agreement between runs</h2><p class="hint">Share of shared images with the same predicted class.</p><div class="chart" id="agreement-chart"></div></section>
   <section class="card"><h2>Images whose prediction changed</h2><p class="hint" id="gallery-hint"></p><div id="gallery"></div></section>
 </main>
@@ -118,6 +118,27 @@ const SCRIPT = String.raw`
     };
   }
 
+  function axisPercent(v) { return String(+(100 * v).toFixed(1)); }
+  /** Points with their intervals, one row per item, and a dashed line at 0 when asked. */
+  function dotChart(id, items, zeroLine) {
+    var node = document.getElementById(id);
+    node.style.height = Math.max(160, 60 + 34 * items.length) + 'px';
+    var made = chart(id);
+    made.setOption({
+      animation: false,
+      grid: { left: 240, right: 30, top: 10, bottom: 30 },
+      tooltip: { trigger: 'item', formatter: function (d) { var item = items[d.dataIndex]; return item ? item.label + ': ' + ci(item, zeroLine ? signed : pct) : ''; } },
+      xAxis: { type: 'value', scale: !zeroLine, axisLabel: { formatter: axisPercent } },
+      yAxis: { type: 'category', data: items.map(function (d) { return d.label; }), inverse: true },
+      series: [
+        intervalSeries(items),
+        { type: 'scatter', data: items.map(function (d) { return [d.value, d.label]; }), symbolSize: 9, itemStyle: { color: '#0b5cad' }, z: 2,
+          markLine: zeroLine ? { silent: true, symbol: 'none', label: { show: false }, data: [{ xAxis: 0 }], lineStyle: { color: '#8a94a0', type: 'dashed' } } : undefined },
+      ],
+    }, true);
+    made.resize();
+  }
+
   function drawForest() {
     var items = [];
     others().forEach(function (x) {
@@ -126,17 +147,7 @@ const SCRIPT = String.raw`
       });
     });
     document.getElementById('forest-hint').textContent = 'Each run minus ' + c.baseline + ', in percentage points, with the ' + c.settings.interval + ' paired bootstrap interval (' + c.settings.bootstrap + ' resamples, seed ' + c.settings.seed + '). Left of 0: worse than the baseline.';
-    chart('forest-chart').setOption({
-      animation: false,
-      grid: { left: 220, right: 30, top: 10, bottom: 30 },
-      xAxis: { type: 'value', axisLabel: { formatter: function (v) { return (100 * v).toFixed(0); } } },
-      yAxis: { type: 'category', data: items.map(function (d) { return d.label; }), inverse: true },
-      series: [
-        intervalSeries(items),
-        { type: 'scatter', data: items.map(function (d) { return [d.value, d.label]; }), symbolSize: 9, itemStyle: { color: '#0b5cad' }, z: 2,
-          markLine: { silent: true, symbol: 'none', data: [{ xAxis: 0 }], lineStyle: { color: '#8a94a0', type: 'dashed' } } },
-      ],
-    }, true);
+    dotChart('forest-chart', items, true);
     fill('summary-table', table(
       ['run', 'accuracy', 'Δ accuracy', 'balanced acc.', 'Δ balanced acc.', 'McNemar p (mid-p)', 'agreement', 'κ', 'probe rate', 'Δ probe rate'],
       rows().map(function (x) {
@@ -151,13 +162,11 @@ const SCRIPT = String.raw`
     rows().forEach(function (x) { x.attributes.forEach(function (a) { if (attributes.indexOf(a.attribute) < 0) attributes.push(a.attribute); }); });
     var node = document.getElementById('gaps-chart');
     if (!attributes.length) { node.style.display = 'none'; fill('gaps-table', el('p', { className: 'empty' }, 'The runs have no group columns (zeroshot run --groups).')); return; }
-    var series = rows().map(function (x) {
-      return { type: 'bar', name: x.run, data: attributes.map(function (name) { var a = x.attributes.find(function (y) { return y.attribute === name; }); return a ? a.accuracy_gap.value : null; }) };
+    var items = [];
+    rows().forEach(function (x) {
+      x.attributes.forEach(function (a) { if (a.accuracy_gap.value !== null) items.push({ label: x.run + ' · ' + a.attribute, value: a.accuracy_gap.value, ci: a.accuracy_gap.ci }); });
     });
-    chart('gaps-chart').setOption({
-      animation: false, legend: { top: 0 }, grid: { left: 60, right: 20, top: 40, bottom: 30 }, tooltip: { trigger: 'axis' },
-      xAxis: { type: 'category', data: attributes }, yAxis: { type: 'value', axisLabel: { formatter: function (v) { return (100 * v).toFixed(0); } } }, series: series,
-    }, true);
+    dotChart('gaps-chart', items, false);
     fill('gaps-table', table(['run'].concat(attributes.map(function (a) { return a + ' gap'; }), attributes.map(function (a) { return 'Δ ' + a + ' gap'; })),
       rows().map(function (x) {
         var find = function (name) { return x.attributes.find(function (y) { return y.attribute === name; }); };

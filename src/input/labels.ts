@@ -112,6 +112,8 @@ export async function matchLabelFile(path: string, listing: ImageListing, option
     if (e.code?.startsWith('CSV_')) throw new Error(`--labels: '${path}' is not valid CSV: ${e.message}`);
     if (e.code) throw new Error(`--labels: cannot read '${path}': ${e.code}`);
     throw error;
+  } finally {
+    input.destroy(); // stopped early (a bad header, a parse error): the file is not left open
   }
   if (columns === null) throw new Error(`--labels: '${path}' is empty; give a CSV with a header row (an image column and a label column)`);
   if (rows === 0) throw new Error(`--labels: '${path}' has no rows, only the header (${columns.join(', ')})`);

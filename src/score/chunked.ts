@@ -1,0 +1,229 @@
+/**
+ * Scoring in blocks of images, so images × prompts is never in memory at once: for each block, the similarity
+ * block (100·cos), then the class scores of every strategy, then each strategy's best classes; only the
+ * predictions and the N best classes per image are kept. Every value equals the unchunked computation's
+ * (classScoresFromPrompts, classScoresFromEmbeddings, argmaxRows) given the same similarity kernel.
+ */
+import { probabilities, type ProbabilityScoring } from './probabilities.js';
+import { scoreMatrix, type ScoreMatrix } from './similarity.js';
+import { loopKernel, onnxKernel, type SimilarityKernel, type SimilarityProduct } from './similarity_kernel.js';
+import { classEmbeddingMeans, promptsByClass, strategyName, type Strategy } from './strategies.js';
+
+/** Similarity values per block (64 MB of float32): 209 images a block against ImageNet's 80,000 prompts. */
+export const BLOCK_VALUES = 1 << 24;
+/** Products below this many multiply-adds use today's exact loop; larger ones ONNX Runtime's MatMul. */
+export const LOOP_KERNEL_MAX_MACS = 1 << 27;
+
+/** The kernel for a product of `macs` multiply-adds: the exact loop when small, ONNX Runtime otherwise. */
+export function kernelFor(macs: number, threads: number): SimilarityKernel {
+  return macs <= LOOP_KERNEL_MAX_MACS ? loopKernel : onnxKernel(threads);
+}
+
+/** Images per block: BLOCK_VALUES similarity values, at least one image. */
+export function blockRows(cols: number, values = BLOCK_VALUES): number {
+  return Math.max(1, Math.min(4096, Math.floor(values / Math.max(1, cols))));
+}
+
+export interface ChunkedScoringInputs {
+  /** Normalised embeddings, row-major. */
+  readonly imageEmbeddings: Float32Array;
+  readonly textEmbeddings: Float32Array;
+  readonly dim: number;
+  readonly promptClass: Int32Array;
+  readonly numClasses: number;
+}
+
+export interface ChunkedScoringOptions {
+  /** Default: kernelFor(images × prompts × dim, threads). */
+  readonly kernel?: SimilarityKernel;
+  readonly threads?: number;
+  /** Images per block (default: blockRows(prompts)). */
+  readonly rows?: number;
+  /** Best classes kept per image and strategy, best first (default 1). */
+  readonly topClasses?: number;
+  /** Each similarity block as it is computed (e.g. to keep the whole matrix of a small run). */
+  readonly onBlock?: (start: number, block: ScoreMatrix) => void | Promise<void>;
+}
+
+export interface ChunkedScores {
+  /** Strategy name → predicted class per image (ties go to the class listed first, as argmaxRows). */
+  readonly predictions: Map<string, Int32Array>;
+  /** Strategy name → images × `topCount` class indices, best first; the first is the prediction. */
+  readonly topClasses: Map<string, Int32Array>;
+  readonly topCount: number;
+}
+
+/** What the score-level strategies of a run need from one row: each class's sum and its K best prompt scores. */
+interface PromptLevelPlan {
+  readonly members: Int32Array[];
+  /** The largest K any top-k (or max, K = 1) strategy asks for. */
+  readonly kMax: number;
+  readonly strategies: readonly Strategy[];
+}
+
+/**
+ * Class scores of the score-level strategies for a block, in one pass over it. Sums run in double in prompt order;
+ * top-k keeps each class's K best values by insertion (no sort) and sums them best first: the same operations in
+ * the same order as classScoresFromPrompts, so the same doubles.
+ */
+function promptLevelScores(block: ScoreMatrix, plan: PromptLevelPlan, numClasses: number): Float64Array[] {
+  const { members, kMax, strategies } = plan;
+  const outs = strategies.map(() => new Float64Array(block.rows * numClasses));
+  const best = new Float64Array(Math.max(1, kMax));
+  const data = block.data;
+  for (let i = 0; i < block.rows; i++) {
+    const row = i * block.cols;
+    for (let c = 0; c < numClasses; c++) {
+      const prompts = members[c];
+      const n = prompts.length;
+      const keep = Math.min(kMax, n);
+      let total = 0;
+      let kept = 0;
+      for (let p = 0; p < n; p++) {
+        const value = data[row + prompts[p]];
+        total += value;
+        if (kept < keep) {
+          let at = kept++;
+          while (at > 0 && value > best[at - 1]) best[at] = best[--at];
+          best[at] = value;
+        } else if (keep > 0 && value > best[keep - 1]) {
+          let at = keep - 1;
+          while (at > 0 && value > best[at - 1]) best[at] = best[--at];
+          best[at] = value;
+        }
+      }
+      const cell = i * numClasses + c;
+      strategies.forEach((strategy, s) => {
+        if (strategy.kind === 'sum') outs[s][cell] = total;
+        else if (strategy.kind === 'mean') outs[s][cell] = total / n;
+        else {
+          const k = strategy.kind === 'max' ? 1 : (strategy as { k: number }).k;
+          if (k >= n) outs[s][cell] = total;
+          else {
+            let sum = 0;
+            for (let p = 0; p < k; p++) sum += best[p];
+            outs[s][cell] = sum;
+          }
+        }
+      });
+    }
+  }
+  return outs;
+}
+
+/** The `count` best classes of each row, best first; ties keep the class listed first (so the first is argmaxRows'). */
+export function topClassesOfRows(scores: Float64Array | Float32Array, cols: number, count: number, out: Int32Array, outOffset = 0): void {
+  const rows = scores.length / cols;
+  const keep = Math.min(count, cols);
+  const values = new Float64Array(keep);
+  for (let i = 0; i < rows; i++) {
+    const base = (outOffset + i) * count;
+    let kept = 0;
+    for (let c = 0; c < cols; c++) {
+      const value = scores[i * cols + c];
+      let at: number;
+      if (kept < keep) at = kept++;
+      else if (value > values[keep - 1]) at = keep - 1;
+      else continue;
+      while (at > 0 && value > values[at - 1]) {
+        values[at] = values[at - 1];
+        out[base + at] = out[base + at - 1];
+        at--;
+      }
+      values[at] = value;
+      out[base + at] = c;
+    }
+    for (let r = keep; r < count; r++) out[base + r] = -1;
+  }
+}
+
+/** Scores every strategy in blocks of images; see the module comment. */
+export async function scoreInChunks(inputs: ChunkedScoringInputs, strategies: readonly Strategy[], options: ChunkedScoringOptions = {}): Promise<ChunkedScores> {
+  const { imageEmbeddings, textEmbeddings, dim, promptClass, numClasses } = inputs;
+  const images = imageEmbeddings.length / dim;
+  const prompts = textEmbeddings.length / dim;
+  if (promptClass.length !== prompts) throw new Error(`${promptClass.length} prompt classes for ${prompts} prompts`);
+  const topCount = Math.max(1, options.topClasses ?? 1);
+  const kernel = options.kernel ?? kernelFor(images * prompts * dim, options.threads ?? 1);
+  const promptLevel = strategies.filter((s) => s.kind !== 'embedding-mean');
+  const needsPrompts = promptLevel.length > 0 || options.onBlock !== undefined;
+  const plan: PromptLevelPlan = {
+    members: promptsByClass(promptClass, numClasses),
+    kMax: Math.max(0, ...promptLevel.map((s) => (s.kind === 'topk' ? s.k : s.kind === 'max' ? 1 : 0))),
+    strategies: promptLevel,
+  };
+  const topClasses = new Map(strategies.map((s) => [strategyName(s), new Int32Array(images * topCount)]));
+  const rowsPerBlock = options.rows ?? blockRows(prompts);
+
+  const products: SimilarityProduct[] = [];
+  try {
+    const promptProduct = needsPrompts ? await kernel(textEmbeddings, dim) : null;
+    if (promptProduct) products.push(promptProduct);
+    const classProduct = strategies.some((s) => s.kind === 'embedding-mean')
+      ? await kernel(classEmbeddingMeans(textEmbeddings, dim, promptClass, numClasses), dim)
+      : null;
+    if (classProduct) products.push(classProduct);
+    for (let start = 0; start < images; start += rowsPerBlock) {
+      const end = Math.min(images, start + rowsPerBlock);
+      const imageBlock = imageEmbeddings.subarray(start * dim, end * dim);
+      const scores = new Map<string, Float64Array | Float32Array>();
+      if (promptProduct) {
+        const block = scoreMatrix(end - start, prompts, await promptProduct.block(imageBlock));
+        await options.onBlock?.(start, block);
+        promptLevelScores(block, plan, numClasses).forEach((classScores, s) => scores.set(strategyName(promptLevel[s]), classScores));
+      }
+      if (classProduct) scores.set('embedding-mean', await classProduct.block(imageBlock));
+      for (const strategy of strategies) {
+        const name = strategyName(strategy);
+        topClassesOfRows(scores.get(name)!, numClasses, topCount, topClasses.get(name)!, start);
+      }
+    }
+  } finally {
+    for (const product of products) await product.dispose();
+  }
+  const predictions = new Map([...topClasses].map(([name, top]) => [name, Int32Array.from({ length: images }, (_, i) => top[i * topCount])]));
+  return { predictions, topClasses, topCount };
+}
+
+/** What similarityBlocks recomputes from: a run's embeddings (or its kept matrix) and how probabilities are made. */
+export interface SimilaritySource {
+  readonly imageEmbeddings: Float32Array;
+  readonly textEmbeddings: Float32Array;
+  readonly dim: number;
+  /** The whole matrix, when the run kept it (small runs): sliced rather than recomputed. */
+  readonly similarity?: ScoreMatrix;
+  readonly threads: number;
+}
+
+/**
+ * The similarity matrix block by block, for writing it out: slices of the kept matrix, or recomputed from the
+ * embeddings with the same kernel choice as scoreInChunks (so the same values).
+ */
+export async function* similarityBlocks(source: SimilaritySource, rows?: number): AsyncGenerator<{ start: number; block: ScoreMatrix }> {
+  const { imageEmbeddings, textEmbeddings, dim } = source;
+  const images = imageEmbeddings.length / dim;
+  const prompts = textEmbeddings.length / dim;
+  const step = rows ?? blockRows(prompts);
+  if (source.similarity) {
+    const { data, cols } = source.similarity;
+    for (let start = 0; start < images; start += step) {
+      const end = Math.min(images, start + step);
+      yield { start, block: scoreMatrix(end - start, cols, data.subarray(start * cols, end * cols)) };
+    }
+    return;
+  }
+  const product = await kernelFor(images * prompts * dim, source.threads)(textEmbeddings, dim);
+  try {
+    for (let start = 0; start < images; start += step) {
+      const end = Math.min(images, start + step);
+      yield { start, block: scoreMatrix(end - start, prompts, await product.block(imageEmbeddings.subarray(start * dim, end * dim))) };
+    }
+  } finally {
+    await product.dispose();
+  }
+}
+
+/** Probabilities block by block (each row's softmax or sigmoid only needs that row). */
+export async function* probabilityBlocks(source: SimilaritySource, scoring: ProbabilityScoring, rows?: number): AsyncGenerator<{ start: number; block: ScoreMatrix }> {
+  for await (const { start, block } of similarityBlocks(source, rows)) yield { start, block: probabilities(block, scoring) };
+}

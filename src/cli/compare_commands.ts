@@ -62,7 +62,7 @@ export function addComparisonCommands(program: Command, parsers: { readonly posi
         },
         onWarning: (message) => process.stderr.write(`zeroshot: warning: ${message}\n`),
       });
-      log(`${outcome.ran.length} run, ${outcome.skipped.length} complete and skipped; comparison in ${plan.comparisonDir}`);
-      process.stdout.write(comparisonSummary(outcome.comparison) + '\n');
+      log(`${outcome.ran.length} run, ${outcome.skipped.length} complete and skipped${outcome.comparison ? `; comparison in ${plan.comparisonDir}` : ''}`);
+      if (outcome.comparison) process.stdout.write(comparisonSummary(outcome.comparison) + '\n');
     });
 }

@@ -56,7 +56,8 @@ export interface SweepHooks {
 export interface SweepOutcome {
   readonly ran: readonly string[];
   readonly skipped: readonly string[];
-  readonly comparison: ComparisonFile;
+  /** Null for a sweep of one combination. */
+  readonly comparison: ComparisonFile | null;
   readonly comparisonFiles: readonly string[];
 }
 
@@ -102,6 +103,10 @@ export async function runSweep(plan: SweepPlan, hooks: SweepHooks = {}): Promise
       hooks.onRunDone?.();
     }
     ran.push(combination.name);
+  }
+  if (total < 2) {
+    hooks.onLine?.('one combination: nothing to compare');
+    return { ran, skipped, comparison: null, comparisonFiles: [] };
   }
   hooks.onLine?.(`comparing ${total} runs against ${plan.combinations.find((c) => c.dir === plan.baseline)!.name}…`);
   const compareOptions: CompareOptions = { baseline: plan.baseline, bootstrap: plan.bootstrap, seed: plan.seed, minGroupSize: plan.minGroupSize };

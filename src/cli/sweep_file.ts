@@ -70,6 +70,12 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     const allowed = issue.path.length ? 'model, name, dtypes' : Object.keys(sweepSchema.shape).join(', ');
     return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')} ${where}; allowed here: ${allowed}`;
   }
+  // A union (a model as a string or a mapping): the branch the entry was meant as is the one with inner issues.
+  if (issue.code === 'invalid_union') {
+    const meant = issue.errors.find((branch) => branch.some((inner) => inner.path.length > 0));
+    if (meant) return meant.map((inner) => describeIssue({ ...inner, path: [...issue.path, ...inner.path] })).join('; ');
+    if (issue.path[0] === 'models') return `${issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('')}: expected a model id or folder, or a mapping; ${FIXES.models}`;
+  }
   const entry = issue.path.length ? issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('') : '(top level)';
   const fix = FIXES[String(issue.path[0])];
   return `${entry}: ${issue.message}${fix ? `; ${fix}` : ''}`;

@@ -78,7 +78,7 @@ test('zeroshot run: end to end on a folder, with bad files recorded and skipped'
   }
 
   const predictions = parseCsv(await readFile(join(out, 'predictions.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
-  assert.deepEqual(Object.keys(predictions[0]), ['image', 'sum', 'mean', 'max', 'topk:2', 'topk:3', 'embedding-mean', 'label']);
+  assert.deepEqual(Object.keys(predictions[0]), ['image', 'sum', 'mean', 'max', 'topk:2', 'topk:3', 'embedding-mean', 'label', 'sha256']);
   assert.deepEqual(predictions.map((p) => p.image), keys);
   assert.deepEqual(predictions.map((p) => p.label), ['cool', 'cool', 'warm', 'cool', '', 'warm']);
 
@@ -115,7 +115,7 @@ test('zeroshot run: end to end on a folder, with bad files recorded and skipped'
   assert.equal(again.stderr, '');
   const files = await readdir(out);
   assert.deepEqual(files.sort(), ['errors.jsonl', 'predictions.csv', 'report.html', 'run.json', 'similarities.json']);
-  assert.equal((await readFile(join(out, 'predictions.csv'), 'utf8')).split('\n')[0], 'image,sum,topk:2');
+  assert.equal((await readFile(join(out, 'predictions.csv'), 'utf8')).split('\n')[0], 'image,sum,topk:2,sha256');
   // Same model, same images: the same similarities.
   assert.deepEqual(JSON.parse(await readFile(join(out, 'similarities.json'), 'utf8')), similarities);
 });

@@ -157,6 +157,10 @@ describe('zeroshot compare', () => {
     assert.equal(record.schema_version, SCHEMA_VERSIONS['comparison.json']);
     assert.deepEqual(Object.keys(record.files!).sort(), Object.values(COMPARISON_FILES).filter((f) => f !== 'comparison.json').sort());
     assert.deepEqual(record.failed_outputs, []);
+    // The changed images are counted in comparison.json and listed in changed.csv.
+    const recorded = record.comparisons.find((c) => c.run === 'other' && c.strategy === 'sum')!;
+    assert.equal(recorded.changed_images, 12);
+    assert.equal('changed' in recorded, false);
 
     const rows: Record<string, string>[] = parse(await readFile(join(out, COMPARISON_FILES.csv), 'utf8'), { columns: true });
     assert.deepEqual(Object.keys(rows[0]), ['run', 'strategy', 'group', 'metric', 'value', 'low', 'high']);

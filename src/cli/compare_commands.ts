@@ -18,7 +18,7 @@ export function comparisonSummary(comparison: ComparisonFile): string {
   ];
   const rows = comparison.comparisons
     .filter((c) => c.run !== comparison.baseline)
-    .map((c) => [c.strategy, c.run, pct(c.accuracy_difference.value), c.accuracy_difference.ci ? `[${pct(c.accuracy_difference.ci[0])}, ${pct(c.accuracy_difference.ci[1])}]` : '', c.mcnemar.p_value.toFixed(3), String(c.changed.length)]);
+    .map((c) => [c.strategy, c.run, pct(c.accuracy_difference.value), c.accuracy_difference.ci ? `[${pct(c.accuracy_difference.ci[0])}, ${pct(c.accuracy_difference.ci[1])}]` : '', c.mcnemar.p_value.toFixed(3), String(c.changed_images)]);
   const header = ['strategy', 'run', 'Δ acc. %', 'interval', 'McNemar p', 'changed'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const format = (row: string[]) => row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');

@@ -2,11 +2,10 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { runZeroShot, type RunOptions } from '../pipeline.js';
-import { writeComparison, type CompareOptions } from '../report/compare.js';
+import { writeComparison, type CompareOptions, type Comparison } from '../report/compare.js';
 import { reportOutput } from '../report/html_report.js';
 import { readRunFile } from '../report/result_files.js';
 import { writeResults } from '../report/results.js';
-import type { ComparisonFile } from '../report/result_files.js';
 import type { RunProgress } from '../pipeline.js';
 import type { SweepCombination, SweepPlan } from './sweep_file.js';
 
@@ -57,7 +56,7 @@ export interface SweepOutcome {
   readonly ran: readonly string[];
   readonly skipped: readonly string[];
   /** Null for a sweep of one combination. */
-  readonly comparison: ComparisonFile | null;
+  readonly comparison: Comparison | null;
   readonly comparisonFiles: readonly string[];
 }
 

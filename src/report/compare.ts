@@ -1,5 +1,5 @@
 import { isAbsolute, join, resolve } from 'node:path';
-import { compareRuns, DEFAULT_COMPARISON_SETTINGS, type ComparisonSettings } from '../evaluate/compare/compare_runs.js';
+import { compareRuns, DEFAULT_COMPARISON_SETTINGS, type ComparisonSettings, type RunComparison } from '../evaluate/compare/compare_runs.js';
 import { VERSION } from '../pipeline.js';
 import { strategyHelp } from '../score/strategies.js';
 import { alignRuns, loadRun } from './compare_inputs.js';
@@ -31,8 +31,16 @@ export interface CompareOptions extends Partial<ComparisonSettings> {
 
 const THUMBNAIL_CONCURRENCY = 16;
 
+/** A comparison in memory: comparison.json's content, and each run's changed images (changed.csv). */
+export type Comparison = Omit<ComparisonFile, 'comparisons'> & { readonly comparisons: readonly RunComparison[] };
+
+/** comparison.json's content: the comparison without the changed-image lists, which changed.csv holds. */
+export function comparisonRecord(comparison: Comparison): ComparisonFile {
+  return { ...comparison, comparisons: comparison.comparisons.map(({ changed: _changed, ...rest }) => rest) };
+}
+
 /** Compares results folders (the baseline among them or added first); pure apart from reading them. */
-export async function compareResultFolders(dirs: readonly string[], options: CompareOptions = {}): Promise<ComparisonFile> {
+export async function compareResultFolders(dirs: readonly string[], options: CompareOptions = {}): Promise<Comparison> {
   const settings: ComparisonSettings = {
     bootstrap: options.bootstrap ?? DEFAULT_COMPARISON_SETTINGS.bootstrap,
     seed: options.seed ?? DEFAULT_COMPARISON_SETTINGS.seed,
@@ -53,6 +61,7 @@ export async function compareResultFolders(dirs: readonly string[], options: Com
   const result = compareRuns(alignment.input);
   return {
     schema_version: SCHEMA_VERSIONS['comparison.json'],
+    schema_versions: { 'comparison.csv': SCHEMA_VERSIONS['comparison.csv'], 'changed.csv': SCHEMA_VERSIONS['changed.csv'] },
     tool: { name: 'zeroshot', version: VERSION },
     settings: {
       bootstrap: settings.bootstrap,
@@ -74,7 +83,7 @@ export async function compareResultFolders(dirs: readonly string[], options: Com
 }
 
 /** The page's data: the comparison without full changed lists, and thumbnails of the first changed images. */
-export async function comparisonPageData(comparison: ComparisonFile, options: CompareOptions = {}): Promise<ComparisonPageData> {
+export async function comparisonPageData(comparison: Comparison, options: CompareOptions = {}): Promise<ComparisonPageData> {
   const cap = options.galleryCap ?? 24;
   const size = options.thumbnailSize ?? 96;
   const base = comparison.runs.find((r) => r.name === comparison.baseline)!;
@@ -99,7 +108,7 @@ export async function comparisonPageData(comparison: ComparisonFile, options: Co
   }
   const sources = await mapConcurrently(keys, THUMBNAIL_CONCURRENCY, (key) => thumbnailDataUri(join(root, key), size));
   return {
-    comparison: { ...comparison, comparisons: comparison.comparisons.map(({ changed: _changed, ...rest }) => rest) },
+    comparison: comparisonRecord(comparison),
     strategyHelp: Object.fromEntries([...new Set(comparison.comparisons.map((c) => c.strategy))].map((s) => [s, strategyHelp(s) ?? ''])),
     gallery: { size, cap, images: keys.map((key, i) => ({ key, src: sources[i] })), cells, details },
   };
@@ -109,16 +118,16 @@ export async function comparisonPageData(comparison: ComparisonFile, options: Co
  * Compares the results folders and writes the comparison folder `outDir` as one set (like a results folder):
  * comparison.csv, .md, .tex, .html and changed.csv, then comparison.json last with their sizes and sha256.
  */
-export async function writeComparison(dirs: readonly string[], outDir: string, options: CompareOptions = {}): Promise<{ comparison: ComparisonFile; files: string[] }> {
+export async function writeComparison(dirs: readonly string[], outDir: string, options: CompareOptions = {}): Promise<{ comparison: Comparison; files: string[] }> {
   const comparison = await compareResultFolders(dirs, options);
   const outputs = [
     contentOutput(COMPARISON_FILES.csv, () => comparisonCsv(comparison)),
-    contentOutput(COMPARISON_FILES.changed, () => changedCsv(comparison)),
+    contentOutput(COMPARISON_FILES.changed, () => changedCsv(comparison.comparisons)),
     contentOutput(COMPARISON_FILES.markdown, () => comparisonMarkdown(comparison)),
     contentOutput(COMPARISON_FILES.latex, () => comparisonLatex(comparison)),
     contentOutput(COMPARISON_FILES.html, async () => comparisonHtml(await comparisonPageData(comparison, options), await loadEcharts())),
   ];
-  const record = { ...comparison, finished_at: new Date().toISOString() };
+  const record: ComparisonFile = { ...comparisonRecord(comparison), finished_at: new Date().toISOString() };
   const files = await writeResultsFolder(outDir, outputs, record, COMPARISON_FOLDER_FILES, COMPARISON_FILES.comparison);
   return { comparison, files };
 }

@@ -3,7 +3,7 @@
  * the JSON in `#comparison-data`. It computes no statistic: it formats what comparison.json holds.
  */
 import { jsonForScript, scriptForInline } from './report_page.js';
-import type { ComparisonFile, StrategyComparison } from './result_files.js';
+import type { ComparisonFile } from './result_files.js';
 
 /** The changed images one run × strategy shows, as indices into `images`. */
 export interface ChangedCell {
@@ -14,8 +14,8 @@ export interface ChangedCell {
 }
 
 export interface ComparisonPageData {
-  /** comparison.json without the full changed-image lists (the gallery has the shown ones). */
-  readonly comparison: Omit<ComparisonFile, 'comparisons'> & { readonly comparisons: readonly Omit<StrategyComparison, 'changed'>[] };
+  /** comparison.json's content (the gallery has the changed images it shows). */
+  readonly comparison: ComparisonFile;
   readonly strategyHelp: Record<string, string>;
   readonly gallery: {
     readonly size: number;

@@ -1,5 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
-import type { ComparedValue, ComparisonFile, StrategyComparison } from './result_files.js';
+import type { RunComparison } from '../evaluate/compare/compare_runs.js';
+import type { ChangedImage, ComparedValue, ComparisonFile, StrategyComparison } from './result_files.js';
 
 /** comparison.csv's columns: one row per statistic, ready for pandas' pivot. */
 export const COMPARISON_CSV_COLUMNS = ['run', 'strategy', 'group', 'metric', 'value', 'low', 'high'] as const;
@@ -26,7 +27,7 @@ function statisticRows(c: StrategyComparison): Row[] {
   add(ALL_IMAGES, 'mcnemar_mid_p', c.mcnemar.mid_p_value);
   add(ALL_IMAGES, 'agreement', c.agreement);
   add(ALL_IMAGES, 'kappa', c.kappa);
-  add(ALL_IMAGES, 'changed_images', c.changed.length);
+  add(ALL_IMAGES, 'changed_images', c.changed_images);
   if (c.probe_rate) add(ALL_IMAGES, 'probe_rate', c.probe_rate);
   if (c.probe_rate_difference) add(ALL_IMAGES, 'probe_rate_difference', c.probe_rate_difference);
   for (const a of c.attributes) {
@@ -52,9 +53,10 @@ export function comparisonCsv(comparison: ComparisonFile): string {
 }
 
 /** changed.csv: every image whose predicted class differs from the baseline's. */
-export function changedCsv(comparison: ComparisonFile): string {
-  const rows = comparison.comparisons.flatMap((c) => c.changed.map((x) => [c.run, c.strategy, x.image, x.sha256 ?? '', x.label, x.baseline, x.predicted]));
-  return stringify([['run', 'strategy', 'image', 'sha256', 'label', 'baseline', 'predicted'], ...rows]);
+export function changedCsv(comparisons: readonly RunComparison[]): string {
+  const columns = ['image', 'sha256', 'label', 'baseline', 'predicted'] as const satisfies readonly (keyof ChangedImage)[];
+  const rows = comparisons.flatMap((c) => c.changed.map((x) => [c.run, c.strategy, ...columns.map((column) => x[column] ?? '')]));
+  return stringify([['run', 'strategy', ...columns], ...rows]);
 }
 
 const percent = (x: number | null) => (x === null ? '–' : (100 * x).toFixed(1));

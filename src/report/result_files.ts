@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { AuditResult } from '../evaluate/audit.js';
-import type { ClassificationMetrics } from '../evaluate/classification.js';
+import type { WrittenClassificationMetrics } from '../evaluate/classification.js';
 import type { ImageFailure, ImageWarning, RunCounts, RunResult, RunScoring } from '../pipeline.js';
 import type { SkippedEntry } from '../input/images.js';
 import { strategyOfName } from '../score/strategies.js';
@@ -23,7 +23,10 @@ export const SCHEMA_VERSIONS = {
   'similarities.json': 1,
   'probabilities.json': 1,
   'errors.jsonl': 1,
+  'similarities_index.json': 1,
   'comparison.json': 1,
+  'comparison.csv': 1,
+  'changed.csv': 1,
 } as const;
 
 export type ResultFileName = keyof typeof SCHEMA_VERSIONS;
@@ -71,8 +74,26 @@ export interface RunFile {
 export interface MetricsFile {
   readonly schema_version?: number;
   readonly classes: readonly string[];
-  readonly strategies: Record<string, ClassificationMetrics>;
+  /** Per strategy; for more than DENSE_CONFUSION_MAX_CLASSES classes the confusion matrix as non-zero cells. */
+  readonly strategies: Record<string, WrittenClassificationMetrics>;
   readonly groups?: AuditResult;
+}
+
+/**
+ * similarities_index.json, beside the .npy matrices of `--similarities npy`: what their rows and columns are.
+ * The matrices are float32 C-order arrays of `shape`, one row per image, one column per prompt.
+ */
+export interface SimilarityIndexFile {
+  readonly schema_version: number;
+  readonly shape: readonly [number, number];
+  readonly dtype: 'float32';
+  readonly values: string;
+  readonly files: { readonly similarities: string; readonly probabilities: string | null };
+  /** Row i's image (predictions.csv's keys, in the same order). */
+  readonly images: readonly string[];
+  /** Column j's prompt and its class. */
+  readonly prompts: readonly string[];
+  readonly prompt_classes: readonly string[];
 }
 
 /** similarities.json and probabilities.json: the seed's `{"<image>": {"<prompt>": score, …}, …}`. */
@@ -266,8 +287,8 @@ export interface StrategyComparison {
   readonly probe_rate_difference: ComparedValue | null;
   /** Per group column: the groups' accuracies and probe rates, the accuracy gap, and their differences. */
   readonly attributes: readonly AttributeComparison[];
-  /** Images whose predicted class differs from the baseline's (all of them; the HTML shows the first ones). */
-  readonly changed: readonly ChangedImage[];
+  /** Images whose predicted class differs from the baseline's (listed in changed.csv). */
+  readonly changed_images: number;
 }
 
 export interface GroupComparison {
@@ -290,6 +311,7 @@ export interface AttributeComparison {
   readonly probe_rate_gap_difference: ComparedValue | null;
 }
 
+/** One row of changed.csv (with the run and strategy): an image whose predicted class differs from the baseline's. */
 export interface ChangedImage {
   readonly image: string;
   readonly sha256: string | null;
@@ -301,6 +323,8 @@ export interface ChangedImage {
 /** comparison.json, the record of a comparison folder (written last, with the other files' sizes and sha256). */
 export interface ComparisonFile {
   readonly schema_version: number;
+  /** The schema version of the comparison folder's other files. */
+  readonly schema_versions: Partial<Record<ResultFileName, number>>;
   readonly tool: { readonly name: string; readonly version: string };
   readonly settings: {
     readonly bootstrap: number;

@@ -49,8 +49,13 @@ export interface ComparisonInput {
   readonly settings: ComparisonSettings;
 }
 
+/** A run against the baseline for one strategy, with the images whose prediction changed. */
+export interface RunComparison extends StrategyComparison {
+  readonly changed: readonly ChangedImage[];
+}
+
 export interface ComparisonResult {
-  readonly comparisons: StrategyComparison[];
+  readonly comparisons: RunComparison[];
   readonly agreement_matrix: Record<string, (number | null)[][]>;
   readonly resampling: string;
   readonly interval: string;
@@ -60,7 +65,7 @@ export interface ComparisonResult {
 const value = (estimate: { value: number | null; ci: [number, number] | null }): ComparedValue => ({ value: estimate.value, ci: estimate.ci });
 
 /** The statistics of one strategy over the runs that have it, resampled together (paired). */
-function compareStrategy(input: ComparisonInput, strategy: string, members: readonly number[]): StrategyComparison[] {
+function compareStrategy(input: ComparisonInput, strategy: string, members: readonly number[]): RunComparison[] {
   const { classes, probe, truth, settings } = input;
   const C = classes.length;
   const probeClasses = classes.flatMap((_, c) => (probe[c] ? [c] : []));
@@ -141,6 +146,7 @@ function compareStrategy(input: ComparisonInput, strategy: string, members: read
       probe_rate: probeRate?.own ?? null,
       probe_rate_difference: probeRate?.difference ?? null,
       attributes,
+      changed_images: changed.length,
       changed,
     };
   });
@@ -162,7 +168,7 @@ export function compareRuns(input: ComparisonInput): ComparisonResult {
     }
   }
   const baseline = input.runs[input.baseline];
-  const comparisons: StrategyComparison[] = [];
+  const comparisons: RunComparison[] = [];
   const agreementMatrix: Record<string, (number | null)[][]> = Object.create(null);
   for (const strategy of baseline.predictions.keys()) {
     const members = input.runs.flatMap((run, r) => (run.predictions.has(strategy) ? [r] : []));

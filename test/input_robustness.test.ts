@@ -44,19 +44,21 @@ test('listImages: loops, dangling links, FIFOs and sockets are skipped, counted 
   symlinkSync(join(root, 'sub'), join(root, 'sub', 'self')); // to its own folder
   symlinkSync(join(root, 'gone.jpg'), join(root, 'dangling.jpg'));
   symlinkSync(join(root, 'ring'), join(root, 'ring')); // a link to itself: ELOOP
+  symlinkSync('/proc', join(root, 'kernel')); // not walked: /proc/*/root leads to the whole disk
   execFileSync('mkfifo', [join(root, 'pipe.jpg')]);
   const server = createServer();
   await new Promise<void>((done) => server.listen(join(root, 'socket.png'), done));
   try {
     const listing = await listImages(root);
     assert.deepEqual(listing.images.map((i) => i.key), ['good.jpg']);
-    assert.deepEqual(listing.skipped.map((s) => s.path), ['dangling.jpg', 'pipe.jpg', 'ring', 'socket.png', 'sub/self', 'sub/up']);
+    assert.deepEqual(listing.skipped.map((s) => s.path), ['dangling.jpg', 'kernel', 'pipe.jpg', 'ring', 'socket.png', 'sub/self', 'sub/up']);
     const reasons = Object.fromEntries(listing.skipped.map((s) => [s.path, s.reason]));
     assert.match(reasons['dangling.jpg'], /dangling symbolic link/);
     assert.match(reasons['pipe.jpg'], /FIFO/);
     assert.match(reasons['socket.png'], /socket/);
     assert.match(reasons.ring, /symbolic link loop/);
     assert.match(reasons['sub/up'], /symbolic link loop/);
+    assert.match(reasons.kernel, /a symbolic link to a folder on proc, a virtual file system/);
   } finally {
     server.close();
   }

@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import type { Dirent, Stats } from 'node:fs';
 import { extname, resolve } from 'node:path';
-import { systemErrorWords } from '../report/writable_path.js';
+import { systemErrorWords, virtualFileSystemName } from '../report/writable_path.js';
 import { escapeInvalidUtf8, firstInvalidUtf8Byte } from './utf8.js';
 
 /** File extensions read as images; anything else in the folder is ignored (and counted). */
@@ -108,6 +108,12 @@ export async function listImages(root: string): Promise<ImageListing> {
         const id = folderInfo && `${folderInfo.dev}:${folderInfo.ino}`;
         if (id !== null && ancestors.has(id)) {
           skipped.push({ path: decode(inner), reason: 'a symbolic link loop (it leads back to a folder it is in)' });
+          continue;
+        }
+        // A link into /proc or /sys would walk the kernel's tables (and, through /proc/*/root, the whole disk).
+        const pseudo = entry.isSymbolicLink() ? virtualFileSystemName(path) : null;
+        if (pseudo) {
+          skipped.push({ path: decode(inner), reason: `a symbolic link to a folder on ${pseudo}, a virtual file system` });
           continue;
         }
         await walk(path, inner, id === null ? ancestors : new Set([...ancestors, id]));

@@ -34,10 +34,14 @@ function nearestExisting(path: string): { existing: string; isDirectory: boolean
   }
 }
 
+/** The name of the kernel pseudo file system `path` is on (proc, sysfs, …), or null for one that stores files. */
+export function virtualFileSystemName(path: string | Buffer): string | null {
+  return VIRTUAL_FILE_SYSTEMS.get(Number(statfsSync(path).type)) ?? null;
+}
+
 /** "is on proc, a virtual file system", or null for a file system that stores files. */
 function virtualFileSystem(path: string): string | null {
-  const type = Number(statfsSync(path).type);
-  const name = VIRTUAL_FILE_SYSTEMS.get(type);
+  const name = virtualFileSystemName(path);
   return name ? `'${path}' is on ${name}, a virtual file system that cannot hold files` : null;
 }
 

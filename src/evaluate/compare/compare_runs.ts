@@ -64,14 +64,22 @@ export interface ComparisonResult {
 
 const value = (estimate: { value: number | null; ci: [number, number] | null }): ComparedValue => ({ value: estimate.value, ci: estimate.ci });
 
-/** The statistics of one strategy over the runs that have it, resampled together (paired). */
-function compareStrategy(input: ComparisonInput, strategy: string, members: readonly number[]): RunComparison[] {
+/** Outcome tallies of one strategy's runs: over all images, and per attribute; index k = members[k]. */
+interface StrategyTallies {
+  readonly population: OutcomeTallies[];
+  readonly attributes: OutcomeTallies[][];
+}
+
+/**
+ * The statistics of one strategy over the runs that have it (`members`, run indices), from tallies that
+ * resampled them together (paired).
+ */
+function compareStrategy(input: ComparisonInput, strategy: string, members: readonly number[], partitions: readonly Partition[], tallied: StrategyTallies): RunComparison[] {
   const { classes, probe, truth, settings } = input;
   const C = classes.length;
   const probeClasses = classes.flatMap((_, c) => (probe[c] ? [c] : []));
   const predictions = members.map((r) => input.runs[r].predictions.get(strategy)!);
   const base = members.indexOf(input.baseline);
-  const tally = (partition: Partition) => tallyOutcomes(partition, truth, predictions, C, settings.bootstrap, settings.seed);
 
   const groupStat = (g: number, block: (counts: Int32Array, offset: number) => number): TallyStatistic => (t, b) => {
     const { counts, offset } = groupBlock(t, b, g);
@@ -91,9 +99,8 @@ function compareStrategy(input: ComparisonInput, strategy: string, members: read
     difference: value(pairedDifference(tallies[k], tallies[base], statistic)),
   });
 
-  const population = tally(wholePopulation(truth.length));
-  const partitions = input.attributes.map((a) => partitionByAttribute(a.name, a.values));
-  const attributeTallies = partitions.map(tally);
+  const population = tallied.population;
+  const attributeTallies = tallied.attributes;
 
   return members.map((r, k) => {
     const accuracy = both(population, k, groupStat(0, accuracyOf));
@@ -168,11 +175,24 @@ export function compareRuns(input: ComparisonInput): ComparisonResult {
     }
   }
   const baseline = input.runs[input.baseline];
+  const strategies = [...baseline.predictions.keys()];
+  const membersOf = strategies.map((strategy) => input.runs.flatMap((run, r) => (run.predictions.has(strategy) ? [r] : [])));
+  // One tally per partition for every (strategy, run): the draws depend only on the partition and the seed, so
+  // this is what tallying each strategy apart would give, with the random draws paid for once.
+  const flat = strategies.flatMap((strategy, s) => membersOf[s].map((r) => input.runs[r].predictions.get(strategy)!));
+  const { truth, classes, settings } = input;
+  const tally = (partition: Partition) => tallyOutcomes(partition, truth, flat, classes.length, settings.bootstrap, settings.seed);
+  const partitions = input.attributes.map((a) => partitionByAttribute(a.name, a.values));
+  const populationTallies = tally(wholePopulation(n));
+  const attributeTallies = partitions.map(tally);
   const comparisons: RunComparison[] = [];
   const agreementMatrix: Record<string, (number | null)[][]> = Object.create(null);
-  for (const strategy of baseline.predictions.keys()) {
-    const members = input.runs.flatMap((run, r) => (run.predictions.has(strategy) ? [r] : []));
-    comparisons.push(...compareStrategy(input, strategy, members));
+  let offset = 0;
+  for (const [s, strategy] of strategies.entries()) {
+    const members = membersOf[s];
+    const slice = (tallies: OutcomeTallies[]) => tallies.slice(offset, offset + members.length);
+    comparisons.push(...compareStrategy(input, strategy, members, partitions, { population: slice(populationTallies), attributes: attributeTallies.map(slice) }));
+    offset += members.length;
     agreementMatrix[strategy] = input.runs.map((a) => input.runs.map((b) => {
       const pa = a.predictions.get(strategy);
       const pb = b.predictions.get(strategy);

@@ -42,6 +42,7 @@ test('listImages: loops, dangling links, FIFOs and sockets are skipped, counted 
   mkdirSync(join(root, 'sub'));
   symlinkSync(root, join(root, 'sub', 'up')); // back to the root: a loop
   symlinkSync(join(root, 'sub'), join(root, 'sub', 'self')); // to its own folder
+  symlinkSync('/', join(root, 'sub', 'everything')); // to a folder that holds the root: a loop too
   symlinkSync(join(root, 'gone.jpg'), join(root, 'dangling.jpg'));
   symlinkSync(join(root, 'ring'), join(root, 'ring')); // a link to itself: ELOOP
   symlinkSync('/proc', join(root, 'kernel')); // not walked: /proc/*/root leads to the whole disk
@@ -51,7 +52,7 @@ test('listImages: loops, dangling links, FIFOs and sockets are skipped, counted 
   try {
     const listing = await listImages(root);
     assert.deepEqual(listing.images.map((i) => i.key), ['good.jpg']);
-    assert.deepEqual(listing.skipped.map((s) => s.path), ['dangling.jpg', 'kernel', 'pipe.jpg', 'ring', 'socket.png', 'sub/self', 'sub/up']);
+    assert.deepEqual(listing.skipped.map((s) => s.path), ['dangling.jpg', 'kernel', 'pipe.jpg', 'ring', 'socket.png', 'sub/everything', 'sub/self', 'sub/up']);
     const reasons = Object.fromEntries(listing.skipped.map((s) => [s.path, s.reason]));
     assert.match(reasons['dangling.jpg'], /dangling symbolic link/);
     assert.match(reasons['pipe.jpg'], /FIFO/);

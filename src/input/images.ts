@@ -1,6 +1,6 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import type { Dirent, Stats } from 'node:fs';
-import { extname, resolve } from 'node:path';
+import { dirname, extname, resolve } from 'node:path';
 import { systemErrorWords, virtualFileSystemName } from '../report/writable_path.js';
 import { escapeInvalidUtf8, firstInvalidUtf8Byte } from './utf8.js';
 
@@ -78,7 +78,7 @@ export async function listImages(root: string): Promise<ImageListing> {
     images.push(valid ? { key, path: path.toString('utf8') } : { key, path: escapeInvalidUtf8(path), rawPath: path });
   };
 
-  // `ancestors`: device:inode of the folders from the root down to this one, to tell a loop from a shared folder.
+  // `ancestors`: device:inode of the folders that hold this one, to tell a loop from a shared folder.
   const walk = async (folder: Buffer, relative: Buffer | null, ancestors: ReadonlySet<string>): Promise<void> => {
     let entries: Dirent<Buffer>[];
     try {
@@ -122,7 +122,14 @@ export async function listImages(root: string): Promise<ImageListing> {
       }
     }
   };
-  await walk(rootBytes, null, new Set([`${info.dev}:${info.ino}`]));
+  // The folders that hold the root count too: a link to `..` or `/` would lead back into the root.
+  const holders = new Set([`${info.dev}:${info.ino}`]);
+  for (let folder = await realpath(absoluteRoot); dirname(folder) !== folder; ) {
+    folder = dirname(folder);
+    const holder = await stat(folder);
+    holders.add(`${holder.dev}:${holder.ino}`);
+  }
+  await walk(rootBytes, null, holders);
 
   if (images.length === 0) {
     const skippedNote = skipped.length ? `, ${skipped.length} skipped (${skipped.slice(0, 3).map((s) => `'${s.path}': ${s.reason}`).join('; ')}${skipped.length > 3 ? '; …' : ''})` : '';

@@ -54,8 +54,8 @@ function specialFileKind(entry: Dirent<Buffer> | Stats): string | null {
 
 /**
  * Lists the images under `root` recursively, sorted by key so runs are reproducible. Symbolic links are
- * followed (to files and to folders; a link back to a folder being walked is a loop and skipped); names that
- * are not UTF-8 are kept by their bytes.
+ * followed (to files and to folders; a link to a folder that holds it, `..` or `/` say, is a loop and skipped, as
+ * is a link into /proc or /sys); names that are not UTF-8 are kept by their bytes.
  */
 export async function listImages(root: string): Promise<ImageListing> {
   const absoluteRoot = resolve(root);

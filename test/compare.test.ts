@@ -62,6 +62,7 @@ async function writeRun(dir: string, run: FakeRun, imagesRoot: string): Promise<
 const KEYS = Array.from({ length: 40 }, (_, i) => `img${String(i).padStart(2, '0')}.jpg`);
 const TRUTH = KEYS.map((_, i) => i % 2);
 const TONE = KEYS.map((_, i) => (i < 20 ? 'dark' : 'light'));
+const SIZE = KEYS.map((_, i) => (i % 3 ? 'large' : 'small'));
 
 /** Baseline right on 30 of 40; the other right on 34, with two probe assignments and other errors. */
 const BASE_SUM = TRUTH.map((t, i) => (i % 4 === 3 ? 1 - t : t));
@@ -78,13 +79,13 @@ describe('zeroshot compare', () => {
   });
 
   async function standardRuns(): Promise<string[]> {
-    const base = await writeRun(join(root, 'base'), { keys: KEYS, contents: KEYS, predictions: { sum: BASE_SUM, max: BASE_SUM }, truth: TRUTH, groups: { tone: TONE } }, images);
+    const base = await writeRun(join(root, 'base'), { keys: KEYS, contents: KEYS, predictions: { sum: BASE_SUM, max: BASE_SUM }, truth: TRUTH, groups: { tone: TONE, size: SIZE } }, images);
     // The other run has its images under other names (same content), two images more and one fewer.
     const otherKeys = [...KEYS.slice(1).map((k) => `renamed/${k}`), 'extra1.jpg', 'extra2.jpg'];
     const otherContents = [...KEYS.slice(1), 'extra1', 'extra2'];
     const other = await writeRun(
       join(root, 'other'),
-      { keys: otherKeys, contents: otherContents, predictions: { sum: [...OTHER_SUM.slice(1), 0, 0], max: [...BASE_SUM.slice(1), 0, 0] }, truth: [...TRUTH.slice(1), 0, 1], groups: { tone: [...TONE.slice(1), 'dark', 'dark'] }, model: 'test/other' },
+      { keys: otherKeys, contents: otherContents, predictions: { sum: [...OTHER_SUM.slice(1), 0, 0], max: [...BASE_SUM.slice(1), 0, 0] }, truth: [...TRUTH.slice(1), 0, 1], groups: { tone: [...TONE.slice(1), 'dark', 'dark'], size: [...SIZE.slice(1), 'small', 'small'] }, model: 'test/other' },
       images,
     );
     return [base, other];
@@ -106,7 +107,9 @@ describe('zeroshot compare', () => {
     assert.deepEqual([sum.mcnemar.b, sum.mcnemar.c], [4, 8]);
     assert.equal(sum.probe_rate_difference!.value, 2 / 39);
     assert.ok(sum.accuracy_difference.ci![0] <= sum.accuracy_difference.value! && sum.accuracy_difference.value! <= sum.accuracy_difference.ci![1]);
-    assert.deepEqual(sum.attributes.map((a) => a.attribute), ['tone']);
+    // Single attributes, then pairs crossed, as the audit does.
+    assert.deepEqual(sum.attributes.map((a) => a.attribute), ['tone', 'size', 'tone × size']);
+    assert.deepEqual(Object.keys(sum.attributes[2].groups), ['dark × large', 'dark × small', 'light × large', 'light × small']);
     assert.deepEqual(sum.attributes[0].compared_groups, ['dark', 'light']);
     // The changed images are named by the baseline's keys.
     assert.ok(sum.changed.every((c) => KEYS.includes(c.image)));

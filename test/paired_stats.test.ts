@@ -72,7 +72,7 @@ function smallInput(bootstrap: number): ComparisonInput {
       { name: 'other', predictions: new Map([['sum', Int32Array.from([0, 0, 1, 0, 0, 0])]]) },
     ],
     baseline: 0,
-    settings: { bootstrap, seed: 11, minGroupSize: 1 },
+    settings: { bootstrap, seed: 11, minGroupSize: 1, intersections: true },
   };
 }
 

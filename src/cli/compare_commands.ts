@@ -37,8 +37,9 @@ export function addComparisonCommands(program: Command, parsers: { readonly posi
     .option('--bootstrap <n>', 'paired bootstrap resamples (0: no intervals)', parsers.wholeNumber('--bootstrap'), 1000)
     .option('--seed <n>', 'seed of the bootstrap', parsers.wholeNumber('--seed'), 0)
     .option('--min-group-size <n>', 'groups with fewer shared images are left out of the gaps', parsers.wholeNumber('--min-group-size'), 30)
+    .option('--no-intersections', 'compare single attributes only, not pairs of them crossed (race × gender)')
     .option('--gallery-cap <n>', 'changed images shown per run and strategy in comparison.html', parsers.positiveInt('--gallery-cap'), 24)
-    .action(async (runs: string[], flags: { out: string; baseline?: string; bootstrap: number; seed: number; minGroupSize: number; galleryCap: number }) => {
+    .action(async (runs: string[], flags: { out: string; baseline?: string; bootstrap: number; seed: number; minGroupSize: number; intersections: boolean; galleryCap: number }) => {
       const { comparison, files } = await writeComparison(runs, flags.out, flags);
       process.stdout.write(comparisonSummary(comparison) + '\n');
       process.stderr.write(`wrote ${files.join(', ')}\n`);

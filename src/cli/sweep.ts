@@ -25,6 +25,7 @@ function sweepRecord(plan: SweepPlan, combination: SweepCombination): Record<str
     bootstrap: plan.bootstrap ?? null,
     seed: plan.seed ?? null,
     min_group_size: plan.minGroupSize ?? null,
+    intersections: plan.intersections ?? null,
   };
 }
 
@@ -91,7 +92,7 @@ export async function runSweep(plan: SweepPlan, hooks: SweepHooks = {}): Promise
       batchSize: plan.batchSize,
       strategies: plan.strategies,
       cache: plan.cache,
-      audit: { bootstrap: plan.bootstrap, seed: plan.seed, minGroupSize: plan.minGroupSize },
+      audit: { bootstrap: plan.bootstrap, seed: plan.seed, minGroupSize: plan.minGroupSize, intersections: plan.intersections },
     };
     try {
       const result = await runZeroShot(options, { onProgress: hooks.onProgress, onWarning: hooks.onWarning });
@@ -108,7 +109,7 @@ export async function runSweep(plan: SweepPlan, hooks: SweepHooks = {}): Promise
     return { ran, skipped, comparison: null, comparisonFiles: [] };
   }
   hooks.onLine?.(`comparing ${total} runs against ${plan.combinations.find((c) => c.dir === plan.baseline)!.name}…`);
-  const compareOptions: CompareOptions = { baseline: plan.baseline, bootstrap: plan.bootstrap, seed: plan.seed, minGroupSize: plan.minGroupSize };
+  const compareOptions: CompareOptions = { baseline: plan.baseline, bootstrap: plan.bootstrap, seed: plan.seed, minGroupSize: plan.minGroupSize, intersections: plan.intersections };
   const { comparison, files } = await writeComparison(plan.combinations.map((c) => c.dir), plan.comparisonDir, compareOptions);
   return { ran, skipped, comparison, comparisonFiles: files };
 }

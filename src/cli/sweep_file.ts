@@ -32,6 +32,7 @@ const sweepSchema = z.strictObject({
   bootstrap: z.number().int().min(0).optional(),
   seed: z.number().int().min(0).optional(),
   min_group_size: z.number().int().min(0).optional(),
+  intersections: z.boolean().optional(),
   batch_size: z.number().int().min(1).optional(),
   threads: z.number().int().min(1).optional(),
 });
@@ -56,6 +57,7 @@ const FIXES: Record<string, string> = {
   bootstrap: 'give a whole number of resamples (0: no intervals)',
   seed: 'give a whole number',
   min_group_size: 'give a whole number',
+  intersections: 'write intersections: true (pairs of groups crossed, the default) or false',
   batch_size: 'give a whole number ≥ 1',
   threads: 'give a whole number ≥ 1',
 };
@@ -105,6 +107,7 @@ export interface SweepPlan {
   readonly bootstrap?: number;
   readonly seed?: number;
   readonly minGroupSize?: number;
+  readonly intersections?: boolean;
   readonly batchSize?: number;
   readonly threads?: number;
   readonly combinations: readonly SweepCombination[];
@@ -180,6 +183,7 @@ export async function parseSweepFile(text: string, source: string): Promise<Swee
     bootstrap: sweep.bootstrap,
     seed: sweep.seed,
     minGroupSize: sweep.min_group_size,
+    intersections: sweep.intersections,
     batchSize: sweep.batch_size,
     threads: sweep.threads,
     combinations,

@@ -45,6 +45,7 @@ export async function compareResultFolders(dirs: readonly string[], options: Com
     bootstrap: options.bootstrap ?? DEFAULT_COMPARISON_SETTINGS.bootstrap,
     seed: options.seed ?? DEFAULT_COMPARISON_SETTINGS.seed,
     minGroupSize: options.minGroupSize ?? DEFAULT_COMPARISON_SETTINGS.minGroupSize,
+    intersections: options.intersections ?? DEFAULT_COMPARISON_SETTINGS.intersections,
   };
   let all = [...dirs];
   let baseline = 0;
@@ -68,6 +69,7 @@ export async function compareResultFolders(dirs: readonly string[], options: Com
       seed: settings.seed,
       confidence: result.confidence,
       min_group_size: settings.minGroupSize,
+      intersections: settings.intersections,
       resampling: result.resampling,
       interval: result.interval,
     },

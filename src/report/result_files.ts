@@ -331,6 +331,8 @@ export interface ComparisonFile {
     readonly seed: number;
     readonly confidence: number;
     readonly min_group_size: number;
+    /** Pairs of attributes crossed (`race × gender`) are compared too. */
+    readonly intersections: boolean;
     /** How the paired bootstrap resamples: "stratified by group" or "over all images". */
     readonly resampling: string;
     readonly interval: string;

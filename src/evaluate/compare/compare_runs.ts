@@ -5,6 +5,7 @@ import {
   blockBalancedAccuracy,
   blockPredictionRate,
   comparedGroups,
+  intersectPartitions,
   partitionByAttribute,
   spread,
   tallyOutcomes,
@@ -30,9 +31,11 @@ export interface ComparisonSettings {
   readonly seed: number;
   /** Groups with fewer compared images are reported but left out of the gaps (as in the audit). */
   readonly minGroupSize: number;
+  /** Also compare every pair of attributes crossed (race × gender), as the audit does. */
+  readonly intersections: boolean;
 }
 
-export const DEFAULT_COMPARISON_SETTINGS: ComparisonSettings = { bootstrap: 1000, seed: 0, minGroupSize: 30 };
+export const DEFAULT_COMPARISON_SETTINGS: ComparisonSettings = { bootstrap: 1000, seed: 0, minGroupSize: 30, intersections: true };
 
 /** Everything the comparison needs, already aligned: row i is the same image in every run. */
 export interface ComparisonInput {
@@ -182,7 +185,8 @@ export function compareRuns(input: ComparisonInput): ComparisonResult {
   const flat = strategies.flatMap((strategy, s) => membersOf[s].map((r) => input.runs[r].predictions.get(strategy)!));
   const { truth, classes, settings } = input;
   const tally = (partition: Partition) => tallyOutcomes(partition, truth, flat, classes.length, settings.bootstrap, settings.seed);
-  const partitions = input.attributes.map((a) => partitionByAttribute(a.name, a.values));
+  const single = input.attributes.map((a) => partitionByAttribute(a.name, a.values));
+  const partitions = settings.intersections ? [...single, ...single.flatMap((a, i) => single.slice(i + 1).map((b) => intersectPartitions(a, b)))] : single;
   const populationTallies = tally(wholePopulation(n));
   const attributeTallies = partitions.map(tally);
   const comparisons: RunComparison[] = [];

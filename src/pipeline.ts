@@ -7,10 +7,11 @@ import { createImagePreprocessor, type ImagePreprocessor } from './encode/image/
 import { embedImages, embedTexts, type EmbeddingProgress, type ImageFailure } from './encode/embed.js';
 import { defaultEmbeddingCachePath, openEmbeddingCache, type CacheSessionStats } from './encode/cache/embedding_cache.js';
 import { fingerprint, modelFingerprint } from './encode/cache/fingerprint.js';
-import { cosineScores, truncateRows, type ScoreMatrix } from './score/similarity.js';
+import { scoreMatrix, truncateRows, type ScoreMatrix } from './score/similarity.js';
+import { scoreInChunks } from './score/chunked.js';
 import { probabilities, probabilityFormula } from './score/probabilities.js';
 import { scriptWarning } from './encode/text/scripts.js';
-import { defaultStrategies, parseStrategy, predictAll, type Strategy } from './score/strategies.js';
+import { defaultStrategies, parseStrategy, type Strategy } from './score/strategies.js';
 import { classificationMetrics, type ClassificationMetrics } from './evaluate/classification.js';
 import { auditPredictions, type AuditOptions, type AuditResult, type ImageAttribute } from './evaluate/audit.js';
 
@@ -42,7 +43,16 @@ export interface RunOptions extends ModelOptions {
   readonly groups?: readonly string[];
   /** Audit settings: bootstrap resamples, seed, min group size, ranking depth, intersections. */
   readonly audit?: Partial<AuditOptions>;
+  /** Best classes kept per image and strategy (predictions.csv's top-N columns; at least 5 for top-5 accuracy). */
+  readonly topKPredictions?: number;
 }
+
+/**
+ * Runs whose images × prompts exceed this keep no similarity matrix in memory (4 bytes a value): scoring runs in
+ * blocks, the outputs recompute the blocks from the embeddings, and the subgroup audit (which reads the whole
+ * matrix) is left out with a warning.
+ */
+export const KEEP_SIMILARITY_MAX_VALUES = 1 << 25;
 
 export type { EmbeddingProgress as RunProgress, ImageFailure } from './encode/embed.js';
 
@@ -92,17 +102,22 @@ export interface RunResult {
   readonly imagesRoot: string;
   /** What under the images folder was neither read nor an ignored file, and why (run.json's `skipped`). */
   readonly skipped: readonly SkippedEntry[];
-  /** Images × prompts, 100·cos. */
-  readonly similarity: ScoreMatrix;
+  /** Images × prompts, 100·cos; absent when larger than KEEP_SIMILARITY_MAX_VALUES (see similarityBlocks). */
+  readonly similarity?: ScoreMatrix;
   /** How similarities become the model's probabilities, and with which learned values (run.json's `scoring`). */
   readonly scoring: RunScoring;
-  /** Images × prompts probabilities (probabilities.json); absent when the learned values are unknown. */
+  /** Images × prompts probabilities (probabilities.json); absent when the learned values are unknown or the similarity matrix is not kept. */
   readonly probabilities?: ScoreMatrix;
   readonly imageEmbeddings: Float32Array;
   readonly textEmbeddings: Float32Array;
   readonly dim: number;
   /** Strategy name → predicted class index per embedded image. */
   readonly predictions: Map<string, Int32Array>;
+  /** Strategy name → the `topCount` best classes of each embedded image, best first (images × topCount). */
+  readonly topClasses: Map<string, Int32Array>;
+  readonly topCount: number;
+  /** --top-k-predictions: best classes predictions.csv lists per image and strategy (0: only the prediction). */
+  readonly topKPredictions: number;
   /** Class index per embedded image (-1 when unlabelled); absent without labels. */
   readonly truth?: Int32Array;
   readonly labelColumn?: string;
@@ -231,7 +246,21 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     stageStart = performance.now();
     hooks.onStage?.('scores');
     const imageEmbeddings = truncateRows(images.embeddings, text.dim, dim);
-    const similarity = cosineScores(imageEmbeddings, textEmbeddings, dim);
+    const promptCount = spec.prompts.length;
+    const keepSimilarity = images.keys.length * promptCount <= KEEP_SIMILARITY_MAX_VALUES;
+    const similarity = keepSimilarity ? scoreMatrix(images.keys.length, promptCount) : undefined;
+    const topKPredictions = options.topKPredictions ?? 0;
+    if (!Number.isInteger(topKPredictions) || topKPredictions < 0) throw new Error(`--top-k-predictions ${topKPredictions}: give a whole number of classes`);
+    const scored = await scoreInChunks(
+      { imageEmbeddings, textEmbeddings, dim, promptClass: spec.promptClass, numClasses: classes.length },
+      strategies,
+      {
+        threads: model.threads,
+        topClasses: Math.max(5, topKPredictions),
+        onBlock: similarity && ((start, block) => similarity.data.set(block.data, start * promptCount)),
+      },
+    );
+    const predictions = scored.predictions;
     const values = model.scoringValues();
     const learned = values.logitScale === undefined ? undefined : { kind: values.kind, logitScale: values.logitScale, logitBias: values.logitBias };
     const scoring: RunScoring = {
@@ -243,16 +272,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
         ? probabilityFormula(learned)
         : values.missing!,
     };
-    const probabilityMatrix = learned && probabilities(similarity, learned);
-    const strategyInputs = {
-      similarity,
-      promptClass: spec.promptClass,
-      numClasses: classes.length,
-      imageEmbeddings,
-      textEmbeddings,
-      dim,
-    };
-    const predictions = predictAll(strategyInputs, strategies);
+    const probabilityMatrix = learned && similarity && probabilities(similarity, learned);
 
     let truth: Int32Array | undefined;
     let metrics: Record<string, ClassificationMetrics> | undefined;
@@ -264,9 +284,15 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       const labels = labelIndices(embeddedRows, options.labelColumn ?? 'label', classes, labelMap);
       truth = labels.truth;
       labelled = labels.labelled;
-      metrics = Object.fromEntries([...predictions].map(([name, predicted]) => [name, classificationMetrics(labels.truth, predicted, classes)]));
+      metrics = Object.fromEntries(
+        [...predictions].map(([name, predicted]) => [name, classificationMetrics(labels.truth, predicted, classes, { top: scored.topClasses.get(name)!, count: scored.topCount })]),
+      );
       groupValues = (options.groups ?? []).map((name) => ({ name, values: embeddedRows.map((row) => row?.[name] || null) }));
-      audit = auditPredictions({
+      if (!similarity) {
+        (hooks.onWarning ?? process.emitWarning)(
+          `the subgroup audit reads the whole similarity matrix, and ${images.keys.length} images × ${promptCount} prompts is more than zeroshot keeps in memory (${KEEP_SIMILARITY_MAX_VALUES} values): metrics.json has no 'groups' section`,
+        );
+      } else audit = auditPredictions({
         classes,
         probe: spec.classes.map((c) => c.probe),
         truth: labels.truth,
@@ -297,6 +323,9 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       textEmbeddings,
       dim,
       predictions,
+      topClasses: scored.topClasses,
+      topCount: scored.topCount,
+      topKPredictions,
       truth,
       labelColumn: labelRows ? (options.labelColumn ?? 'label') : undefined,
       groupValues,

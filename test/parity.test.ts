@@ -88,8 +88,8 @@ test('runZeroShot embeds every golden image and prompt, in the golden prompt ord
   assert.deepEqual(result.failures, []);
   assert.deepEqual([...goldenRow].sort((a, b) => a - b), golden.images.map((_, i) => i));
   assert.deepEqual(result.spec.prompts, golden.prompts);
-  assert.equal(result.similarity.rows, golden.images.length);
-  assert.equal(result.similarity.cols, golden.prompts.length);
+  assert.equal(result.similarity!.rows, golden.images.length);
+  assert.equal(result.similarity!.cols, golden.prompts.length);
 });
 
 test('embeddings match the torch reference (localises a score mismatch to the image or text tower)', (t) => {
@@ -108,7 +108,7 @@ test('embeddings match the torch reference (localises a score mismatch to the im
 });
 
 test('similarities equal the Python reference to float32 rounding, with the same top prompt per image', (t) => {
-  const { cols, data } = result.similarity;
+  const { cols, data } = result.similarity!;
   let worst = { diff: 0, image: '', prompt: '' };
   const topMismatches: string[] = [];
   goldenRow.forEach((row, i) => {
@@ -123,7 +123,7 @@ test('similarities equal the Python reference to float32 rounding, with the same
     }
   });
   t.diagnostic(
-    `max |Δ similarity| ${worst.diff.toExponential(2)} over ${result.similarity.rows}×${cols} pairs` +
+    `max |Δ similarity| ${worst.diff.toExponential(2)} over ${result.similarity!.rows}×${cols} pairs` +
       (worst.diff > 0 ? ` (at ${worst.image} × ${JSON.stringify(worst.prompt)})` : ''),
   );
   assert.ok(worst.diff < MAX_SIMILARITY_DIFF, `max |Δ| ${worst.diff} at ${worst.image} × ${JSON.stringify(worst.prompt)}`);

@@ -274,7 +274,7 @@ describe('HTML report', () => {
     const { cap, cells, images } = data.gallery;
     assert.equal(cap, 12);
     for (const strategy of data.strategies) {
-      const confusion = metrics.strategies[strategy].confusion;
+      const confusion = metrics.strategies[strategy].confusion!;
       for (const cell of cells[strategy]) {
         assert.ok(cell.total > 0);
         assert.equal(cell.images.length, Math.min(cap, cell.total));
@@ -444,7 +444,7 @@ describe('HTML report', () => {
       const switched = await page.evaluate(() => (window as unknown as EchartsPage).__zeroshotReport);
       assert.equal(switched.strategy, 'max');
       assert.deepEqual(switched.confusion, metrics.strategies.max.confusion);
-      assert.equal(await page.locator('#gallery img').count(), Math.min(12, metrics.strategies.max.confusion[0][0]), 'the open gallery follows the strategy');
+      assert.equal(await page.locator('#gallery img').count(), Math.min(12, metrics.strategies.max.confusion![0][0]), 'the open gallery follows the strategy');
 
       // Leave an error cell open for the screenshot.
       await page.selectOption('#strategy-select', 'sum');

@@ -10,6 +10,7 @@ import { builtInSpecNames, loadSpec } from '../input/spec.js';
 import { DUPLICATE_LABEL_POLICIES, type DuplicateLabelPolicy } from '../input/labels.js';
 import { NoImageReadError, VERSION, runZeroShot, type RunOptions, type RunResult } from '../pipeline.js';
 import { RESULT_FILES, summaryTable, writeResults } from '../report/results.js';
+import { parseSimilarityFormat, type SimilarityFormat } from '../report/similarity_outputs.js';
 import { checkResultsFolder } from '../report/results_folder.js';
 import { REPORT_FILE, reportOutput, writeReport } from '../report/html_report.js';
 import { STRATEGY_REGISTRY, strategiesHelpText } from '../score/strategies.js';
@@ -65,6 +66,8 @@ interface RunFlags {
   logitScale?: number;
   logitBias?: number;
   dim?: number;
+  similarities?: SimilarityFormat;
+  topKPredictions?: number;
   quiet?: boolean;
 }
 
@@ -95,7 +98,9 @@ async function runCommand(flags: RunFlags, note?: string): Promise<void> {
     logitBias: flags.logitBias,
     dim: flags.dim,
     audit: { bootstrap: flags.bootstrap, minGroupSize: flags.minGroupSize, seed: flags.seed },
+    topKPredictions: flags.topKPredictions,
   };
+  const writing = { similarities: flags.similarities, onNotice: log };
   // Before the model loads: a results folder that cannot be written fails now, not after every image is embedded.
   await checkResultsFolder(flags.out, new Set([...Object.values(RESULT_FILES), REPORT_FILE]));
   let result: RunResult;
@@ -108,12 +113,12 @@ async function runCommand(flags: RunFlags, note?: string): Promise<void> {
   } catch (error) {
     progress.stop();
     // Nothing could be read: still write what was found and why each image failed.
-    if (error instanceof NoImageReadError) log(`wrote ${(await writeResults(error.result, flags.out)).join(', ')}`);
+    if (error instanceof NoImageReadError) log(`wrote ${(await writeResults(error.result, flags.out, writing)).join(', ')}`);
     throw error;
   }
   progress.stop();
   // The report reads the staged files, so the folder is swapped in with it, as one set.
-  const files = await writeResults(result, flags.out, { outputs: flags.report !== false ? [reportOutput()] : [] });
+  const files = await writeResults(result, flags.out, { ...writing, outputs: flags.report !== false ? [reportOutput()] : [] });
   process.stdout.write(summaryTable(result) + '\n');
   if (result.failures.length) log(`${result.failures.length} images could not be read: see ${flags.out}/errors.jsonl`);
   log(`wrote ${files.join(', ')}`);
@@ -150,6 +155,8 @@ function addRunOptions(command: Command): Command {
     .option('--no-report', 'skip report.html')
     .option('--dim <n>', 'keep the first N coordinates of every embedding, renormalised (Matryoshka models, e.g. jina-clip v2)', positiveInt('--dim'))
     .option('--exif-rotate', 'apply EXIF orientation before preprocessing (the Python reference does not)')
+    .option('--similarities <format>', "images × prompts output: json (similarities.json), npy (float32 .npy + similarities_index.json), parquet (one row per image × prompt) or none", parseSimilarityFormat, 'json')
+    .option('--top-k-predictions <n>', "predictions.csv lists each strategy's N best classes per image (top<N>:<strategy> columns; 0: none)", wholeNumber('--top-k-predictions'), 0)
     .option('--strategies <list>', `comma-separated: ${STRATEGY_REGISTRY.map((d) => d.syntax).join(', ')} (default: all; listed below)`)
     .option('--groups <columns>', 'labels-CSV columns to audit by, comma-separated (e.g. gender,age)')
     .option('--bootstrap <n>', 'bootstrap resamples for the confidence intervals (0: none)', wholeNumber('--bootstrap'), 1000)

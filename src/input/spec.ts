@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { isMap, isScalar, parseDocument, visit, type Document } from 'yaml';
 import { z } from 'zod';
 import { firstInvalidUtf8Byte } from './utf8.js';
+import { readLabelSet } from './label_sets.js';
 
 /** One class of a spec: its name (the label it predicts), its prompts in order, and whether it is a harm probe. */
 export interface SpecClass {
@@ -124,6 +125,24 @@ export function decodeSpecBytes(bytes: Uint8Array, source: string): string {
   return Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
 }
 
+/**
+ * A templated spec's `templates: <name|file>` and `classes: <name|file>`: a built-in label set (label_sets.ts) or a
+ * text file of one entry a line, replaced by the list (and the class → name map) it stands for.
+ */
+function resolveLabelSets(doc: Document.Parsed, raw: Record<string, unknown>, source: string): void {
+  const fail = (message: string): never => {
+    throw new SpecError(`${source}: ${message}`);
+  };
+  if (typeof raw.templates === 'string') {
+    raw.templates = readLabelSet('templates', raw.templates, source, fail).entries.map((e) => e.value);
+  }
+  if (typeof raw.classes === 'string') {
+    const names = readLabelSet('classes', raw.classes, source, fail).entries.map((e) => e.value);
+    raw.classes = Object.fromEntries(names.map((n) => [n, n]));
+    doc.set('classes', doc.createNode(raw.classes));
+  }
+}
+
 /** Parses and validates spec text (YAML or JSON); `source` names the file in error messages. */
 export function parseSpec(text: string, source: string): Spec {
   const doc = readDocument(text.replace(/^\uFEFF/, ''), source);
@@ -132,6 +151,7 @@ export function parseSpec(text: string, source: string): Spec {
     throw new SpecError(`${source}: a spec must be a mapping with a 'classes' entry (and optionally 'templates', 'name')`);
   }
   const form = 'templates' in raw ? 'templated' : 'explicit';
+  if (form === 'templated') resolveLabelSets(doc, raw as Record<string, unknown>, source);
   const parsed = (form === 'templated' ? templatedSpec : explicitSpec).safeParse(raw);
   if (!parsed.success) {
     throw new SpecError(`${source}: ${parsed.error.issues.map((issue) => describeIssue(issue, form)).join('; ')}`);

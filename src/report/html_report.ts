@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import sharp from 'sharp';
 import type { AttributeAudit, AuditResult, StrategyAudit } from '../evaluate/audit.js';
-import type { ClassificationMetrics } from '../evaluate/classification.js';
+import type { WrittenClassificationMetrics } from '../evaluate/classification.js';
 import type { GroupMetrics } from '../evaluate/groups.js';
 import type { ImageFailure } from '../pipeline.js';
 import { strategyHelp } from '../score/strategies.js';
@@ -86,7 +86,7 @@ export interface ReportData {
   /** Strategy → its help text from the strategy registry (shown as the strategy's tooltip). */
   readonly strategyHelp: Record<string, string>;
   /** metrics.json's per-strategy metrics as written; null for a run without labels. */
-  readonly metrics: Record<string, ClassificationMetrics> | null;
+  readonly metrics: Record<string, WrittenClassificationMetrics> | null;
   /** metrics.json's `groups` section (per-group confusion matrices left out); null when absent. */
   readonly audit: ReportAudit | null;
   readonly gallery: Gallery;

@@ -2,11 +2,17 @@ import type { RunResult } from '../pipeline.js';
 import { strategyName } from '../score/strategies.js';
 import { contentOutput, RECORD_FILE, writeResultsFolder, type ResultOutput } from './results_folder.js';
 import { SCHEMA_VERSIONS, type MetricsFile, type RunFile } from './result_files.js';
-import { jsonLines, predictionsCsv, similaritiesJson } from './tables.js';
+import { largeOutputNotice, SIMILARITY_FILES, similarityOutputs, type SimilarityFormat } from './similarity_outputs.js';
+import { jsonLines, predictionsCsv } from './tables.js';
+import { writtenMetrics } from '../evaluate/classification.js';
 
 export const RESULT_FILES = {
-  similarities: 'similarities.json',
-  probabilities: 'probabilities.json',
+  similarities: SIMILARITY_FILES.json.similarities,
+  probabilities: SIMILARITY_FILES.json.probabilities,
+  similaritiesNpy: SIMILARITY_FILES.npy.similarities,
+  probabilitiesNpy: SIMILARITY_FILES.npy.probabilities,
+  similaritiesIndex: SIMILARITY_FILES.npy.index,
+  similaritiesParquet: SIMILARITY_FILES.parquet.similarities,
   predictions: 'predictions.csv',
   metrics: 'metrics.json',
   errors: 'errors.jsonl',
@@ -45,17 +51,23 @@ export function runRecord(result: RunResult, extra: Record<string, unknown> = {}
   return { ...record, ...extra };
 }
 
-/** The data files of a run, as named outputs (metrics, probabilities and errors only when there are any). */
-export function resultOutputs(result: RunResult): ResultOutput[] {
+/**
+ * The data files of a run, as named outputs (metrics, probabilities and errors only when there are any); the
+ * similarity matrices in `similarities` format (default json: similarities.json and probabilities.json).
+ */
+export function resultOutputs(result: RunResult, similarities: SimilarityFormat = 'json'): ResultOutput[] {
   const classes = result.spec.classes.map((c) => c.name);
+  const top = { count: result.topKPredictions, classes: result.topClasses, stride: result.topCount };
+  const [similarityOutput, ...probabilityOutputs] = similarityOutputs(result, similarities);
   const outputs = [
-    contentOutput(RESULT_FILES.similarities, () => similaritiesJson(result.imageKeys, result.spec.prompts, result.similarity)),
-    contentOutput(RESULT_FILES.predictions, () => predictionsCsv(result.imageKeys, classes, result.predictions, result.truth, { groups: result.groupValues, contentHashes: result.imageHashes })),
+    ...(similarityOutput ? [similarityOutput] : []),
+    contentOutput(RESULT_FILES.predictions, () => predictionsCsv(result.imageKeys, classes, result.predictions, result.truth, { groups: result.groupValues, contentHashes: result.imageHashes, top })),
+    ...probabilityOutputs,
   ];
-  const { probabilities, metrics, audit } = result;
-  if (probabilities) outputs.push(contentOutput(RESULT_FILES.probabilities, () => similaritiesJson(result.imageKeys, result.spec.prompts, probabilities)));
+  const { metrics, audit } = result;
   if (metrics) {
-    outputs.push(contentOutput(RESULT_FILES.metrics, () => JSON.stringify({ schema_version: SCHEMA_VERSIONS['metrics.json'], classes, strategies: metrics, ...(audit ? { groups: audit } : {}) } satisfies MetricsFile, null, 2) + '\n'));
+    const strategies = Object.fromEntries(Object.entries(metrics).map(([name, m]) => [name, writtenMetrics(m)]));
+    outputs.push(contentOutput(RESULT_FILES.metrics, () => JSON.stringify({ schema_version: SCHEMA_VERSIONS['metrics.json'], classes, strategies, ...(audit ? { groups: audit } : {}) } satisfies MetricsFile, null, 2) + '\n'));
   }
   if (result.failures.length) outputs.push(contentOutput(RESULT_FILES.errors, () => jsonLines(result.failures)));
   return outputs;
@@ -66,6 +78,10 @@ export interface WriteResultsOptions {
   readonly extra?: Record<string, unknown>;
   /** More outputs after the data files, e.g. the report (which reads them). */
   readonly outputs?: readonly ResultOutput[];
+  /** How the images × prompts matrices are written (--similarities; default json). */
+  readonly similarities?: SimilarityFormat;
+  /** Told before a large similarity output is written, with its estimated size. */
+  readonly onNotice?: (message: string) => void;
 }
 
 /**
@@ -73,8 +89,11 @@ export interface WriteResultsOptions {
  * together, none left behind. Returns the paths written; throws ResultsWriteError naming any file that failed.
  */
 export async function writeResults(result: RunResult, outDir: string, options: WriteResultsOptions = {}): Promise<string[]> {
-  const record = { ...runRecord(result, options.extra), finished_at: new Date().toISOString() };
-  return writeResultsFolder(outDir, [...resultOutputs(result), ...(options.outputs ?? [])], record, RESULTS_FOLDER_FILES);
+  const format = options.similarities ?? 'json';
+  const notice = largeOutputNotice(format, result.imageKeys.length, result.spec.prompts, result.scoring.logit_scale !== null);
+  if (notice) options.onNotice?.(notice);
+  const record = { ...runRecord(result, { similarities_format: format, ...options.extra }), finished_at: new Date().toISOString() };
+  return writeResultsFolder(outDir, [...resultOutputs(result, format), ...(options.outputs ?? [])], record, RESULTS_FOLDER_FILES);
 }
 
 /** The stdout summary: strategy × accuracy × balanced accuracy. */

@@ -5,7 +5,7 @@
  * (classScoresFromPrompts, classScoresFromEmbeddings, argmaxRows) given the same similarity kernel.
  */
 import { probabilities, type ProbabilityScoring } from './probabilities.js';
-import { scoreMatrix, type ScoreMatrix } from './similarity.js';
+import type { ScoreMatrix } from './similarity.js';
 import { loopKernel, onnxKernel, type SimilarityKernel, type SimilarityProduct } from './similarity_kernel.js';
 import { classEmbeddingMeans, promptsByClass, strategyName, type Strategy } from './strategies.js';
 
@@ -18,6 +18,8 @@ export const LOOP_KERNEL_MAX_MACS = 1 << 27;
 export function kernelFor(macs: number, threads: number): SimilarityKernel {
   return macs <= LOOP_KERNEL_MAX_MACS ? loopKernel : onnxKernel(threads);
 }
+
+const blockOf = (rows: number, cols: number, data: Float32Array): ScoreMatrix => ({ rows, cols, data });
 
 /** Images per block: BLOCK_VALUES similarity values, at least one image. */
 export function blockRows(cols: number, values = BLOCK_VALUES): number {
@@ -168,7 +170,7 @@ export async function scoreInChunks(inputs: ChunkedScoringInputs, strategies: re
       const imageBlock = imageEmbeddings.subarray(start * dim, end * dim);
       const scores = new Map<string, Float64Array | Float32Array>();
       if (promptProduct) {
-        const block = scoreMatrix(end - start, prompts, await promptProduct.block(imageBlock));
+        const block = blockOf(end - start, prompts, await promptProduct.block(imageBlock));
         await options.onBlock?.(start, block);
         promptLevelScores(block, plan, numClasses).forEach((classScores, s) => scores.set(strategyName(promptLevel[s]), classScores));
       }
@@ -208,7 +210,7 @@ export async function* similarityBlocks(source: SimilaritySource, rows?: number)
     const { data, cols } = source.similarity;
     for (let start = 0; start < images; start += step) {
       const end = Math.min(images, start + step);
-      yield { start, block: scoreMatrix(end - start, cols, data.subarray(start * cols, end * cols)) };
+      yield { start, block: blockOf(end - start, cols, data.subarray(start * cols, end * cols)) };
     }
     return;
   }
@@ -216,7 +218,7 @@ export async function* similarityBlocks(source: SimilaritySource, rows?: number)
   try {
     for (let start = 0; start < images; start += step) {
       const end = Math.min(images, start + step);
-      yield { start, block: scoreMatrix(end - start, prompts, await product.block(imageEmbeddings.subarray(start * dim, end * dim))) };
+      yield { start, block: blockOf(end - start, prompts, await product.block(imageEmbeddings.subarray(start * dim, end * dim))) };
     }
   } finally {
     await product.dispose();

@@ -6,14 +6,30 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { parse } from 'csv-parse/sync';
 import type { Browser } from 'playwright-core';
 import sharp from 'sharp';
 import { comparisonSummary } from '../src/cli/compare_commands.js';
 import { compareResultFolders, COMPARISON_FILES, writeComparison } from '../src/report/compare.js';
 import { latexText } from '../src/report/compare_tables.js';
+import { buildReport } from '../src/report/html_report.js';
 import { readComparisonFile, readRunFile, SCHEMA_VERSIONS, type ComparisonFile } from '../src/report/result_files.js';
 import { predictionsCsv } from '../src/report/tables.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The CLI from the sources (bin/zeroshot.js runs the built dist/). */
+async function zeroshot(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const script = "import { main } from './src/cli/main.ts'; await main(['node', 'zeroshot', ...process.argv.slice(1)]);";
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, ...args], { cwd: ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
@@ -149,6 +165,32 @@ describe('zeroshot compare', () => {
     const record = JSON.parse(await readFile(join(a, 'run.json'), 'utf8'));
     await writeFile(join(a, 'run.json'), JSON.stringify({ ...record, schema_versions: { ...record.schema_versions, 'predictions.csv': 2 } }));
     await assert.rejects(readRunFile(a), /new-a\/predictions\.csv has schema version 2 \(predictions\.csv\); this zeroshot reads version 1/);
+  });
+
+  it('zeroshot compare: the summary on stdout, the files named on stderr, errors as messages with exit code 1', async () => {
+    const [base, other] = await standardRuns();
+    const out = join(root, 'cli');
+    const result = await zeroshot(['compare', base, other, '--out', out, '--bootstrap', '50', '--min-group-size', '5', '--no-intersections']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^39 images shared by all 2 runs \(aligned by sha256\); base: 1 left out, other: 2 left out\nbaseline: base\n/);
+    assert.match(result.stdout, /sum +other +\+10\.26 +\[/);
+    assert.match(result.stderr, /wrote .*comparison\.json/);
+    const record = await readComparisonFile(join(out, 'comparison.json'));
+    assert.equal(record.settings.bootstrap, 50);
+    assert.equal(record.settings.intersections, false);
+    assert.deepEqual(record.comparisons[0].attributes.map((a) => a.attribute), ['tone', 'size']);
+    const alone = await zeroshot(['compare', base, '--out', join(root, 'cli-alone')]);
+    assert.equal(alone.code, 1);
+    assert.equal(alone.stderr, 'zeroshot: error: compare needs at least two results folders\n');
+    const help = await zeroshot(['run', '--help']);
+    assert.match(help.stdout, /Strategies:\n  sum +the seed's Average Sum/);
+    assert.match(help.stdout, /embedding-mean +OpenAI's prompt ensembling.*\(needs embeddings\)/);
+  });
+
+  it('the report reader refuses a newer metrics.json too', async () => {
+    const dir = await writeRun(join(root, 'newer-metrics'), { keys: KEYS, contents: KEYS, predictions: { sum: BASE_SUM }, truth: TRUTH }, images);
+    await writeFile(join(dir, 'metrics.json'), JSON.stringify({ schema_version: 3, classes: CLASSES, strategies: {} }));
+    await assert.rejects(buildReport(dir), /newer-metrics\/metrics\.json has schema version 3 \(metrics\.json\); this zeroshot reads version 1: upgrade zeroshot to read it/);
   });
 
   it('writes the comparison folder as one set: csv (long form), changed.csv, md, tex, html, comparison.json last', async () => {

@@ -20,7 +20,11 @@ export {
   parseStrategy,
   predictAll,
   strategyName,
+  strategyOfName,
+  strategyHelp,
+  STRATEGY_REGISTRY,
   type Strategy,
+  type StrategyDefinition,
 } from './score/strategies.js';
 export { classificationMetrics, confusionMatrix, type ClassificationMetrics, type ClassMetrics } from './evaluate/classification.js';
 export { writeResults, resultOutputs, summaryTable, RESULT_FILES, type WriteResultsOptions } from './report/results.js';
@@ -37,3 +41,32 @@ export {
 } from './report/results_folder.js';
 export { checkCache, type CacheCheck } from './encode/cache/embedding_cache.js';
 export { similaritiesJson, predictionsCsv } from './report/tables.js';
+export {
+  SCHEMA_VERSIONS,
+  SchemaVersionError,
+  checkSchemaVersion,
+  readRunFile,
+  readMetricsFile,
+  readErrorsFile,
+  readPredictionsFile,
+  parsePredictions,
+  readComparisonFile,
+  PREDICTION_COLUMNS,
+  type RunFile,
+  type MetricsFile,
+  type ScoresFile,
+  type ErrorLine,
+  type PredictionRow,
+  type PredictionTable,
+  type ComparisonFile,
+  type StrategyComparison,
+  type AttributeComparison,
+  type GroupComparison,
+  type ChangedImage,
+} from './report/result_files.js';
+export { compareResultFolders, writeComparison, comparisonRecord, COMPARISON_FILES, type Comparison, type CompareOptions } from './report/compare.js';
+export { compareRuns, DEFAULT_COMPARISON_SETTINGS, type ComparisonInput, type ComparisonSettings, type AlignedRun, type RunComparison } from './evaluate/compare/compare_runs.js';
+export { mcnemarExact, discordantPairs, type McNemarTest } from './evaluate/compare/mcnemar.js';
+export { predictionAgreement, type Agreement } from './evaluate/compare/agreement.js';
+export { runSweep, type SweepOutcome, type SweepHooks } from './cli/sweep.js';
+export { parseSweepFile, readSweepFile, SweepFileError, type SweepPlan, type SweepCombination } from './cli/sweep_file.js';

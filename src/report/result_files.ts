@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { AuditResult } from '../evaluate/audit.js';
 import type { WrittenClassificationMetrics } from '../evaluate/classification.js';
+import type { McNemarTest } from '../evaluate/compare/mcnemar.js';
+import type { PairedEstimate } from '../evaluate/compare/paired_bootstrap.js';
 import type { ImageFailure, ImageWarning, RunCounts, RunResult, RunScoring } from '../pipeline.js';
 import type { SkippedEntry } from '../input/images.js';
 import { strategyOfName } from '../score/strategies.js';
@@ -235,9 +237,6 @@ export async function readPredictionsFile(resultsDir: string, classes: readonly 
   return text === null ? null : parsePredictions(text, classes, path);
 }
 
-/** A [low, high] percentile interval, or null (no bootstrap, or the statistic is undefined in every resample). */
-export type ComparisonInterval = [number, number] | null;
-
 /** One run of a comparison, as comparison.json describes it. */
 export interface ComparedRun {
   /** Short name: the results folder's name, made unique. */
@@ -256,18 +255,7 @@ export interface ComparedRun {
 }
 
 /** One statistic of a run (or of its difference to the baseline) with its paired bootstrap interval. */
-export interface ComparedValue {
-  readonly value: number | null;
-  readonly ci: ComparisonInterval;
-}
-
-/** McNemar's exact test on per-image correctness: b = baseline right and run wrong, c = the other way. */
-export interface McNemarResult {
-  readonly b: number;
-  readonly c: number;
-  readonly p_value: number;
-  readonly mid_p_value: number;
-}
+export type ComparedValue = PairedEstimate;
 
 /** A run against the baseline for one strategy. */
 export interface StrategyComparison {
@@ -278,7 +266,8 @@ export interface StrategyComparison {
   readonly accuracy_difference: ComparedValue;
   readonly balanced_accuracy: ComparedValue;
   readonly balanced_accuracy_difference: ComparedValue;
-  readonly mcnemar: McNemarResult;
+  /** McNemar's exact test on per-image correctness: b = baseline right and run wrong, c = the other way. */
+  readonly mcnemar: McNemarTest;
   /** Share of images with the same predicted class in both runs, and Cohen's kappa of the two predictions. */
   readonly agreement: number;
   readonly kappa: number | null;

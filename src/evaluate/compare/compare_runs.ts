@@ -13,7 +13,7 @@ import {
   type OutcomeTallies,
   type Partition,
 } from '../groups.js';
-import type { AttributeComparison, ChangedImage, ComparedValue, GroupComparison, StrategyComparison } from '../../report/result_files.js';
+import type { AttributeComparison, ChangedImage, GroupComparison, StrategyComparison } from '../../report/result_files.js';
 import { predictionAgreement } from './agreement.js';
 import { discordantPairs, mcnemarExact } from './mcnemar.js';
 import { estimateOf, groupBlock, pairedDifference, type TallyStatistic } from './paired_bootstrap.js';
@@ -65,7 +65,6 @@ export interface ComparisonResult {
   readonly confidence: number;
 }
 
-const value = (estimate: { value: number | null; ci: [number, number] | null }): ComparedValue => ({ value: estimate.value, ci: estimate.ci });
 
 /** Outcome tallies of one strategy's runs: over all images, and per attribute; index k = members[k]. */
 interface StrategyTallies {
@@ -98,8 +97,8 @@ function compareStrategy(input: ComparisonInput, strategy: string, members: read
     };
   };
   const both = (tallies: OutcomeTallies[], k: number, statistic: TallyStatistic) => ({
-    own: value(estimateOf(tallies[k], statistic)),
-    difference: value(pairedDifference(tallies[k], tallies[base], statistic)),
+    own: estimateOf(tallies[k], statistic),
+    difference: pairedDifference(tallies[k], tallies[base], statistic),
   });
 
   const population = tallied.population;

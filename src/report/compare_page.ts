@@ -62,6 +62,7 @@ const BODY = String.raw`
   <label class="hint">Strategy <select id="strategy-select"></select></label>
 </div></header>
 <main class="wrap">
+  <section class="card"><h2>Runs</h2><p class="hint" id="runs-hint"></p><div class="scroll" id="runs-table"></div></section>
   <section class="card"><h2>Differences to the baseline</h2><p class="hint" id="forest-hint"></p><div class="chart" id="forest-chart"></div><div class="scroll" id="summary-table"></div></section>
   <section class="card"><h2>Group gaps per run</h2><p class="hint">Accuracy gap per run and attribute: max − min group accuracy over the groups large enough to compare, in percentage points, with its interval (resampled within each group); the table gives each run's gap minus the baseline's.</p><div class="chart" id="gaps-chart"></div><div class="scroll" id="gaps-table"></div></section>
   <section class="card"><h2>Agreement between runs</h2><p class="hint">Share of shared images with the same predicted class.</p><div class="chart" id="agreement-chart"></div></section>
@@ -217,8 +218,11 @@ const SCRIPT = String.raw`
   }
 
   document.getElementById('title').textContent = 'Comparison against ' + c.baseline;
-  document.getElementById('subtitle').textContent = c.runs.length + ' runs, ' + c.shared_images + ' shared images (aligned by ' + c.aligned_by + '); ' +
-    c.runs.map(function (r) { return r.name + ': ' + r.model + ' ' + r.dtype + ', ' + r.spec + (r.left_out ? ', ' + r.left_out + ' left out' : ''); }).join(' · ');
+  document.getElementById('subtitle').textContent = c.runs.length + ' runs, ' + c.shared_images + ' shared images (aligned by ' + c.aligned_by + ')';
+  document.getElementById('runs-hint').textContent = 'Every run is compared with ' + c.baseline + ' on the ' + c.shared_images + ' images all runs share; "left out": images of the run that another run lacks.';
+  fill('runs-table', table(['run', 'model', 'dtype', 'spec', 'strategies', 'left out'], c.runs.map(function (r) {
+    return [r.name + (r.name === c.baseline ? ' (baseline)' : ''), r.model, r.dtype, r.spec, r.strategies.join(', '), String(r.left_out)];
+  })));
   var select = document.getElementById('strategy-select');
   strategies.forEach(function (s) { select.appendChild(el('option', { value: s, title: data.strategyHelp[s] || '' }, s)); });
   select.disabled = strategies.length < 2;

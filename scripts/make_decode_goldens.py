@@ -173,6 +173,22 @@ def make_inputs():
     tiffcp("-t", "-w", "32", "-l", "32", "-c", "lzw", path("rgb.tmp.tif"), path("rgb_tiled_150x110.tif"))
     add("rgb_tiled_150x110.tif", "TIFF RGB, tiled, LZW")
 
+    # Mode F: fractions, negatives and values above 255, so that the float resize and convert's clipping show.
+    grey = np.asarray(base.convert("L")).astype(np.float32)
+    floats = grey * np.float32(1.37) - np.float32(30.25) + rs.rand(110, 150).astype(np.float32)
+    Image.fromarray(floats, "F").save(path("float_150x110.tif"))
+    add("float_150x110.tif", "TIFF 32-bit float (mode F): float32 resize passes, convert clips")
+    tiffcp("-c", "zip:3", path("float_150x110.tif"), path("float_deflate_pred3_150x110.tif"))
+    add("float_deflate_pred3_150x110.tif", "TIFF 32-bit float, deflate with the floating-point predictor")
+    # Mode PA: PIL resizes the index band bicubic like a grey band, and the resized image has lost its palette.
+    q = base.quantize(colors=32)
+    palette = (q.getpalette() + [0] * 768)[:768]
+    colormap = [v * 257 for v in palette[0::3]] + [v * 257 for v in palette[1::3]] + [v * 257 for v in palette[2::3]]
+    write_tiff("pa_150x110.tif", np.dstack([np.asarray(q), alpha.astype(np.uint8)]), 3, 8, extra=2, colormap=colormap)
+    add("pa_150x110.tif", "TIFF palette + alpha (mode PA): bicubic indices, converted with the grey ramp")
+    tiffcp("-c", "lzw", path("pa_150x110.tif"), path("pa_lzw_150x110.tif"))
+    add("pa_lzw_150x110.tif", "TIFF palette + alpha, LZW")
+
     # Refused on purpose (PIL reads them): inputs only.
     refused = {}
     tiffcp("-t", "-w", "32", "-l", "32", "-p", "separate", path("rgb.tmp.tif"), path("refused_tiled_planar.tif"))
@@ -181,15 +197,8 @@ def make_inputs():
     refused["refused_lzma.tif"] = "LZMA compression"
     tiffcp("-c", "zstd", path("rgb.tmp.tif"), path("refused_zstd.tif"))
     refused["refused_zstd.tif"] = "Zstandard compression"
-    Image.fromarray(np.asarray(base.convert("L")).astype(np.float32) * 1.5, "F").save(path("refused_float.tif"))
-    refused["refused_float.tif"] = "floating-point samples"
     Image.frombytes("LAB", base.size, base.tobytes()).save(path("refused_lab.tif"))
     refused["refused_lab.tif"] = "CIELAB colour"
-    q = base.quantize(colors=32)
-    palette = (q.getpalette() + [0] * 768)[:768]
-    colormap = [v * 257 for v in palette[0::3]] + [v * 257 for v in palette[1::3]] + [v * 257 for v in palette[2::3]]
-    write_tiff("refused_pa.tif", np.dstack([np.asarray(q), alpha.astype(np.uint8)]), 3, 8, extra=2, colormap=colormap)
-    refused["refused_pa.tif"] = "palette + alpha"
     for tmp in ("cmyk8.tmp.tif", "rgb.tmp.tif"):
         os.remove(path(tmp))
     return cases, refused

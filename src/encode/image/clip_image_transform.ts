@@ -7,8 +7,9 @@
  *   int(round(...)), ties to even; zero padding split floor before, ceil
  *   after) -> convert("RGB") -> ToTensor -> Normalize. The resize runs in the
  *   image's own mode like PIL: RGBA/LA premultiplied, "P" and "1" with
- *   NEAREST whatever the filter, "I" in 32-bit integers; the RGB conversion
- *   happens after the crop.
+ *   NEAREST whatever the filter, "PA" as two plain bands (its palette lost),
+ *   "I" in 32-bit integers, "F" in float32; the RGB conversion happens after
+ *   the crop.
  * - 'transformers': transformers' CLIPImageProcessor / SiglipImageProcessor:
  *   convert("RGB") first, then PIL resize of the uint8 RGB image, centre crop
  *   at floor((size - crop) / 2) (zero padding placed ceil before), rescale,
@@ -25,6 +26,7 @@ import {
   type Decoded8,
   type DecodedImage,
   type DecodedPalette,
+  type DecodedPaletteAlpha,
   type DecodeOptions,
 } from './decode/index.js';
 import {
@@ -33,6 +35,7 @@ import {
   mulDiv255,
   premultiplyAlpha,
   resize8,
+  resizeF32,
   resizeI32,
   unpremultiplyAlphaInPlace,
   type OutputWindow,
@@ -384,23 +387,25 @@ function originalCrop(img: DecodedImage, opts: ClipPreprocessOptions, p: Placeme
   const { target, out: size, win, dx, dy } = p;
   const out = new Uint8Array(size.width * size.height * 3);
 
-  if (img.mode === 'I' && opts.int32Grey === 'clip') {
-    const resized = resizeI32({ width: img.width, height: img.height, data: img.data }, target.width, target.height, opts.resample, win).data;
+  if (img.mode === 'F' || (img.mode === 'I' && opts.int32Grey === 'clip')) {
+    const resized = img.mode === 'F'
+      ? resizeF32(img, target.width, target.height, opts.resample, win).data
+      : resizeI32(img, target.width, target.height, opts.resample, win).data;
+    // The padding is 0 in either mode, which converts to black.
     for (let y = 0; y < win.height; y++) {
       for (let x = 0; x < win.width; x++) {
-        const v = resized[y * win.width + x];
-        const g = v < 0 ? 0 : v > 255 ? 255 : v; // PIL's I -> RGB saturates
         const o = ((dy + y) * size.width + dx + x) * 3;
-        out.fill(g, o, o + 3);
+        out.fill(grey32ToByte(resized[y * win.width + x]), o, o + 3);
       }
     }
     return { width: size.width, height: size.height, data: out };
   }
 
-  const src: Decoded8 | DecodedPalette = img.mode === 'I' ? shiftInt32ToGrey(img) : img;
+  const src: Decoded8 | DecodedPalette | DecodedPaletteAlpha = img.mode === 'I' ? shiftInt32ToGrey(img) : img;
   const sameSize = target.width === src.width && target.height === src.height;
-  // Image.resize forces NEAREST for "1" and "P", and premultiplies alpha for every other filter.
+  // Image.resize forces NEAREST for "1" and "P" (not "PA"), and premultiplies alpha for every other filter.
   const filter: ResampleFilter = src.mode === 'P' || src.mode === '1' ? 'nearest' : opts.resample;
+  const palette = paletteAfterResize(src, sameSize, filter);
   const hasAlpha = src.mode === 'RGBA' || src.mode === 'LA';
   const raster: Raster8 = { width: src.width, height: src.height, channels: channelsOf(src.mode), data: src.data };
   // PIL returns a plain copy when the size is unchanged, before any
@@ -414,11 +419,29 @@ function originalCrop(img: DecodedImage, opts: ClipPreprocessOptions, p: Placeme
   if (src.mode === 'RGB' && !padded) return { width: size.width, height: size.height, data: resized.data };
   // Zero padding, in the source mode (P pads with index 0, CMYK with no ink).
   if (padded) {
-    const pad = padColour(src);
+    const pad = padColour(src.mode, palette);
     for (let i = 0; i < size.width * size.height; i++) out.set(pad, 3 * i);
   }
-  writeRgb(src.mode, src.mode === 'P' ? src.palette : null, resized, out, size.width, dx, dy);
+  writeRgb(src.mode, palette, resized, out, size.width, dx, dy);
   return { width: size.width, height: size.height, data: out };
+}
+
+/** PIL's grey ramp, the palette of a new palette image. */
+const GREY_PALETTE = Uint8Array.from({ length: 768 }, (_, i) => Math.floor(i / 3));
+
+/**
+ * The palette convert("RGB") sees after Image.resize: Resample.c's convolution makes a new "PA" image without
+ * copying the palette, so it converts with the grey ramp (the indices read as grey levels); NEAREST and an
+ * unchanged size keep it.
+ */
+function paletteAfterResize(src: Decoded8 | DecodedPalette | DecodedPaletteAlpha, sameSize: boolean, filter: ResampleFilter): Uint8Array | null {
+  if (src.mode !== 'P' && src.mode !== 'PA') return null;
+  return src.mode === 'PA' && !sameSize && filter !== 'nearest' ? GREY_PALETTE : src.palette;
+}
+
+/** PIL's F -> L (and I -> RGB) saturation: 0 below 0 (and for NaN), 255 from 255 up, else the integer part. */
+function grey32ToByte(v: number): number {
+  return v >= 255 ? 255 : v > 0 ? Math.trunc(v) : 0;
 }
 
 /**
@@ -458,6 +481,8 @@ function toRgbOrGrey(img: DecodedImage, int32Grey: ClipPreprocessOptions['int32G
     case 'I':
       if (int32Grey === 'shift8') return { width, height, channels: 1, data: shiftInt32ToGrey(img).data };
       return { width, height, channels: 1, data: Uint8Array.from(img.data, clamp255) };
+    case 'F':
+      return { width, height, channels: 1, data: Uint8Array.from(img.data, grey32ToByte) };
     case 'LA':
     case '1': {
       const grey = new Uint8Array(n);
@@ -468,7 +493,7 @@ function toRgbOrGrey(img: DecodedImage, int32Grey: ClipPreprocessOptions['int32G
     default: {
       const data = new Uint8Array(n * 3);
       const raster = { width, height, channels: channelsOf(img.mode), data: img.data };
-      writeRgb(img.mode, img.mode === 'P' ? img.palette : null, raster, data, width, 0, 0);
+      writeRgb(img.mode, img.mode === 'P' || img.mode === 'PA' ? img.palette : null, raster, data, width, 0, 0);
       return { width, height, channels: 3, data };
     }
   }
@@ -516,16 +541,16 @@ function shiftInt32ToGrey(img: Extract<DecodedImage, { mode: 'I' }>): Decoded8 {
 }
 
 /** RGB of a zero-valued source pixel: torchvision pads with 0 in the source mode. */
-function padColour(img: Decoded8 | DecodedPalette): Uint8Array {
+function padColour(mode: Exclude<DecodedImage['mode'], 'I' | 'F'>, palette: Uint8Array | null): Uint8Array {
   const rgb = new Uint8Array(3);
-  const ch = channelsOf(img.mode);
-  writeRgb(img.mode, img.mode === 'P' ? img.palette : null, { width: 1, height: 1, channels: ch, data: new Uint8Array(ch) }, rgb, 1, 0, 0);
+  const ch = channelsOf(mode);
+  writeRgb(mode, palette, { width: 1, height: 1, channels: ch, data: new Uint8Array(ch) }, rgb, 1, 0, 0);
   return rgb;
 }
 
 /** PIL's conversions to RGB of a raster in `mode`, written at (dx, dy) of an RGB image `outWidth` wide. */
 function writeRgb(
-  mode: Exclude<DecodedImage['mode'], 'I'>,
+  mode: Exclude<DecodedImage['mode'], 'I' | 'F'>,
   palette: Uint8Array | null,
   win: Raster8,
   out: Uint8Array,
@@ -553,7 +578,8 @@ function writeRgb(
         case '1':
           out[o] = out[o + 1] = out[o + 2] = d[p] ? 255 : 0;
           break;
-        case 'P': {
+        case 'P':
+        case 'PA': { // alpha dropped
           const i = d[p] * 3;
           out[o] = palette![i];
           out[o + 1] = palette![i + 1];
@@ -581,11 +607,11 @@ function validateDecoded(img: DecodedImage): void {
   if (!Number.isInteger(img.width) || !Number.isInteger(img.height) || img.width < 1 || img.height < 1) {
     throw new Error(`image has invalid size ${img.width}x${img.height}`);
   }
-  const expected = img.width * img.height * (img.mode === 'I' ? 1 : channelsOf(img.mode));
+  const expected = img.width * img.height * (img.mode === 'I' || img.mode === 'F' ? 1 : channelsOf(img.mode));
   if (img.data.length !== expected) {
     throw new Error(`image data has ${img.data.length} samples, expected ${expected} for ${img.width}x${img.height} mode ${img.mode}`);
   }
-  if (img.mode === 'P' && img.palette.length < 256 * 3) throw new Error('palette must hold 256 RGB entries');
+  if ((img.mode === 'P' || img.mode === 'PA') && img.palette.length < 256 * 3) throw new Error('palette must hold 256 RGB entries');
 }
 
 /**

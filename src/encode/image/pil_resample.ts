@@ -16,8 +16,8 @@
  *   intermediate image is uint8.
  * - The horizontal pass runs first, over only the source rows that the vertical
  *   pass will read; a pass is skipped when its dimension is unchanged.
- * - 32-bit integer images (mode "I") keep double coefficients and round each
- *   pass half away from zero.
+ * - 32-bit images keep double coefficients: mode "I" rounds each pass half
+ *   away from zero, mode "F" stores each pass as float32.
  * - NEAREST (any mode; Image.resize forces it for "1" and "P") samples source index
  *   floor(x0 + scale/2 + i*scale) where the position is accumulated by repeated
  *   addition, exactly as Pillow's affine scaler does.
@@ -537,6 +537,13 @@ function roundHalfAway(v: number): number {
   return Math.trunc(v >= 0 ? v + 0.5 : v - 0.5);
 }
 
+/** Single-channel 32-bit float samples (Pillow mode "F"), row-major. */
+export interface RasterF32 {
+  width: number;
+  height: number;
+  data: Float32Array;
+}
+
 /**
  * Pillow-exact `Image.resize(..., filter)` of a mode "I" image (convolution
  * with double weights, each pass rounded to an integer; or NEAREST),
@@ -549,6 +556,32 @@ export function resizeI32(
   filter: ResampleFilter,
   window: OutputWindow = fullWindow(outWidth, outHeight),
 ): RasterI32 {
+  return resize32(src, outWidth, outHeight, filter, window, roundHalfAway);
+}
+
+/**
+ * Pillow-exact `Image.resize(..., filter)` of a mode "F" image: Resample.c's
+ * 32-bit float passes sum in double and store each pass as float32.
+ */
+export function resizeF32(
+  src: RasterF32,
+  outWidth: number,
+  outHeight: number,
+  filter: ResampleFilter,
+  window: OutputWindow = fullWindow(outWidth, outHeight),
+): RasterF32 {
+  return resize32(src, outWidth, outHeight, filter, window, Math.fround);
+}
+
+/** The 32-bit passes of Resample.c (modes I and F), `store` rounding each pass's double sums to the sample type. */
+function resize32<T extends Int32Array | Float32Array>(
+  src: { width: number; height: number; data: T },
+  outWidth: number,
+  outHeight: number,
+  filter: ResampleFilter,
+  window: OutputWindow,
+  store: (sum: number) => number,
+): { width: number; height: number; data: T } {
   checkTarget(outWidth, outHeight);
   checkWindow(window, outWidth, outHeight);
   if (filter === 'nearest') {
@@ -558,6 +591,7 @@ export function resizeI32(
   checkFilter(filter);
   const needHorizontal = outWidth !== src.width;
   const needVertical = outHeight !== src.height;
+  const make = (length: number) => new (src.data.constructor as new (length: number) => T)(length);
 
   // Horizontal pass (or column selection) over the rows the vertical pass reads.
   let rows: AxisCoefficients | null = null;
@@ -571,7 +605,7 @@ export function resizeI32(
   }
   const tempH = rowEnd - rowStart;
   const tempW = window.width;
-  const temp = new Int32Array(tempW * tempH);
+  const temp = make(tempW * tempH);
   if (needHorizontal) {
     const cols = resampleCoefficients(filter, src.width, outWidth, window.left, window.width);
     for (let y = 0; y < tempH; y++) {
@@ -582,7 +616,7 @@ export function resizeI32(
         for (let t = 0; t < cols.count[x]; t++) {
           s += src.data[rowBase + cols.first[x] + t] * cols.weights[kBase + t];
         }
-        temp[y * tempW + x] = roundHalfAway(s);
+        temp[y * tempW + x] = store(s);
       }
     }
   } else {
@@ -593,7 +627,7 @@ export function resizeI32(
   }
   if (!rows) return { width: tempW, height: tempH, data: temp };
 
-  const out = new Int32Array(window.width * window.height);
+  const out = make(window.width * window.height);
   for (let y = 0; y < window.height; y++) {
     const kBase = y * rows.kernelSize;
     const firstRow = rows.first[y] - rowStart;
@@ -602,7 +636,7 @@ export function resizeI32(
       for (let t = 0; t < rows.count[y]; t++) {
         s += temp[(firstRow + t) * tempW + x] * rows.weights[kBase + t];
       }
-      out[y * tempW + x] = roundHalfAway(s);
+      out[y * tempW + x] = store(s);
     }
   }
   return { width: window.width, height: window.height, data: out };
@@ -630,7 +664,7 @@ export function nearestSourceIndices(inSize: number, outSize: number): Int32Arra
  * a plain copy when the size is unchanged, like Image.resize; samples that
  * map outside the source are 0, as Pillow fills them.
  */
-function nearestWindow<T extends Uint8Array | Int32Array>(
+function nearestWindow<T extends Uint8Array | Int32Array | Float32Array>(
   data: T,
   width: number,
   height: number,

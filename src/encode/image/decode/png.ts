@@ -25,7 +25,7 @@ export function readPngHeader(b: Uint8Array): PngHeader {
 }
 
 /** Pillow 9.4's PNG mode for (bit depth, colour type). */
-function pngMode(h: PngHeader): ImageMode {
+function pngMode(h: PngHeader): Exclude<ImageMode, 'PA' | 'F'> {
   switch (h.colourType) {
     case 0:
       return h.bitDepth === 1 ? '1' : h.bitDepth === 16 ? 'I' : 'L';

@@ -111,7 +111,7 @@ function reindexPalette(raw: SharpRaw, filePalette: Uint8Array | null): { data: 
 export async function decodeWithSharp(
   bytes: Uint8Array,
   format: ImageFormat,
-  mode: ImageMode,
+  mode: Exclude<ImageMode, 'PA' | 'F'>,
   options: SharpOptions,
   filePalette: Uint8Array | null = null,
 ): Promise<DecodedImage> {

@@ -7,7 +7,7 @@
  * - associated (premultiplied) alpha is un-premultiplied with PIL's integer formula (its "RGBa" unpackers).
  * TIFFs PIL reads but this path cannot reproduce are refused with an error saying so and how to convert them.
  */
-import { decodeWithSharp, openSharp, type SharpOptions } from './sharp.js';
+import { decodeWithSharp, openSharp, reshape8, sharpRaw, type SharpOptions } from './sharp.js';
 import type { DeclaredSize, DecodedImage, ImageMode } from './types.js';
 
 const TAG = {
@@ -28,13 +28,21 @@ const TAG = {
 /** First value of each tag of the first IFD (integer types only). */
 type Ifd = ReadonlyMap<number, number>;
 
+/** Where a tag's first value is stored, and its size in bytes (for patching it). */
+interface ValueAt {
+  readonly offset: number;
+  readonly size: number;
+}
+
 export interface TiffHeader extends DeclaredSize {
   readonly ifd: Ifd;
   /** ColorMap: all red, then all green, then all blue values, 16-bit. */
   readonly colorMap: Uint16Array | null;
+  readonly valueAt: ReadonlyMap<number, ValueAt>;
+  readonly littleEndian: boolean;
 }
 
-function readFirstIfd(b: Uint8Array): { ifd: Ifd; colorMap: Uint16Array | null } {
+function readFirstIfd(b: Uint8Array): { ifd: Ifd; colorMap: Uint16Array | null; valueAt: Map<number, ValueAt>; littleEndian: boolean } {
   const little = b[0] === 0x49;
   const big = b[2] === 0x2b || b[3] === 0x2b; // BigTIFF: 8-byte offsets and counts, 20-byte entries
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -53,6 +61,7 @@ function readFirstIfd(b: Uint8Array): { ifd: Ifd; colorMap: Uint16Array | null }
   need(first + countSize, entrySize * count, 'first directory');
   const sizes: Record<number, number> = { 1: 1, 3: 2, 4: 4, 16: 8 };
   const tags = new Map<number, number>();
+  const valueAt = new Map<number, ValueAt>();
   let colorMap: Uint16Array | null = null;
   for (let i = 0, e = first + countSize; i < count; i++, e += entrySize) {
     const tag = u16(e);
@@ -65,16 +74,17 @@ function readFirstIfd(b: Uint8Array): { ifd: Ifd; colorMap: Uint16Array | null }
     if (valueCount < 1 || at + size > b.length) continue;
     if (tag === TAG.colorMap && type === 3 && at + 2 * valueCount <= b.length) colorMap = Uint16Array.from({ length: valueCount }, (_, k) => u16(at + 2 * k));
     tags.set(tag, type === 1 ? b[at] : type === 3 ? u16(at) : type === 4 ? u32(at) : Number(view.getBigUint64(at, little)));
+    valueAt.set(tag, { offset: at, size });
   }
-  return { ifd: tags, colorMap };
+  return { ifd: tags, colorMap, valueAt, littleEndian: little };
 }
 
 export function readTiffHeader(b: Uint8Array): TiffHeader {
-  const { ifd, colorMap } = readFirstIfd(b);
+  const { ifd, colorMap, valueAt, littleEndian } = readFirstIfd(b);
   const width = ifd.get(TAG.width);
   const height = ifd.get(TAG.height);
   if (width === undefined || height === undefined) throw new Error('TIFF has no ImageWidth/ImageLength in its first directory');
-  return { width, height, ifd, colorMap };
+  return { width, height, ifd, colorMap, valueAt, littleEndian };
 }
 
 const CONVERT = 'convert it to an ordinary TIFF first, e.g. `tiffcp -c lzw -p contig in.tif out.tif` or `convert in.tif out.png`';
@@ -88,8 +98,24 @@ function unsupportedKind(ifd: Ifd): string | null {
   if (compression === 50000 || compression === 34926) return 'Zstandard compression, which libtiff in sharp is built without';
   if (ifd.has(TAG.tileWidth) && ifd.get(TAG.planarConfig) === 2) return 'tiles with separate colour planes, which libvips does not read';
   if (photometric === 8 || photometric === 9 || photometric === 10) return "CIELAB colour (PIL's mode LAB), whose conversion to RGB is not reproduced";
-  if (ifd.get(TAG.sampleFormat) === 3) return "floating-point samples (PIL's mode F), which need float resampling";
-  if (photometric === 3 && (ifd.get(TAG.samplesPerPixel) ?? 1) > 1) return "palette + alpha (PIL's mode PA), which PIL resizes as bicubic palette indices";
+  return null;
+}
+
+/** Kinds PIL 9.4 cannot open either (no entry in TiffImagePlugin's OPEN_INFO): refused, saying so. */
+function pilFailsOn(ifd: Ifd): string | null {
+  const samples = ifd.get(TAG.samplesPerPixel) ?? 1;
+  const bits = ifd.get(TAG.bitsPerSample) ?? 1;
+  if (ifd.get(TAG.sampleFormat) === 3 && (samples !== 1 || bits !== 32)) return `floating-point samples other than one 32-bit grey sample (${samples} × ${bits}-bit)`;
+  if (ifd.get(TAG.photometric) === 3 && samples > 1 && (samples !== 2 || bits !== 8 || ifd.get(TAG.extraSamples) !== 2)) {
+    return `a palette with ${samples - 1} extra sample(s) other than one 8-bit unassociated alpha`;
+  }
+  return null;
+}
+
+/** PIL's mode F (one 32-bit float sample) or PA (8-bit palette index + unassociated alpha), else null. */
+function floatOrPaletteAlpha(ifd: Ifd): 'F' | 'PA' | null {
+  if (ifd.get(TAG.sampleFormat) === 3) return 'F';
+  if (ifd.get(TAG.photometric) === 3 && (ifd.get(TAG.samplesPerPixel) ?? 1) === 2) return 'PA';
   return null;
 }
 
@@ -97,13 +123,18 @@ export async function decodeTiff(bytes: Uint8Array, header: TiffHeader, options:
   const { ifd } = header;
   const unsupported = unsupportedKind(ifd);
   if (unsupported) throw new Error(`TIFF with ${unsupported} (PIL reads it, zeroshot does not); ${CONVERT}`);
+  const pilFails = pilFailsOn(ifd);
+  if (pilFails) throw new Error(`TIFF with ${pilFails}, which PIL 9.4 cannot open either (the reference pipeline fails on it); ${CONVERT}`);
   const photometric = ifd.get(TAG.photometric);
   const bits = ifd.get(TAG.bitsPerSample) ?? 1;
   const samples = ifd.get(TAG.samplesPerPixel) ?? 1;
   const associatedAlpha = photometric === 2 && samples === 4 && ifd.get(TAG.extraSamples) === 1;
 
   let image: DecodedImage;
-  if ((photometric === 5 && bits === 16) || associatedAlpha) {
+  const special = floatOrPaletteAlpha(ifd);
+  if (special) {
+    image = await decodeAsGrey(bytes, header, special, options);
+  } else if ((photometric === 5 && bits === 16) || associatedAlpha) {
     image = await decodeRawSamples(bytes, photometric === 5 ? 'CMYK' : 'RGBA', bits, associatedAlpha, options);
   } else if (photometric === 3) {
     image = await decodeWithSharp(bytes, 'TIFF', 'P', options, paletteOf(header.colorMap, bits));
@@ -121,6 +152,36 @@ export async function decodeTiff(bytes: Uint8Array, header: TiffHeader, options:
   // With exifRotate, sharp has applied the orientation already.
   const orientation = ifd.get(TAG.orientation) ?? 1;
   return options.exifRotate || orientation < 2 || orientation > 8 ? image : transpose(image, orientation);
+}
+
+/**
+ * Mode F and PA samples as PIL unpacks them (F;32F, PA: no colour conversion). libvips would expand a palette
+ * and could invert MinIsWhite, so the bytes are read as MinIsBlack grey: PA's index band as the grey level.
+ */
+async function decodeAsGrey(bytes: Uint8Array, header: TiffHeader, mode: 'F' | 'PA', options: SharpOptions): Promise<DecodedImage> {
+  const grey = withPhotometricMinIsBlack(bytes, header);
+  if (mode === 'PA') {
+    const raw = await sharpRaw(grey, 'srgb', options);
+    const data = reshape8(raw, 'LA');
+    return { width: raw.width, height: raw.height, format: 'TIFF', mode, data, palette: paletteOf(header.colorMap, 8) };
+  }
+  const { data, info } = await openSharp(grey, options).toColourspace('b-w').raw({ depth: 'float' }).toBuffer({ resolveWithObject: true });
+  if (info.channels !== 1) throw new Error(`TIFF mode F decoded with ${info.channels} channels`);
+  const samples = new Float32Array(info.width * info.height);
+  samples.set(new Float32Array(data.buffer, data.byteOffset, samples.length));
+  return { width: info.width, height: info.height, format: 'TIFF', mode, data: samples };
+}
+
+/** A copy of the file whose PhotometricInterpretation says MinIsBlack (1). */
+function withPhotometricMinIsBlack(bytes: Uint8Array, header: TiffHeader): Uint8Array {
+  const at = header.valueAt.get(TAG.photometric);
+  if (!at) throw new Error('TIFF has no PhotometricInterpretation');
+  const copy = Uint8Array.from(bytes);
+  const view = new DataView(copy.buffer);
+  if (at.size === 2) view.setUint16(at.offset, 1, header.littleEndian);
+  else if (at.size === 4) view.setUint32(at.offset, 1, header.littleEndian);
+  else copy[at.offset] = 1;
+  return copy;
 }
 
 /** PIL's palette of a TIFF: the high byte of each ColorMap value, as RGB triplets. */

@@ -1,7 +1,7 @@
 /** The decoders' output: pixels in the mode Pillow 9.4 opens the file in. */
 
 /** Pillow modes produced by the decoders. */
-export type ImageMode = 'L' | 'LA' | 'RGB' | 'RGBA' | 'P' | '1' | 'CMYK' | 'I';
+export type ImageMode = 'L' | 'LA' | 'RGB' | 'RGBA' | 'P' | 'PA' | '1' | 'CMYK' | 'I' | 'F';
 
 /** The formats zeroshot decodes ('OTHER' only for images built in memory). */
 export type ImageFormat = 'JPEG' | 'PNG' | 'WEBP' | 'GIF' | 'BMP' | 'TIFF' | 'OTHER';
@@ -34,22 +34,36 @@ export interface DecodedPalette extends DecodedBase {
   palette: Uint8Array;
 }
 
+/** Palette + alpha (a TIFF): index and alpha per pixel; palette is 256 RGB triplets. */
+export interface DecodedPaletteAlpha extends DecodedBase {
+  mode: 'PA';
+  data: Uint8Array;
+  palette: Uint8Array;
+}
+
 /** Pillow mode "I" (32-bit integer grey), what PIL opens 16-bit grey PNGs as. */
 export interface DecodedInt32 extends DecodedBase {
   mode: 'I';
   data: Int32Array;
 }
 
-export type DecodedImage = Decoded8 | DecodedPalette | DecodedInt32;
+/** Pillow mode "F" (32-bit float grey), what PIL opens floating-point TIFFs as. */
+export interface DecodedFloat32 extends DecodedBase {
+  mode: 'F';
+  data: Float32Array;
+}
+
+export type DecodedImage = Decoded8 | DecodedPalette | DecodedPaletteAlpha | DecodedInt32 | DecodedFloat32;
 
 /** Samples per pixel for an 8-bit mode. */
-export function channelsOf(mode: Exclude<ImageMode, 'I'>): number {
+export function channelsOf(mode: Exclude<ImageMode, 'I' | 'F'>): number {
   switch (mode) {
     case 'L':
     case 'P':
     case '1':
       return 1;
     case 'LA':
+    case 'PA':
       return 2;
     case 'RGB':
       return 3;

@@ -1,5 +1,5 @@
 import { scoreMatrix, type ScoreMatrix } from '../score/similarity.js';
-import { argmaxRows, classScoresFromPrompts, promptsByClass, strategyName, type Strategy } from '../score/strategies.js';
+import { argmaxRows, classScoresFromPrompts, promptsByClass, strategyDefinition, strategyName, type Strategy } from '../score/strategies.js';
 import type { Interval } from './bootstrap.js';
 import { classificationMetrics } from './classification.js';
 import { blockAccuracy, blockBalancedAccuracy, estimateForGroup, type OutcomeTallies } from './groups.js';
@@ -84,7 +84,7 @@ export interface PromptAnalysisInput {
 export function analysePrompts(input: PromptAnalysisInput): PromptAnalysis {
   const { similarity, promptClass, classes, truth } = input;
   const C = classes.length;
-  const strategies = input.strategies.filter((s) => s.kind !== 'embedding-mean');
+  const strategies = input.strategies.filter((s) => !strategyDefinition(s).needsEmbeddings);
   const accuracyOf = (predicted: Int32Array) => classificationMetrics(truth, predicted, classes).accuracy;
   const baseline = strategies.map((s) => accuracyOf(argmaxRows(classScoresFromPrompts(similarity, promptClass, C, s), C)));
   const top = topPromptCounts(similarity, promptClass, truth);

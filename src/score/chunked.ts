@@ -7,7 +7,7 @@
 import { probabilities, type ProbabilityScoring } from './probabilities.js';
 import type { ScoreMatrix } from './similarity.js';
 import { loopKernel, onnxKernel, type SimilarityKernel, type SimilarityProduct } from './similarity_kernel.js';
-import { classEmbeddingMeans, promptsByClass, strategyName, type Strategy } from './strategies.js';
+import { classEmbeddingMeans, promptsByClass, strategyDefinition, strategyName, type Strategy } from './strategies.js';
 
 /** Similarity values per block (64 MB of float32): 209 images a block against ImageNet's 80,000 prompts. */
 export const BLOCK_VALUES = 1 << 24;
@@ -147,7 +147,7 @@ export async function scoreInChunks(inputs: ChunkedScoringInputs, strategies: re
   if (promptClass.length !== prompts) throw new Error(`${promptClass.length} prompt classes for ${prompts} prompts`);
   const topCount = Math.max(1, options.topClasses ?? 1);
   const kernel = options.kernel ?? kernelFor(images * prompts * dim, options.threads ?? 1);
-  const promptLevel = strategies.filter((s) => s.kind !== 'embedding-mean');
+  const promptLevel = strategies.filter((s) => !strategyDefinition(s).needsEmbeddings);
   const needsPrompts = promptLevel.length > 0 || options.onBlock !== undefined;
   const plan: PromptLevelPlan = {
     members: promptsByClass(promptClass, numClasses),

@@ -65,7 +65,6 @@ export interface ComparisonResult {
   readonly confidence: number;
 }
 
-
 /** Outcome tallies of one strategy's runs: over all images, and per attribute; index k = members[k]. */
 interface StrategyTallies {
   readonly population: OutcomeTallies[];
@@ -92,7 +91,10 @@ function compareStrategy(input: ComparisonInput, strategy: string, members: read
   const spreadOver = (groups: readonly number[], block: (counts: Int32Array, offset: number) => number): TallyStatistic => {
     const values = new Float64Array(groups.length);
     return (t, b) => {
-      groups.forEach((g, k) => (values[k] = groupStat(g, block)(t, b)));
+      groups.forEach((g, k) => {
+        const { counts, offset } = groupBlock(t, b, g);
+        values[k] = block(counts, offset);
+      });
       return spread(values);
     };
   };
@@ -100,9 +102,7 @@ function compareStrategy(input: ComparisonInput, strategy: string, members: read
     own: estimateOf(tallies[k], statistic),
     difference: pairedDifference(tallies[k], tallies[base], statistic),
   });
-
-  const population = tallied.population;
-  const attributeTallies = tallied.attributes;
+  const { population, attributes: attributeTallies } = tallied;
 
   return members.map((r, k) => {
     const accuracy = both(population, k, groupStat(0, accuracyOf));

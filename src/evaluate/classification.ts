@@ -33,6 +33,18 @@ export function confusionMatrix(truth: Int32Array, predicted: Int32Array, numCla
   return matrix;
 }
 
+/** classificationMetrics' accuracy without the confusion matrix (classes² counts): correct over labelled images. */
+export function accuracyOfPredictions(truth: Int32Array, predicted: Int32Array): number {
+  let n = 0;
+  let correct = 0;
+  for (let i = 0; i < truth.length; i++) {
+    if (truth[i] < 0) continue;
+    n++;
+    if (truth[i] === predicted[i]) correct++;
+  }
+  return ratio(correct, n);
+}
+
 /** Divides, giving 0 for an empty denominator (scikit-learn's zero_division=0). */
 function ratio(numerator: number, denominator: number): number {
   return denominator === 0 ? 0 : numerator / denominator;

@@ -1,7 +1,7 @@
 import { scoreMatrix, type ScoreMatrix } from '../score/similarity.js';
 import { argmaxRows, classScoresFromPrompts, promptsByClass, strategyDefinition, strategyName, type Strategy } from '../score/strategies.js';
 import type { Interval } from './bootstrap.js';
-import { classificationMetrics } from './classification.js';
+import { accuracyOfPredictions, classificationMetrics } from './classification.js';
 import { blockAccuracy, blockBalancedAccuracy, estimateForGroup, type OutcomeTallies } from './groups.js';
 
 /** For each prompt: how many images it is the top-scoring prompt for, overall and among its own class's images. */
@@ -32,16 +32,28 @@ function classScoreFromColumns(similarity: ScoreMatrix, columns: Int32Array, str
  */
 export function predictionsWithoutEachPrompt(similarity: ScoreMatrix, promptClass: Int32Array, numClasses: number, strategy: Strategy): Int32Array[] {
   const C = numClasses;
+  const rows = similarity.rows;
   const allPrompts = classScoresFromPrompts(similarity, promptClass, C, strategy);
   const members = promptsByClass(promptClass, C);
+  // Each row's best class and its best other class (ties to the class listed first, as argmaxRows): a change to
+  // one class's score then decides the row's new argmax without rescanning the other classes.
+  const best = argmaxRows(allPrompts, C);
+  const runnerUp = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let second = -1;
+    for (let k = 0; k < C; k++) if (k !== best[i] && (second < 0 || allPrompts[i * C + k] > allPrompts[i * C + second])) second = k;
+    runnerUp[i] = second;
+  }
   return Array.from(promptClass, (c, removed) => {
     const others = members[c].filter((j) => j !== removed);
-    const rescored = others.length === 0 ? new Float64Array(similarity.rows).fill(-Infinity) : classScoreFromColumns(similarity, others, strategy);
-    const scores = Float64Array.from(allPrompts);
-    rescored.forEach((score, i) => {
-      scores[i * C + c] = score;
+    const rescored = others.length === 0 ? new Float64Array(rows).fill(-Infinity) : classScoreFromColumns(similarity, others, strategy);
+    return Int32Array.from(rescored, (score, i) => {
+      // The best of the classes other than c, with its score.
+      const rival = best[i] === c ? runnerUp[i] : best[i];
+      if (rival < 0) return c;
+      const rivalScore = allPrompts[i * C + rival];
+      return score > rivalScore || (score === rivalScore && c < rival) ? c : rival;
     });
-    return argmaxRows(scores, C);
   });
 }
 
@@ -85,7 +97,7 @@ export function analysePrompts(input: PromptAnalysisInput): PromptAnalysis {
   const { similarity, promptClass, classes, truth } = input;
   const C = classes.length;
   const strategies = input.strategies.filter((s) => !strategyDefinition(s).needsEmbeddings);
-  const accuracyOf = (predicted: Int32Array) => classificationMetrics(truth, predicted, classes).accuracy;
+  const accuracyOf = (predicted: Int32Array) => accuracyOfPredictions(truth, predicted);
   const baseline = strategies.map((s) => accuracyOf(argmaxRows(classScoresFromPrompts(similarity, promptClass, C, s), C)));
   const top = topPromptCounts(similarity, promptClass, truth);
   const support = new Int32Array(C);

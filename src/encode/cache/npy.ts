@@ -67,3 +67,27 @@ export class NpyFloat32Writer {
     if (this.written !== this.rows) throw new RangeError(`npy: ${this.written} rows written, the header promised ${this.rows}`);
   }
 }
+
+/**
+ * Reads a C-order little-endian float32 .npy (version 1, 2 or 3), the layout NpyFloat32Writer and NumPy's
+ * `np.save` of a float32 array write; anything else is refused, naming what it holds.
+ */
+export function readNpyFloat32(bytes: Uint8Array, source = 'npy'): { shape: number[]; data: Float32Array } {
+  if (bytes.length < 10 || !MAGIC.every((b, i) => bytes[i] === b)) throw new Error(`${source}: not a .npy file (no \\x93NUMPY magic)`);
+  const major = bytes[6];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const start = major === 1 ? 10 : 12;
+  const header = Buffer.from(bytes.subarray(start, start + headerLength)).toString('latin1');
+  const descr = /'descr':\s*'([^']*)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (descr !== '<f4' || fortran !== 'False' || shapeText === undefined) {
+    throw new Error(`${source}: holds ${descr ?? '?'} in ${fortran === 'True' ? 'Fortran' : 'C'} order; only little-endian float32 (<f4) in C order is read`);
+  }
+  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const data = bytes.subarray(start + headerLength);
+  if (data.byteLength !== count * 4) throw new Error(`${source}: ${data.byteLength} data bytes for shape (${shape.join(', ')}), expected ${count * 4}`);
+  return { shape, data: float32FromLittleEndian(data) };
+}

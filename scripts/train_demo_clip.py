@@ -337,7 +337,7 @@ def export_model(text, vision, bpe, out, tok_dir, seed, train_count):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--initial-scale", type=float, default=1 / 0.07, help="initial exp(logit_scale) (CLIP's 1/0.07)")
     ap.add_argument("--lr", type=float, default=2e-3)

@@ -13,6 +13,7 @@ make_image_goldens.py) and manifest.json in the same layout as test/golden/image
 PIL reads that zeroshot refuses on purpose, with PIL's mode.
 """
 
+import io
 import json
 import os
 import shutil
@@ -67,6 +68,27 @@ def write_tiff(name, arr, photometric, bits, extra=None, colormap=None, sample_f
     entries = entries[:12 * strip + 8] + struct.pack("<I", data_offset) + entries[12 * strip + 12:]
     with open(path(name), "wb") as f:
         f.write(b"II*\0" + struct.pack("<I", 8) + struct.pack("<H", len(tags)) + entries + b"\0\0\0\0" + values + data)
+
+
+def write_ojpeg_tiff(name, jpeg, w, h):
+    """Old-style JPEG TIFF (compression 6) as early writers made it: one strip holding a whole JFIF stream,
+    also named by JPEGInterchangeFormat."""
+    tags = [(256, 4, [w]), (257, 4, [h]), (258, 3, [8, 8, 8]), (259, 3, [6]), (262, 3, [6]), (273, 4, [0]),
+            (277, 3, [3]), (278, 4, [h]), (279, 4, [len(jpeg)]), (512, 3, [1]), (513, 4, [0]), (514, 4, [len(jpeg)])]
+    ifd_size = 2 + 12 * len(tags) + 4
+    data_offset = 8 + ifd_size + 8  # after the directory and BitsPerSample's values
+    entries = b""
+    for tag, typ, vals in tags:
+        if tag in (273, 513):
+            vals = [data_offset]
+        raw = b"".join(struct.pack("<H" if typ == 3 else "<I", v) for v in vals)
+        if len(raw) <= 4:
+            entries += struct.pack("<HHI", tag, typ, len(vals)) + raw.ljust(4, b"\0")
+        else:
+            entries += struct.pack("<HHII", tag, typ, len(vals), 8 + ifd_size)
+            bits = raw.ljust(8, b"\0")
+    with open(path(name), "wb") as f:
+        f.write(b"II*\0" + struct.pack("<IH", 8, len(tags)) + entries + b"\0\0\0\0" + bits + jpeg)
 
 
 def bgr0_palette(img, n):
@@ -189,17 +211,37 @@ def make_inputs():
     tiffcp("-c", "lzw", path("pa_150x110.tif"), path("pa_lzw_150x110.tif"))
     add("pa_lzw_150x110.tif", "TIFF palette + alpha, LZW")
 
+    # Layouts and codecs libvips cannot read (zeroshot rewrites them as a plain TIFF): tiles with separate
+    # planes under each codec, Zstandard and LZMA (libtiff's .xz streams with a delta filter), predictors 2 and 3.
+    tiles = ("-t", "-w", "32", "-l", "32", "-p", "separate")
+    for codec, label in (("none", "uncompressed"), ("lzw:2", "LZW, horizontal predictor"), ("zip", "deflate"),
+                         ("packbits", "PackBits"), ("zstd", "Zstandard"), ("lzma", "LZMA")):
+        name = f"tiled_planar_{codec.replace(':2', '_pred2')}_150x110.tif"
+        tiffcp(*tiles, "-c", codec, path("rgb.tmp.tif"), path(name))
+        add(name, f"TIFF RGB, tiles with separate planes, {label}")
+    for codec, label in (("zstd", "Zstandard"), ("zstd:2", "Zstandard, horizontal predictor"), ("lzma", "LZMA"),
+                         ("lzma:2", "LZMA, horizontal predictor")):
+        name = f"{codec.replace(':2', '_pred2')}_150x110.tif"
+        tiffcp("-c", codec, "-r", "16", path("rgb.tmp.tif"), path(name))
+        add(name, f"TIFF RGB, strips, {label}")
+    write_tiff("rgb16.tmp.tif", rgb16, 2, 16)
+    # (tiffcp changes the planar configuration of 8-bit samples only)
+    tiffcp("-t", "-w", "32", "-l", "32", "-B", "-c", "zstd:2", path("rgb16.tmp.tif"), path("rgb16_be_tiled_zstd_pred2_150x110.tif"))
+    add("rgb16_be_tiled_zstd_pred2_150x110.tif", "TIFF 16-bit RGB, big-endian, tiled, Zstandard, horizontal predictor")
+    tiffcp("-c", "lzma:3", path("float_150x110.tif"), path("float_lzma_pred3_150x110.tif"))
+    add("float_lzma_pred3_150x110.tif", "TIFF 32-bit float, LZMA with the floating-point predictor")
+    tiffcp("-t", "-w", "32", "-l", "32", "-c", "zstd", path("la_150x110.tif"), path("la_tiled_zstd_150x110.tif"))
+    add("la_tiled_zstd_150x110.tif", "TIFF grey + alpha, tiled, Zstandard")
+
     # Refused on purpose (PIL reads them): inputs only.
     refused = {}
-    tiffcp("-t", "-w", "32", "-l", "32", "-p", "separate", path("rgb.tmp.tif"), path("refused_tiled_planar.tif"))
-    refused["refused_tiled_planar.tif"] = "tiles with separate colour planes"
-    tiffcp("-c", "lzma", path("rgb.tmp.tif"), path("refused_lzma.tif"))
-    refused["refused_lzma.tif"] = "LZMA compression"
-    tiffcp("-c", "zstd", path("rgb.tmp.tif"), path("refused_zstd.tif"))
-    refused["refused_zstd.tif"] = "Zstandard compression"
+    buf = io.BytesIO()
+    base.save(buf, "JPEG", quality=90)
+    write_ojpeg_tiff("refused_ojpeg.tif", buf.getvalue(), *base.size)
+    refused["refused_ojpeg.tif"] = "old-style JPEG compression (6)"
     Image.frombytes("LAB", base.size, base.tobytes()).save(path("refused_lab.tif"))
     refused["refused_lab.tif"] = "CIELAB colour"
-    for tmp in ("cmyk8.tmp.tif", "rgb.tmp.tif"):
+    for tmp in ("cmyk8.tmp.tif", "rgb.tmp.tif", "rgb16.tmp.tif"):
         os.remove(path(tmp))
     return cases, refused
 

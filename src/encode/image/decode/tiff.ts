@@ -5,9 +5,15 @@
  *   transposes), also without `exifRotate`; PIL's size before loading is kept for 5–8, which swap the sides;
  * - 16-bit samples keep their high byte (PIL's ";16" unpackers), CMYK included;
  * - associated (premultiplied) alpha is un-premultiplied with PIL's integer formula (its "RGBa" unpackers).
- * TIFFs PIL reads but this path cannot reproduce are refused with an error saying so and how to convert them.
+ * - PIL's modes F (32-bit float) and PA (palette + alpha) are read as grey samples, without libvips' colour handling;
+ * - tiles with separate planes, Zstandard and LZMA, which libvips cannot read, are first rewritten as a plain TIFF
+ *   (tiff_plain.ts).
+ * TIFFs PIL reads but this path cannot reproduce are refused with an error saying so and how to convert them, and
+ * those PIL cannot open either with an error saying that.
  */
 import { decodeWithSharp, openSharp, reshape8, sharpRaw, type SharpOptions } from './sharp.js';
+import { readTiffDirectory } from './tiff_ifd.js';
+import { needsPlainTiff, plainTiffObstacle, toPlainTiff } from './tiff_plain.js';
 import type { DeclaredSize, DecodedImage, ImageMode } from './types.js';
 
 const TAG = {
@@ -43,40 +49,17 @@ export interface TiffHeader extends DeclaredSize {
 }
 
 function readFirstIfd(b: Uint8Array): { ifd: Ifd; colorMap: Uint16Array | null; valueAt: Map<number, ValueAt>; littleEndian: boolean } {
-  const little = b[0] === 0x49;
-  const big = b[2] === 0x2b || b[3] === 0x2b; // BigTIFF: 8-byte offsets and counts, 20-byte entries
-  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const need = (o: number, n: number, what: string) => {
-    if (o < 0 || o + n > b.length) throw new Error(`TIFF is truncated (${what} at byte ${o}, file has ${b.length} bytes)`);
-  };
-  const u16 = (o: number) => view.getUint16(o, little);
-  const u32 = (o: number) => view.getUint32(o, little);
-  const offsetAt = (o: number) => (big ? Number(view.getBigUint64(o, little)) : u32(o));
-  need(0, big ? 16 : 8, 'header');
-  const first = offsetAt(big ? 8 : 4);
-  const countSize = big ? 8 : 2;
-  const entrySize = big ? 20 : 12;
-  need(first, countSize, 'first directory');
-  const count = big ? Number(view.getBigUint64(first, little)) : u16(first);
-  need(first + countSize, entrySize * count, 'first directory');
-  const sizes: Record<number, number> = { 1: 1, 3: 2, 4: 4, 16: 8 };
+  const dir = readTiffDirectory(b);
   const tags = new Map<number, number>();
   const valueAt = new Map<number, ValueAt>();
-  let colorMap: Uint16Array | null = null;
-  for (let i = 0, e = first + countSize; i < count; i++, e += entrySize) {
-    const tag = u16(e);
-    const type = u16(e + 2);
-    const size = sizes[type];
-    if (size === undefined || tags.has(tag)) continue;
-    const valueCount = big ? Number(view.getBigUint64(e + 4, little)) : u32(e + 4);
-    const inline = valueCount * size <= (big ? 8 : 4);
-    const at = inline ? e + (big ? 12 : 8) : offsetAt(e + (big ? 12 : 8));
-    if (valueCount < 1 || at + size > b.length) continue;
-    if (tag === TAG.colorMap && type === 3 && at + 2 * valueCount <= b.length) colorMap = Uint16Array.from({ length: valueCount }, (_, k) => u16(at + 2 * k));
-    tags.set(tag, type === 1 ? b[at] : type === 3 ? u16(at) : type === 4 ? u32(at) : Number(view.getBigUint64(at, little)));
-    valueAt.set(tag, { offset: at, size });
+  for (const entry of dir.entries.values()) {
+    const first = dir.integers(entry.tag)?.[0];
+    if (first === undefined) continue;
+    tags.set(entry.tag, first);
+    valueAt.set(entry.tag, { offset: entry.offset, size: entry.size });
   }
-  return { ifd: tags, colorMap, valueAt, littleEndian: little };
+  const map = dir.entries.get(TAG.colorMap)?.type === 3 ? dir.integers(TAG.colorMap) : null;
+  return { ifd: tags, colorMap: map && Uint16Array.from(map), valueAt, littleEndian: dir.littleEndian };
 }
 
 export function readTiffHeader(b: Uint8Array): TiffHeader {
@@ -94,9 +77,7 @@ function unsupportedKind(ifd: Ifd): string | null {
   const compression = ifd.get(TAG.compression) ?? 1;
   const photometric = ifd.get(TAG.photometric);
   if (compression === 6) return 'old-style JPEG compression (6), which libtiff in sharp does not decode';
-  if (compression === 34925) return 'LZMA compression, which libtiff in sharp is built without';
-  if (compression === 50000 || compression === 34926) return 'Zstandard compression, which libtiff in sharp is built without';
-  if (ifd.has(TAG.tileWidth) && ifd.get(TAG.planarConfig) === 2) return 'tiles with separate colour planes, which libvips does not read';
+  if (compression === 34926) return 'compression 34926 (an unofficial Zstandard code), which libtiff does not decode';
   if (photometric === 8 || photometric === 9 || photometric === 10) return "CIELAB colour (PIL's mode LAB), whose conversion to RGB is not reproduced";
   return null;
 }
@@ -127,6 +108,13 @@ export async function decodeTiff(bytes: Uint8Array, header: TiffHeader, options:
   if (pilFails) throw new Error(`TIFF with ${pilFails}, which PIL 9.4 cannot open either (the reference pipeline fails on it); ${CONVERT}`);
   const photometric = ifd.get(TAG.photometric);
   const bits = ifd.get(TAG.bitsPerSample) ?? 1;
+  const compression = ifd.get(TAG.compression) ?? 1;
+  if (needsPlainTiff(compression, ifd.has(TAG.tileWidth), ifd.get(TAG.planarConfig) ?? 1)) {
+    const obstacle = plainTiffObstacle(compression, bits);
+    if (obstacle) throw new Error(`TIFF with tiles in separate colour planes and ${obstacle} (PIL reads it, zeroshot does not); ${CONVERT}`);
+    const plain = await toPlainTiff(bytes);
+    return decodeTiff(plain, readTiffHeader(plain), options);
+  }
   const samples = ifd.get(TAG.samplesPerPixel) ?? 1;
   const associatedAlpha = photometric === 2 && samples === 4 && ifd.get(TAG.extraSamples) === 1;
 

@@ -302,6 +302,8 @@ describe('TIFFs PIL 9.4 cannot open either: refused, saying so', () => {
     ['64-bit float grey', [[258, 64], [339, 3]], /floating-point samples other than one 32-bit grey sample \(1 × 64-bit\)/],
     ['32-bit float RGB', [[258, 32], [277, 3], [339, 3], [262, 2]], /floating-point samples other than one 32-bit grey sample \(3 × 32-bit\)/],
     ['palette + associated alpha', [[262, 3], [277, 2], [338, 1]], /a palette with 1 extra sample\(s\) other than one 8-bit unassociated alpha/],
+    ['compression 34926', [[259, 34926]], /compression 34926 \(an unofficial Zstandard code/],
+    ['ITU L*a*b*', [[262, 10], [277, 3]], /ITU L\*a\*b\* colour \(photometric 10\)/],
   ];
   for (const [name, tags, pattern] of cases) {
     it(name, async () => {

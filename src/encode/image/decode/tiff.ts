@@ -76,9 +76,12 @@ const CONVERT = 'convert it to an ordinary TIFF first, e.g. `tiffcp -c lzw -p co
 function unsupportedKind(ifd: Ifd): string | null {
   const compression = ifd.get(TAG.compression) ?? 1;
   const photometric = ifd.get(TAG.photometric);
-  if (compression === 6) return 'old-style JPEG compression (6), which libtiff in sharp does not decode';
-  if (compression === 34926) return 'compression 34926 (an unofficial Zstandard code), which libtiff does not decode';
-  if (photometric === 8 || photometric === 9 || photometric === 10) return "CIELAB colour (PIL's mode LAB), whose conversion to RGB is not reproduced";
+  if (compression === 6) {
+    return "old-style JPEG compression (6), which PIL decodes through libtiff's OJPEG codec and its own upsampling and colour conversion (sharp's libtiff has no OJPEG; not reproduced)";
+  }
+  if (photometric === 8) {
+    return "CIELAB colour (PIL's mode LAB), which PIL converts to RGB through LittleCMS (ImageCms, Lab D50 to sRGB; not reproduced)";
+  }
   return null;
 }
 
@@ -86,8 +89,11 @@ function unsupportedKind(ifd: Ifd): string | null {
 function pilFailsOn(ifd: Ifd): string | null {
   const samples = ifd.get(TAG.samplesPerPixel) ?? 1;
   const bits = ifd.get(TAG.bitsPerSample) ?? 1;
+  const photometric = ifd.get(TAG.photometric);
+  if (photometric === 9 || photometric === 10) return `${photometric === 9 ? 'ICC' : 'ITU'} L*a*b* colour (photometric ${photometric})`;
+  if (ifd.get(TAG.compression) === 34926) return 'compression 34926 (an unofficial Zstandard code, which libtiff does not know)';
   if (ifd.get(TAG.sampleFormat) === 3 && (samples !== 1 || bits !== 32)) return `floating-point samples other than one 32-bit grey sample (${samples} × ${bits}-bit)`;
-  if (ifd.get(TAG.photometric) === 3 && samples > 1 && (samples !== 2 || bits !== 8 || ifd.get(TAG.extraSamples) !== 2)) {
+  if (photometric === 3 && samples > 1 && (samples !== 2 || bits !== 8 || ifd.get(TAG.extraSamples) !== 2)) {
     return `a palette with ${samples - 1} extra sample(s) other than one 8-bit unassociated alpha`;
   }
   return null;

@@ -9,8 +9,9 @@ Run with Debian's interpreter (python3-pil 9.4, numpy) and libtiff-tools (tiffcp
 
 Writes test/golden/images/decode/: the inputs, expected/<name>.png (the reference crop, made as in
 make_image_goldens.py) and manifest.json in the same layout as test/golden/images/manifest.json, plus
-`swapped`: TIFFs whose sides PIL swaps on load (Orientation 5-8), with the size before, and `refused`: files
-PIL reads that zeroshot refuses on purpose, with PIL's mode.
+`swapped`: TIFFs whose sides PIL swaps on load (Orientation 5-8), with the size before, `refused`: files
+PIL reads that zeroshot refuses on purpose, with PIL's mode, and `variants`: modes F and PA under other filters,
+the transformers reference and no resize, with the options (ClipPreprocessOptions fields).
 """
 
 import io
@@ -27,6 +28,7 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_image_goldens import bmp_rows, reference_crop, synth_alpha, synth_rgb, write_bmp  # noqa: E402
+from make_preprocess_goldens import FILTERS, original_reference, transformers_reference  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "test", "golden", "images", "decode")
@@ -246,6 +248,32 @@ def make_inputs():
     return cases, refused
 
 
+def variant_cases():
+    """Modes F and PA under every filter and both references, and unresized with padding (PA keeps its palette
+    then): options as ClipPreprocessOptions fields."""
+    out = []
+    crop = {"height": 224, "width": 224}
+    for name in ("float_150x110.tif", "pa_150x110.tif"):
+        for resample in FILTERS:
+            for reference in ("original", "transformers"):
+                out.append((name, {"reference": reference, "resample": resample, "size": {"shortestEdge": 224}, "crop": crop}))
+        out.append((name, {"reference": "original", "resample": "bicubic", "size": {"shortestEdge": 224}, "crop": crop, "doResize": False}))
+    return out
+
+
+def make_variants():
+    entries = []
+    for i, (name, opts) in enumerate(variant_cases()):
+        with Image.open(path(name)) as im:
+            im.load()
+            ref = original_reference if opts["reference"] == "original" else transformers_reference
+            arr = ref(im, opts)
+        expected = f"expected/variant{i:02d}_{os.path.splitext(name)[0]}.png"
+        Image.fromarray(np.ascontiguousarray(arr), "RGB").save(path(expected), optimize=True)
+        entries.append({"file": name, "options": opts, "expected": expected})
+    return entries
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -279,6 +307,7 @@ def main():
         "images": entries,
         "swapped": swapped,
         "refused": refused_entries,
+        "variants": make_variants(),
     }
     with open(path("manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { DEFAULT_MAX_IMAGE_PIXELS, DecompressionBombError, decodeImage } from '../src/encode/image/decode/index.js';
 import { DecodeMemoryBudget } from '../src/encode/image/decode/memory_budget.js';
 import { createImagePreprocessor } from '../src/encode/image/preprocess.js';
-import { clipRgbCrop, fromPreprocessorConfig, preprocessImageFile } from '../src/encode/image/clip_image_transform.js';
+import { clipRgbCrop, fromPreprocessorConfig, preprocessImageFile, type ClipPreprocessOptions } from '../src/encode/image/clip_image_transform.js';
 import { runZeroShot } from '../src/pipeline.js';
 import { parseSpec } from '../src/input/spec.js';
 
@@ -308,6 +308,21 @@ describe('TIFFs PIL 9.4 cannot open either: refused, saying so', () => {
   for (const [name, tags, pattern] of cases) {
     it(name, async () => {
       await assert.rejects(decodeImage(tiffWith(64, 64, tags)), (err: Error) => pattern.test(err.message) && /PIL 9\.4 cannot open either/.test(err.message));
+    });
+  }
+});
+
+describe('TIFF modes F and PA under every filter, both references and no resize, as PIL 9.4 gives them', () => {
+  const dir = path.join(GOLDEN, 'decode');
+  const { variants } = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as {
+    variants: { file: string; options: Partial<ClipPreprocessOptions>; expected: string }[];
+  };
+  assert.equal(variants.length, 26);
+  for (const { file, options, expected } of variants) {
+    it(`${file}: ${JSON.stringify(options)}`, async () => {
+      const rgb = clipRgbCrop(await decodeImage(path.join(dir, file)), options);
+      const { data } = await sharp(path.join(dir, expected)).raw().toBuffer({ resolveWithObject: true });
+      assert.deepEqual(Buffer.from(rgb.data), data);
     });
   }
 });

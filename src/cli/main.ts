@@ -73,6 +73,7 @@ interface RunFlags {
   logitScale?: number;
   logitBias?: number;
   dim?: number;
+  maxImagePixels?: number;
   similarities?: SimilarityFormat;
   topKPredictions?: number;
   quiet?: boolean;
@@ -104,6 +105,7 @@ async function runCommand(flags: RunFlags, note?: string): Promise<void> {
     logitScale: flags.logitScale,
     logitBias: flags.logitBias,
     dim: flags.dim,
+    maxImagePixels: flags.maxImagePixels,
     audit: { bootstrap: flags.bootstrap, minGroupSize: flags.minGroupSize, seed: flags.seed },
     topKPredictions: flags.topKPredictions,
   };
@@ -161,6 +163,7 @@ function addRunOptions(command: Command): Command {
     .option('--no-cache', 'do not read or write the embedding cache')
     .option('--no-report', 'skip report.html')
     .option('--dim <n>', 'keep the first N coordinates of every embedding, renormalised (Matryoshka models, e.g. jina-clip v2)', positiveInt('--dim'))
+    .option('--max-image-pixels <n|none>', "PIL's MAX_IMAGE_PIXELS: larger images are kept with a warning, twice as large are refused as decompression bombs (default 89478485)", (value: string) => (value === 'none' ? Infinity : positiveInt('--max-image-pixels')(value)))
     .option('--exif-rotate', 'apply EXIF orientation before preprocessing (the Python reference does not)')
     .option('--similarities <format>', "images × prompts output: json (similarities.json), npy (float32 .npy + similarities_index.json), parquet (one row per image × prompt) or none", parseSimilarityFormat, 'json')
     .option('--top-k-predictions <n>', "predictions.csv lists each strategy's N best classes per image (top<N>:<strategy> columns; 0: none)", wholeNumber('--top-k-predictions'), 0)

@@ -6,10 +6,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { runZeroShot, type RunResult } from '../src/pipeline.js';
 import { readNpyFloat32 } from '../src/encode/cache/npy.js';
@@ -21,6 +21,7 @@ import { largeOutputNotice, writeScoresJson } from '../src/report/similarity_out
 import { similaritiesJson } from '../src/report/tables.js';
 import type { ScoreMatrix } from '../src/score/similarity.js';
 
+const CHROMIUM = '/usr/bin/chromium';
 const FIXTURE = fileURLToPath(new URL('../fixtures/tiny-clip', import.meta.url));
 const DEMO_IMAGES = fileURLToPath(new URL('../fixtures/demo-images', import.meta.url));
 const IMAGENET = readFileSync(fileURLToPath(new URL('../specs/label_sets/classes/imagenet-1k.txt', import.meta.url)), 'utf8').trim().split('\n');
@@ -118,6 +119,33 @@ test('a 1,000-class spec end to end: acc5, mean per-class recall, sparse confusi
   const report = await writeReport(out);
   t.diagnostic(readdirSync(out).map((name) => `${name} ${statSync(join(out, name)).size} B`).join(', '));
   assert.ok(statSync(report).size < 10 * 1024 ** 2, `report.html is ${statSync(report).size} bytes`);
+  if (!existsSync(CHROMIUM)) return t.diagnostic('no Chromium: the page itself is not opened');
+  // The page: no heatmap but the most confused pairs, and a per-class table that a search narrows.
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  try {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
+    await page.goto(pathToFileURL(report).href);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+    assert.deepEqual(problems, []);
+    assert.match(await page.locator('#heatmap').innerText(), /1,000 classes: the matrix is too large to draw/);
+    const rows = await page.locator('#class-table tbody tr').count();
+    assert.ok(rows > 0 && rows <= result.imageKeys.length, `${rows} classes with images`);
+    const someClass = IMAGENET[(0 * 37) % 1000];
+    await page.fill('#class-search', someClass.slice(0, 6));
+    const filtered = await page.locator('#class-table tbody tr').allInnerTexts();
+    assert.ok(filtered.length >= 1 && filtered.every((row) => row.toLowerCase().includes(someClass.slice(0, 6).toLowerCase())), filtered.join(' | '));
+    const pair = page.locator('#heatmap button').first();
+    if (await pair.count()) {
+      await pair.click();
+      assert.ok((await page.locator('#gallery img').count()) >= 1, 'a confused pair opens its gallery');
+    }
+  } finally {
+    await browser.close();
+  }
 });
 
 test('npy and Parquet outputs read back; recomputed blocks equal the kept matrix', async () => {

@@ -1,9 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import sharp from 'sharp';
 import type { AttributeAudit, AuditResult, StrategyAudit } from '../evaluate/audit.js';
-import type { WrittenClassificationMetrics } from '../evaluate/classification.js';
+import { DENSE_CONFUSION_MAX_CLASSES, type WrittenClassificationMetrics } from '../evaluate/classification.js';
+import { float32FromLittleEndian } from '../encode/cache/npy.js';
 import type { GroupMetrics } from '../evaluate/groups.js';
 import type { ImageFailure } from '../pipeline.js';
 import { strategyHelp } from '../score/strategies.js';
@@ -12,7 +13,7 @@ import { reportHtml } from './report_page.js';
 import { RESULT_FILES } from './results.js';
 import type { ResultOutput } from './results_folder.js';
 import { updateRecordedFile } from './results_folder.js';
-import { parseJson, readErrorsFile, readMetricsFile, readOptional, readPredictionsFile, readRunFile, type PredictionTable, type RunFile, type ScoresFile } from './result_files.js';
+import { parseJson, readErrorsFile, readMetricsFile, readOptional, readPredictionsFile, readRunFile, type MetricsFile, type PredictionTable, type RunFile, type ScoresFile, type SimilarityIndexFile } from './result_files.js';
 
 export type { MetricsFile, RunFile } from './result_files.js';
 
@@ -138,6 +139,62 @@ function galleryCells(table: PredictionTable, numClasses: number, cap: number): 
   return cells;
 }
 
+/** Galleries a many-class report shows: the cells of the most confused pairs, this many images each. */
+const MANY_CLASSES_GALLERY_PAIRS = 25;
+const MANY_CLASSES_GALLERY_CAP = 6;
+/** similarities.json larger than this is not parsed for the galleries' top prompts (similarities.npy is read by row). */
+const MAX_SIMILARITIES_JSON_BYTES = 64 * 1024 ** 2;
+
+/** Per strategy, the cells of its most confused pairs (metrics.json's top_confused), or of its most predicted classes without labels. */
+function mostConfusedCells(cells: Record<string, CellRows[]>, metrics: MetricsFile | null, classes: readonly string[]): Record<string, CellRows[]> {
+  const index = new Map(classes.map((c, k) => [c, k]));
+  return Object.fromEntries(Object.entries(cells).map(([strategy, list]) => {
+    const pairs = metrics?.strategies[strategy]?.top_confused;
+    if (pairs) {
+      const wanted = new Set(pairs.slice(0, MANY_CLASSES_GALLERY_PAIRS).map((p) => `${index.get(p.truth)}>${index.get(p.predicted)}`));
+      return [strategy, list.filter((cell) => wanted.has(`${cell.truth}>${cell.predicted}`))];
+    }
+    return [strategy, [...list].sort((a, b) => b.total - a.total).slice(0, MANY_CLASSES_GALLERY_PAIRS)];
+  }));
+}
+
+/**
+ * The prompt scores of the images shown: rows of similarities.npy (read by offset), or similarities.json when it is
+ * small enough to parse; none otherwise (the galleries then list no prompts).
+ */
+async function shownScores(resultsDir: string, keys: readonly string[]): Promise<Map<string, Record<string, number>>> {
+  const scores = new Map<string, Record<string, number>>();
+  const indexText = await readOptional(join(resultsDir, RESULT_FILES.similaritiesIndex));
+  if (indexText !== null) {
+    const index = parseJson<SimilarityIndexFile>(indexText, join(resultsDir, RESULT_FILES.similaritiesIndex));
+    const rowOf = new Map(index.images.map((key, i) => [key, i]));
+    const cols = index.prompts.length;
+    const handle = await open(join(resultsDir, index.files.similarities), 'r').catch(() => null);
+    if (!handle) return scores;
+    try {
+      // The C-order float32 data ends the file, after a header of any length.
+      const dataStart = (await handle.stat()).size - index.shape[0] * cols * 4;
+      const row = Buffer.alloc(cols * 4);
+      for (const key of keys) {
+        const i = rowOf.get(key);
+        if (i === undefined) continue;
+        await handle.read(row, 0, row.length, dataStart + i * cols * 4);
+        const values = float32FromLittleEndian(row);
+        scores.set(key, Object.fromEntries(index.prompts.map((p, j) => [p, values[j]])));
+      }
+    } finally {
+      await handle.close();
+    }
+    return scores;
+  }
+  const path = join(resultsDir, RESULT_FILES.similarities);
+  const size = await stat(path).then((s) => s.size, () => null);
+  if (size === null || size > MAX_SIMILARITIES_JSON_BYTES) return scores;
+  const all = parseJson<ScoresFile>(await readFile(path, 'utf8'), path);
+  for (const key of keys) if (all[key]) scores.set(key, all[key]);
+  return scores;
+}
+
 /** The highest-scoring prompts of one image: [prompt index, score], best first. */
 function topPrompts(scores: Record<string, number> | undefined, promptIndex: ReadonlyMap<string, number>): [number, number][] {
   if (!scores) return [];
@@ -184,7 +241,6 @@ export async function loadReportData(resultsDir: string, options: ReportOptions 
   };
   if (!Number.isInteger(settings.thumbnailSize) || settings.thumbnailSize < 8) throw new Error(`thumbnail size ${settings.thumbnailSize} must be an integer of at least 8 px`);
   if (!Number.isInteger(settings.galleryCap) || settings.galleryCap < 0) throw new Error(`gallery cap ${settings.galleryCap} must be a whole number`);
-  const pathOf = (name: string) => join(resultsDir, name);
   // Without the folder's file list (sizes, hashes): the report built during the run and one rebuilt later are the same.
   const { files: _files, failed_outputs: _failedOutputs, ...run } = await readRunFile(resultsDir);
   const metricsFile = await readMetricsFile(resultsDir);
@@ -198,10 +254,10 @@ export async function loadReportData(resultsDir: string, options: ReportOptions 
     ?? { keys: [], contentHashes: null, strategies: [], predicted: new Map(), truth: null, groups: new Map() };
   const strategies = metricsFile ? Object.keys(metricsFile.strategies) : table.strategies.length ? table.strategies : [...run.strategies];
 
-  const similaritiesText = await readOptional(pathOf(RESULT_FILES.similarities));
-  const similarities = similaritiesText === null ? {} : parseJson<ScoresFile>(similaritiesText, pathOf(RESULT_FILES.similarities));
-
-  const cells = galleryCells(table, classes.length, settings.galleryCap);
+  // Many classes: galleries for the most confused pairs only (else one per non-empty cell: thousands of thumbnails).
+  const many = classes.length > DENSE_CONFUSION_MAX_CLASSES;
+  const allCells = galleryCells(table, classes.length, many ? Math.min(settings.galleryCap, MANY_CLASSES_GALLERY_CAP) : settings.galleryCap);
+  const cells = many ? mostConfusedCells(allCells, metricsFile, classes) : allCells;
   const shownRows = [...new Set(Object.values(cells).flatMap((list) => list.flatMap((cell) => cell.rows)))].sort((a, b) => a - b);
   const imageOfRow = new Map(shownRows.map((row, i) => [row, i]));
   const imagesRoot = isAbsolute(run.images_root) ? run.images_root : join(resultsDir, run.images_root);
@@ -209,7 +265,8 @@ export async function loadReportData(resultsDir: string, options: ReportOptions 
     const path = join(imagesRoot, table.keys[row]);
     return settings.thumbnails === 'embed' ? thumbnailDataUri(path, settings.thumbnailSize) : relativeUrl(resultsDir, path);
   });
-  const images = shownRows.map((row, i): GalleryImage => ({ key: table.keys[row], src: sources[i], top: topPrompts(similarities[table.keys[row]], promptIndex) }));
+  const scores = await shownScores(resultsDir, shownRows.map((row) => table.keys[row]));
+  const images = shownRows.map((row, i): GalleryImage => ({ key: table.keys[row], src: sources[i], top: topPrompts(scores.get(table.keys[row]), promptIndex) }));
 
   const failures = await readErrorsFile(resultsDir);
 

@@ -228,7 +228,8 @@ const REPORT_SCRIPT = String.raw`
     strategy: data.strategies[0] || null,
     attribute: 0,
     rankingAttribute: 0,
-    cell: null
+    cell: null,
+    classQuery: ''
   };
 
   // ---------- helpers ----------
@@ -459,7 +460,30 @@ const REPORT_SCRIPT = String.raw`
   }
 
   // ---------- confusion matrix ----------
-  function currentConfusion() { return data.metrics && state.strategy ? data.metrics[state.strategy].confusion : null; }
+  // Above 100 classes metrics.json holds the matrix as its non-zero cells: no heatmap then, but the most confused
+  // pairs and a searchable per-class table.
+  function currentMetrics() { return data.metrics && state.strategy ? data.metrics[state.strategy] : null; }
+  function currentConfusion() { var m = currentMetrics(); return m && m.confusion ? m.confusion : null; }
+  function sparseOnly() { var m = currentMetrics(); return !!(m && !m.confusion && m.confusion_cells); }
+  /** [true, predicted, count] of every non-zero cell. */
+  function confusionCells(m) {
+    if (m.confusion_cells) return m.confusion_cells;
+    var out = [];
+    m.confusion.forEach(function (row, t) { row.forEach(function (n, p) { if (n) out.push([t, p, n]); }); });
+    return out;
+  }
+  function renderConfusedPairs(el) {
+    var m = currentMetrics();
+    el.style.height = 'auto';
+    var pairs = (m.top_confused || []);
+    var index = {};
+    data.classes.forEach(function (c, k) { index[c] = k; });
+    fill(el.id, h('p', { className: 'hint' }, int(data.classes.length) + ' classes: the matrix is too large to draw; these are the most confused pairs (click one to see its images).'),
+      pairs.length ? table([th('True class'), th('Predicted as'), th('Images', true)], pairs.map(function (pair) {
+        var t = index[pair.truth], p = index[pair.predicted];
+        return h('tr', null, td(pair.truth), td(h('button', { className: 'linklike', type: 'button', on: { click: function () { showCell(t, p); } } }, classLabel(p))), td(int(pair.count), true));
+      })) : empty('No image was misclassified.'));
+  }
   function rowSum(row) { return row.reduce(function (a, b) { return a + b; }, 0); }
   function classLabel(k) { return data.probe[k] ? data.classes[k] + ' (probe)' : data.classes[k]; }
 
@@ -468,6 +492,7 @@ const REPORT_SCRIPT = String.raw`
     var el = document.getElementById('heatmap');
     var confusion = currentConfusion();
     window.__zeroshotReport = { strategy: state.strategy, confusion: confusion };
+    if (sparseOnly()) { echarts.getInstanceByDom(el) && echarts.getInstanceByDom(el).dispose(); renderConfusedPairs(el); return; }
     if (!confusion) {
       showChartMessage(el, 'No labels, so no confusion matrix. The table below lists the images by predicted class.');
       document.getElementById('confusion-details').open = true;
@@ -544,6 +569,13 @@ const REPORT_SCRIPT = String.raw`
   }
 
   function renderConfusionTable() {
+    if (sparseOnly()) {
+      var listed = confusionCells(currentMetrics()).slice().sort(function (a, b) { return b[2] - a[2]; }).slice(0, 200);
+      fill('confusion-table', table([th('True class'), th('Predicted'), th('Images', true)], listed.map(function (c) {
+        return h('tr', null, td(data.classes[c[0]]), td(h('button', { className: 'linklike', type: 'button', on: { click: function () { showCell(c[0], c[1]); } } }, classLabel(c[1]))), td(int(c[2]), true));
+      })));
+      return;
+    }
     var confusion = currentConfusion();
     var cells = data.gallery.cells[state.strategy] || [];
     var countOf = function (t, p) {
@@ -574,20 +606,31 @@ const REPORT_SCRIPT = String.raw`
   function renderClassTable() {
     var m = data.metrics && state.strategy ? data.metrics[state.strategy] : null;
     if (!m) { fill('class-table', empty('Recall and precision need labels.')); return; }
-    var shown = data.classes.map(function (_, k) { return k; }).filter(function (k) { return m.per_class[data.classes[k]].support > 0; });
-    fill('class-table', table(
+    // Each true class's most frequent wrong prediction (the earliest class on ties), from the non-zero cells.
+    var mistakenFor = {};
+    confusionCells(m).forEach(function (c) {
+      if (c[0] === c[1]) return;
+      var best = mistakenFor[c[0]];
+      if (!best || c[2] > best[1] || (c[2] === best[1] && c[1] < best[0])) mistakenFor[c[0]] = [c[1], c[2]];
+    });
+    var query = state.classQuery || '';
+    var shown = data.classes.map(function (_, k) { return k; }).filter(function (k) {
+      return m.per_class[data.classes[k]].support > 0 && (!query || data.classes[k].toLowerCase().indexOf(query) >= 0);
+    });
+    var search = data.classes.length > 20 ? h('input', { type: 'search', id: 'class-search', placeholder: 'Find a class…', 'aria-label': 'Find a class', value: query,
+      on: { input: function (e) { state.classQuery = e.target.value.trim().toLowerCase(); renderClassTable(); var box = document.getElementById('class-search'); box.focus(); box.setSelectionRange(box.value.length, box.value.length); } } }) : null;
+    fill('class-table', search, table(
       [th('Class'), th('Images', true), th('Recall', true), th('Precision', true), th('Most often taken for', true)],
       shown.map(function (k) {
         var c = m.per_class[data.classes[k]];
-        var row = m.confusion[k];
-        var mistaken = -1;
-        row.forEach(function (n, p) { if (p !== k && n > 0 && (mistaken < 0 || n > row[mistaken])) mistaken = p; });
+        var mistaken = mistakenFor[k] ? mistakenFor[k][0] : -1;
+        var mistakenCount = mistakenFor[k] ? mistakenFor[k][1] : 0;
         return h('tr', null,
           td(data.classes[k]), td(int(c.support), true),
           td(meter(pct(c.recall), c.recall, 1), true),
           td(pct(c.precision), true),
           td(mistaken < 0 ? '—' : h('button', { className: 'linklike', type: 'button', title: 'Show these images', on: { click: function () { showCell(k, mistaken, true); } } },
-            classLabel(mistaken) + ' (' + int(row[mistaken]) + ')'), true));
+            classLabel(mistaken) + ' (' + int(mistakenCount) + ')'), true));
       })));
   }
 

@@ -66,48 +66,69 @@ interface PromptLevelPlan {
 /**
  * Class scores of the score-level strategies for a block, in one pass over it. Sums run in double in prompt order;
  * top-k keeps each class's K best values by insertion (no sort) and sums them best first: the same operations in
- * the same order as classScoresFromPrompts, so the same doubles.
+ * the same order as classScoresFromPrompts, so the same doubles. A class whose prompts are consecutive columns
+ * (templated specs) is read without the index list.
  */
 function promptLevelScores(block: ScoreMatrix, plan: PromptLevelPlan, numClasses: number): Float64Array[] {
   const { members, kMax, strategies } = plan;
   const outs = strategies.map(() => new Float64Array(block.rows * numClasses));
+  // Per strategy: how many best values it sums (0: all, as sum; -1: all divided by the count, as mean).
+  const take = Int32Array.from(strategies, (s) => (s.kind === 'sum' ? 0 : s.kind === 'mean' ? -1 : s.kind === 'max' ? 1 : (s as { k: number }).k));
+  const firstColumn = Int32Array.from(members, (m) => (m.every((j, p) => j === m[0] + p) ? m[0] : -1));
   const best = new Float64Array(Math.max(1, kMax));
   const data = block.data;
+  const cols = block.cols;
   for (let i = 0; i < block.rows; i++) {
-    const row = i * block.cols;
+    const row = i * cols;
     for (let c = 0; c < numClasses; c++) {
       const prompts = members[c];
       const n = prompts.length;
-      const keep = Math.min(kMax, n);
+      const keep = kMax < n ? kMax : n;
+      const first = firstColumn[c];
       let total = 0;
       let kept = 0;
-      for (let p = 0; p < n; p++) {
-        const value = data[row + prompts[p]];
-        total += value;
-        if (kept < keep) {
-          let at = kept++;
-          while (at > 0 && value > best[at - 1]) best[at] = best[--at];
+      // The same loop twice, so that neither pays for the other's addressing.
+      if (first >= 0) {
+        const end = row + first + n;
+        for (let q = row + first; q < end; q++) {
+          const value = data[q];
+          total += value;
+          let at: number;
+          if (kept < keep) at = kept++;
+          else if (keep > 0 && value > best[keep - 1]) at = keep - 1;
+          else continue;
+          while (at > 0 && value > best[at - 1]) {
+            best[at] = best[at - 1];
+            at--;
+          }
           best[at] = value;
-        } else if (keep > 0 && value > best[keep - 1]) {
-          let at = keep - 1;
-          while (at > 0 && value > best[at - 1]) best[at] = best[--at];
+        }
+      } else {
+        for (let p = 0; p < n; p++) {
+          const value = data[row + prompts[p]];
+          total += value;
+          let at: number;
+          if (kept < keep) at = kept++;
+          else if (keep > 0 && value > best[keep - 1]) at = keep - 1;
+          else continue;
+          while (at > 0 && value > best[at - 1]) {
+            best[at] = best[at - 1];
+            at--;
+          }
           best[at] = value;
         }
       }
       const cell = i * numClasses + c;
-      strategies.forEach((strategy, s) => {
-        if (strategy.kind === 'sum') outs[s][cell] = total;
-        else if (strategy.kind === 'mean') outs[s][cell] = total / n;
+      for (let s = 0; s < take.length; s++) {
+        const k = take[s];
+        if (k === 0 || k >= n) outs[s][cell] = total;
+        else if (k < 0) outs[s][cell] = total / n;
         else {
-          const k = strategy.kind === 'max' ? 1 : (strategy as { k: number }).k;
-          if (k >= n) outs[s][cell] = total;
-          else {
-            let sum = 0;
-            for (let p = 0; p < k; p++) sum += best[p];
-            outs[s][cell] = sum;
-          }
+          let sum = 0;
+          for (let p = 0; p < k; p++) sum += best[p];
+          outs[s][cell] = sum;
         }
-      });
+      }
     }
   }
   return outs;
@@ -165,16 +186,25 @@ export async function scoreInChunks(inputs: ChunkedScoringInputs, strategies: re
       ? await kernel(classEmbeddingMeans(textEmbeddings, dim, promptClass, numClasses), dim)
       : null;
     if (classProduct) products.push(classProduct);
-    for (let start = 0; start < images; start += rowsPerBlock) {
+    // The next block's products run in ONNX Runtime's threads while this thread scores the current one.
+    const launch = (start: number) => {
       const end = Math.min(images, start + rowsPerBlock);
       const imageBlock = imageEmbeddings.subarray(start * dim, end * dim);
+      return { start, rows: end - start, prompt: promptProduct?.block(imageBlock), classes: classProduct?.block(imageBlock) };
+    };
+    let pending = images > 0 ? launch(0) : null;
+    while (pending) {
+      const { start, rows, prompt, classes } = pending;
+      const promptScores = prompt && (await prompt);
+      const classScores = classes && (await classes);
+      pending = start + rows < images ? launch(start + rows) : null;
       const scores = new Map<string, Float64Array | Float32Array>();
-      if (promptProduct) {
-        const block = blockOf(end - start, prompts, await promptProduct.block(imageBlock));
+      if (promptScores) {
+        const block = blockOf(rows, prompts, promptScores);
         await options.onBlock?.(start, block);
-        promptLevelScores(block, plan, numClasses).forEach((classScores, s) => scores.set(strategyName(promptLevel[s]), classScores));
+        promptLevelScores(block, plan, numClasses).forEach((values, s) => scores.set(strategyName(promptLevel[s]), values));
       }
-      if (classProduct) scores.set('embedding-mean', await classProduct.block(imageBlock));
+      if (classScores) scores.set('embedding-mean', classScores);
       for (const strategy of strategies) {
         const name = strategyName(strategy);
         topClassesOfRows(scores.get(name)!, numClasses, topCount, topClasses.get(name)!, start);

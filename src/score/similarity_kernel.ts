@@ -65,16 +65,26 @@ const floatValue = (name: string, dims: readonly (string | number)[]): Buffer =>
   return Buffer.concat([stringField(1, name), lengthField(2, lengthField(1, tensorType))]);
 };
 
-/** `y[rows, cols] = a[rows, dim] @ t` with `t` the constant [dim × cols] (little-endian float32 raw data); ONNX IR 8, opset 17. */
-export function matmulModelBytes(t: Float32Array, dim: number, cols: number): Buffer {
-  const raw = Buffer.from(t.buffer, t.byteOffset, t.byteLength);
+/** TensorProto of a float32 constant (dims, data_type FLOAT, name, little-endian raw_data). */
+const floatConstant = (name: string, dims: readonly number[], values: Float32Array): Buffer => {
+  const raw = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
   if (!new Uint8Array(new Uint16Array([1]).buffer)[0]) raw.swap32();
-  const initializer = Buffer.concat([intField(1, dim), intField(1, cols), intField(2, 1), stringField(8, 't'), lengthField(9, raw)]);
-  const node = Buffer.concat([stringField(1, 'a'), stringField(1, 't'), stringField(2, 'y'), stringField(3, 'similarity'), stringField(4, 'MatMul')]);
+  return Buffer.concat([...dims.map((d) => intField(1, d)), intField(2, 1), stringField(8, name), lengthField(9, raw)]);
+};
+const nodeProto = (inputs: readonly string[], output: string, name: string, op: string): Buffer =>
+  Buffer.concat([...inputs.map((i) => stringField(1, i)), stringField(2, output), stringField(3, name), stringField(4, op)]);
+
+/**
+ * `y[rows, cols] = (a[rows, dim] @ t) · 100` with `t` the constant [dim × cols]: the ×100 rounds once more in
+ * float32, as the loop's `scale * dot` does. ONNX IR 8, opset 17.
+ */
+export function matmulModelBytes(t: Float32Array, dim: number, cols: number): Buffer {
   const graph = Buffer.concat([
-    lengthField(1, node),
+    lengthField(1, nodeProto(['a', 't'], 'dot', 'similarity', 'MatMul')),
+    lengthField(1, nodeProto(['dot', 'scale'], 'y', 'times_100', 'Mul')),
     stringField(2, 'zeroshot_similarity'),
-    lengthField(5, initializer),
+    lengthField(5, floatConstant('t', [dim, cols], t)),
+    lengthField(5, floatConstant('scale', [], Float32Array.of(100))),
     lengthField(11, floatValue('a', ['rows', dim])),
     lengthField(12, floatValue('y', ['rows', cols])),
   ]);
@@ -119,9 +129,7 @@ export function onnxKernel(threads: number): SimilarityKernel {
         const rows = images.length / dim;
         if (rows === 0) return new Float32Array(0);
         const { y } = await graph.run({ a: { type: 'float32', data: images, dims: [rows, dim] } }, ['y']);
-        const out = y.data;
-        for (let i = 0; i < out.length; i++) out[i] *= 100;
-        return out;
+        return y.data;
       },
       dispose: () => graph.dispose(),
     };

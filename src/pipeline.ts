@@ -75,6 +75,8 @@ export interface RunCounts {
   readonly cache_hits: number;
   /** Embedded images that went through the model in this run. */
   readonly encoded: number;
+  /** Embedded images with the same content as an earlier file of the folder (copies): encoded once for all. */
+  readonly shared_content: number;
   readonly failed: number;
   readonly labelled: number;
   /** Embedded images without a label (left out of the metrics). */
@@ -339,6 +341,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
         embedded: images.keys.length,
         cache_hits: images.cacheHits,
         encoded: images.encoded,
+        shared_content: images.sharedContent,
         failed: images.failures.length,
         labelled,
         unlabelled: labelRows ? images.keys.length - labelled : 0,

@@ -231,3 +231,20 @@ test('classes from a text file beside the spec, one a line', async () => {
   writeFileSync(join(dir, 'unknown.yaml'), 'templates: no-such-set\nclasses: [cat]\n');
   await assert.rejects(loadSpec(join(dir, 'unknown.yaml')), /templates 'no-such-set' is neither a built-in template set \(openai-cifar-18, openai-imagenet-80, openai-imagenet-ensemble-7\)/);
 });
+
+test('identical files within a run are encoded once (same content hash), each keeping its own row', async () => {
+  const dir = scratch();
+  const images = join(dir, 'images');
+  mkdirSync(join(images, 'copies'), { recursive: true });
+  for (const name of ['1.jpg', '2.jpg', '3.jpg']) writeFileSync(join(images, name), readFileSync(join(DEMO_IMAGES, name)));
+  writeFileSync(join(images, 'copies', 'a.jpg'), readFileSync(join(DEMO_IMAGES, '1.jpg')));
+  writeFileSync(join(images, 'copies', 'b.jpg'), readFileSync(join(DEMO_IMAGES, '1.jpg')));
+  writeFileSync(join(images, 'copies', 'c.jpg'), readFileSync(join(DEMO_IMAGES, '2.jpg')));
+  const run = await runZeroShot({ images, spec: 'fairface-race', model: FIXTURE, offline: true, cache: false, threads: 2 }, { onWarning: () => {} });
+  assert.deepEqual([run.counts.embedded, run.counts.encoded, run.counts.shared_content], [6, 3, 3]);
+  const row = (key: string) => Array.from(run.imageEmbeddings.subarray(run.imageKeys.indexOf(key) * run.dim, (run.imageKeys.indexOf(key) + 1) * run.dim));
+  assert.deepEqual(row('copies/a.jpg'), row('1.jpg'));
+  assert.deepEqual(row('copies/b.jpg'), row('1.jpg'));
+  assert.deepEqual(row('copies/c.jpg'), row('2.jpg'));
+  assert.notDeepEqual(row('3.jpg'), row('1.jpg'));
+});

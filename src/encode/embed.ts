@@ -30,6 +30,8 @@ export interface EmbeddedImages {
   readonly cacheHits: number;
   /** Images that went through the model in this run. */
   readonly encoded: number;
+  /** Images whose content an earlier file of the listing has (a copy): given that file's embedding, not encoded again. */
+  readonly sharedContent: number;
   /** Seconds spent in the vision tower (tower loading included): the rest of the pass is what feeding it cost. */
   readonly inferenceSeconds: number;
 }
@@ -70,8 +72,9 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
   const hashes: string[] = new Array(images.length);
   let cacheHits = 0;
   const report = () =>
-    options.onProgress?.({ done: cacheHits + encoded + failed.size, total: images.length, failed: failed.size, cacheHits });
+    options.onProgress?.({ done: cacheHits + encoded + sharedContent + failed.size, total: images.length, failed: failed.size, cacheHits });
   let encoded = 0;
+  let sharedContent = 0;
   let inferenceMs = 0;
 
   // Pass 1: content hashes and cache hits.
@@ -97,7 +100,16 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
   // Pass 2: the misses, in full batches. The workers write a batch into `shared` while ONNX Runtime encodes the
   // previous one from `input`, which must be memory of its own (onnxruntime-node rejects SharedArrayBuffer
   // views). Both live for the whole run, so batches allocate no pixel memory.
-  const misses = images.map((_, i) => i).filter((i) => !embedded[i] && !failed.has(i));
+  // Files of the same content (copies, links under other names) go through the model once: the first of them.
+  const firstOfContent = new Map<string, number>();
+  const sameAs = new Map<number, number>();
+  const misses = images.map((_, i) => i).filter((i) => {
+    if (embedded[i] || failed.has(i)) return false;
+    const first = firstOfContent.get(hashes[i]);
+    if (first === undefined) firstOfContent.set(hashes[i], i);
+    else sameAs.set(i, first);
+    return first === undefined;
+  });
   const { height, width } = options.model.imageShape;
   const pixelsPerImage = 3 * height * width;
   const slots = Math.min(batchSize, misses.length);
@@ -139,6 +151,14 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
     }
     report();
   }
+  // The copies take their first file's embedding, or its failure.
+  for (const [i, first] of sameAs) {
+    if (embedded[first]) {
+      store(i, matrix.subarray(first * dim, (first + 1) * dim));
+      sharedContent += 1;
+    } else failed.set(i, failed.get(first) ?? 'not embedded');
+  }
+  if (sameAs.size) report();
 
   const keys: string[] = [];
   const sourceIndex: number[] = [];
@@ -151,7 +171,7 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
   });
   cache?.store.recordImagePaths(cache.scope, sourceIndex.map((i) => ({ contentHash: hashes[i], path: images[i].path })));
   const failures = [...failed].sort(([a], [b]) => a - b).map(([i, error]) => ({ image: images[i].key, error }));
-  return { keys, sourceIndex, contentHashes: sourceIndex.map((i) => hashes[i]), embeddings: matrix.subarray(0, keys.length * dim), failures, cacheHits, encoded, inferenceSeconds: inferenceMs / 1000 };
+  return { keys, sourceIndex, contentHashes: sourceIndex.map((i) => hashes[i]), embeddings: matrix.subarray(0, keys.length * dim), failures, cacheHits, encoded, sharedContent, inferenceSeconds: inferenceMs / 1000 };
 }
 
 /** Normalised text embeddings, taking what the cache has and encoding (and storing) the rest. */

@@ -338,6 +338,10 @@ describe('TIFF chunks that libvips cannot read, rewritten: damaged data gives a 
       await assert.rejects(decodeImage(damaged), /cannot decode image buffer \(TIFF\): /);
     });
   }
+  it('tiles far larger than the image are refused before their buffer is allocated', async () => {
+    const tags: [number, number][] = [[277, 3], [262, 2], [284, 2], [322, 65520], [323, 65520], [324, 8], [325, 8]];
+    await assert.rejects(decodeImage(tiffWith(150, 110, tags)), /TIFF declares 65520x65520 tiles for a 150x110 image/);
+  });
 });
 
 describe('TIFF Orientation 5-8: turned on load, resized to the shape of the size before, as PIL 9.4 + torchvision do', () => {

@@ -116,7 +116,7 @@ export async function decodeTiff(bytes: Uint8Array, header: TiffHeader, options:
   const bits = ifd.get(TAG.bitsPerSample) ?? 1;
   const compression = ifd.get(TAG.compression) ?? 1;
   if (needsPlainTiff(compression, ifd.has(TAG.tileWidth), ifd.get(TAG.planarConfig) ?? 1)) {
-    const obstacle = plainTiffObstacle(compression, bits);
+    const obstacle = plainTiffObstacle(compression);
     if (obstacle) throw new Error(`TIFF with tiles in separate colour planes and ${obstacle} (PIL reads it, zeroshot does not); ${CONVERT}`);
     const plain = await toPlainTiff(bytes);
     return decodeTiff(plain, readTiffHeader(plain), options);

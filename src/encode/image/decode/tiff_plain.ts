@@ -44,10 +44,8 @@ export function needsPlainTiff(compression: number, tiled: boolean, planar: numb
 }
 
 /** The reason a file that needs rewriting cannot be, or null. */
-export function plainTiffObstacle(compression: number, bits: number): string | null {
-  if (!CODECS.has(compression)) return `compression ${compression}, which zeroshot decodes only as strips with the planes together`;
-  if (bits % 8 !== 0 && bits !== 1) return `${bits}-bit samples`;
-  return null;
+export function plainTiffObstacle(compression: number): string | null {
+  return CODECS.has(compression) ? null : `compression ${compression}, which zeroshot decodes only as strips with the planes together`;
 }
 
 /** The file rewritten as an uncompressed TIFF, one strip per plane, the same byte order and other tags. */
@@ -65,14 +63,19 @@ export async function toPlainTiff(bytes: Uint8Array): Promise<Uint8Array> {
   const compression = one(T.compression, 1);
   const planar = one(T.planarConfig, 1);
   const predictor = one(T.predictor, 1);
-  const obstacle = plainTiffObstacle(compression, bits);
+  const obstacle = plainTiffObstacle(compression);
   if (obstacle) throw new Error(`TIFF with ${obstacle} cannot be read`);
+  if (bits < 1 || bits > 64) throw new Error(`TIFF declares ${bits}-bit samples`);
   if (predictor !== 1 && predictor !== 2 && predictor !== 3) throw new Error(`TIFF has predictor ${predictor}, which is not defined`);
   if (predictor !== 1 && bits % 8 !== 0) throw new Error(`TIFF has predictor ${predictor} on ${bits}-bit samples`);
 
   const tiled = dir.integers(T.tileOffsets) !== null;
   const chunkWidth = tiled ? one(T.tileWidth) : width;
   const chunkHeight = tiled ? one(T.tileLength) : Math.min(one(T.rowsPerStrip, height), height);
+  // A tile may be larger than a small image, but not so much that its buffer is a bomb of its own.
+  if (chunkWidth < 1 || chunkHeight < 1 || chunkWidth * chunkHeight > Math.max(4 * width * height, 1 << 20)) {
+    throw new Error(`TIFF declares ${chunkWidth}x${chunkHeight} ${tiled ? 'tiles' : 'strips'} for a ${width}x${height} image`);
+  }
   const offsets = dir.integers(tiled ? T.tileOffsets : T.stripOffsets);
   const counts = dir.integers(tiled ? T.tileByteCounts : T.stripByteCounts);
   if (!offsets || !counts) throw new Error(`TIFF has no ${tiled ? 'TileOffsets/TileByteCounts' : 'StripOffsets/StripByteCounts'}`);

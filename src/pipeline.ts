@@ -59,6 +59,8 @@ export type { EmbeddingProgress as RunProgress, ImageFailure } from './encode/em
 export interface RunHooks {
   /** Called after each image batch. */
   readonly onProgress?: (progress: EmbeddingProgress) => void;
+  /** Called after each batch of prompts through the text tower (and once first, with what the cache held). */
+  readonly onTextProgress?: (progress: EmbeddingProgress) => void;
   /** Problems that do not stop the run (e.g. the cache became read-only); default: process warnings. */
   readonly onWarning?: (message: string) => void;
   /** Called once the model is loaded and the texts encoded, before the images. */
@@ -214,7 +216,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
 
     stageStart = performance.now();
     hooks.onStage?.('texts');
-    const text = await embedTexts(model, spec.prompts, cache && { store: cache, modelFp });
+    const text = await embedTexts(model, spec.prompts, cache && { store: cache, modelFp }, hooks.onTextProgress);
     // Matryoshka: the first `dim` coordinates, renormalised; checked before any image is encoded.
     const dim = options.dim ?? text.dim;
     if (!Number.isInteger(dim) || dim < 1 || dim > text.dim) throw new Error(`--dim ${dim}: the model's embeddings have ${text.dim} dimensions; give 1 to ${text.dim}`);

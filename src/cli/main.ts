@@ -79,10 +79,15 @@ interface RunFlags {
   quiet?: boolean;
 }
 
+/** Specs with fewer prompts encode them in a moment: no text progress bar. */
+const TEXT_PROGRESS_MIN_PROMPTS = 1000;
+
 async function runCommand(flags: RunFlags, note?: string): Promise<void> {
   const log = (line: string) => !flags.quiet && process.stderr.write(line + '\n');
   if (note) log(note);
   const progress = progressReporter(process.stderr, !!flags.quiet);
+  // The text stage gets a bar of its own when it is long enough to wait for (ImageNet's 80,000 prompts).
+  const textProgress = progressReporter(process.stderr, !!flags.quiet, 'texts');
   const options: RunOptions = {
     images: flags.images,
     spec: flags.spec,
@@ -115,11 +120,16 @@ async function runCommand(flags: RunFlags, note?: string): Promise<void> {
   let result: RunResult;
   try {
     result = await runZeroShot(options, {
-      onStage: (stage) => stage === 'model' && log(`loading model ${flags.model}…`),
+      onStage: (stage) => {
+        if (stage === 'model') log(`loading model ${flags.model}…`);
+        if (stage === 'images') textProgress.stop();
+      },
+      onTextProgress: (p) => p.total >= TEXT_PROGRESS_MIN_PROMPTS && textProgress.update(p),
       onProgress: (p) => progress.update(p),
       onWarning: (message) => process.stderr.write(`zeroshot: warning: ${message}\n`),
     });
   } catch (error) {
+    textProgress.stop();
     progress.stop();
     // Nothing could be read: still write what was found and why each image failed.
     if (error instanceof NoImageReadError) log(`wrote ${(await writeResults(error.result, flags.out, writing)).join(', ')}`);

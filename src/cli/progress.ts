@@ -3,14 +3,23 @@ import type { RunProgress } from '../pipeline.js';
 
 export type ProgressReporter = { update(progress: RunProgress): void; stop(): void };
 
-/** A live bar on a terminal, a plain line every few seconds otherwise (logs, CI), nothing when quiet. */
-export function progressReporter(stream: NodeJS.WriteStream, quiet: boolean): ProgressReporter {
+/**
+ * A live bar on a terminal, a plain line every few seconds otherwise (logs, CI), nothing when quiet; for the
+ * images stage (img/s, cached, failed) or the text stage (prompts/s, cached).
+ */
+export function progressReporter(stream: NodeJS.WriteStream, quiet: boolean, stage: 'images' | 'texts' = 'images'): ProgressReporter {
   if (quiet) return { update() {}, stop() {} };
   const started = performance.now();
   const rate = (done: number) => done / Math.max((performance.now() - started) / 1000, 1e-3);
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { format: 'images {bar} {value}/{total} | {rate} img/s | ETA {eta_formatted} | cached {cacheHits} | failed {failed}', stream, hideCursor: true },
+      {
+        format: stage === 'images'
+          ? 'images {bar} {value}/{total} | {rate} img/s | ETA {eta_formatted} | cached {cacheHits} | failed {failed}'
+          : 'texts  {bar} {value}/{total} | {rate} prompts/s | ETA {eta_formatted} | cached {cacheHits}',
+        stream,
+        hideCursor: true,
+      },
       cliProgress.Presets.shades_classic,
     );
     let barStarted = false;
@@ -29,7 +38,9 @@ export function progressReporter(stream: NodeJS.WriteStream, quiet: boolean): Pr
       const now = performance.now();
       if (done < total && now - lastLine < 5000) return;
       lastLine = now;
-      stream.write(`images ${done}/${total} (${rate(done).toFixed(1)} img/s, ${cacheHits} cached, ${failed} failed)\n`);
+      stream.write(stage === 'images'
+        ? `images ${done}/${total} (${rate(done).toFixed(1)} img/s, ${cacheHits} cached, ${failed} failed)\n`
+        : `texts ${done}/${total} (${rate(done).toFixed(1)} prompts/s, ${cacheHits} cached)\n`);
     },
     stop() {},
   };

@@ -179,10 +179,14 @@ export async function embedTexts(
   model: ClipModel,
   prompts: readonly string[],
   cache?: { readonly store: EmbeddingCache; readonly modelFp: string } | null,
+  onProgress?: (progress: EmbeddingProgress) => void,
 ): Promise<{ embeddings: Float32Array; dim: number; cacheHits: number }> {
   const cached = cache ? cache.store.getTextEmbeddings(cache.modelFp, prompts) : prompts.map(() => undefined);
   const missing = prompts.filter((_, j) => !cached[j]);
-  const fresh = missing.length > 0 ? await model.encodeTexts(missing) : null;
+  const cacheHits = prompts.length - missing.length;
+  const report = (encoded: number) => onProgress?.({ done: cacheHits + encoded, total: prompts.length, failed: 0, cacheHits });
+  report(0);
+  const fresh = missing.length > 0 ? await model.encodeTexts(missing, undefined, report) : null;
   const dim = fresh?.dim ?? cached.find((v) => v)!.length;
   if (fresh && cache) {
     cache.store.putTextEmbeddings(cache.modelFp, missing.map((text, k) => ({ text, embedding: fresh.embeddings.slice(k * dim, (k + 1) * dim) })));

@@ -284,11 +284,14 @@ export class ClipModel {
    * Normalised text embeddings, one row per prompt, in batches padded as the family's tokenizer says (CLIP: to
    * the longest prompt of the batch, exact thanks to its causal mask and several times cheaper than 77).
    */
-  async encodeTexts(prompts: readonly string[], batchSize = 64): Promise<{ embeddings: Float32Array; dim: number }> {
+  async encodeTexts(prompts: readonly string[], batchSize = 64, onProgress?: (done: number) => void): Promise<{ embeddings: Float32Array; dim: number }> {
     const chunks: Float32Array[] = [];
     let dim = 0;
+    // Padded to the longest of the batch: batches of prompts of about one length pad least (80 templates × 1,000
+    // classes vary from 5 to 20 tokens), so prompts go in token-length order and their rows back in prompt order.
+    const order = this.tokenizer.padding.to === 'longest' ? tokenLengthOrder(prompts, this.tokenizer) : prompts.map((_, j) => j);
     for (let start = 0; start < prompts.length; start += batchSize) {
-      const ids = this.tokenizer.encodeBatch(prompts.slice(start, start + batchSize));
+      const ids = this.tokenizer.encodeBatch(order.slice(start, start + batchSize).map((j) => prompts[j]));
       const dims = [ids.batchSize, ids.sequenceLength];
       const output = await this.run('text', {
         input_ids: { type: 'int64', data: ids.inputIds, dims },
@@ -298,8 +301,12 @@ export class ClipModel {
       });
       dim = output.dims[1];
       chunks.push(output.data);
+      onProgress?.(Math.min(prompts.length, start + batchSize));
     }
-    return { embeddings: l2NormalizeRows(concat(chunks), dim), dim };
+    const sorted = concat(chunks);
+    const embeddings = new Float32Array(sorted.length);
+    order.forEach((j, row) => embeddings.set(sorted.subarray(row * dim, (row + 1) * dim), j * dim));
+    return { embeddings: l2NormalizeRows(embeddings, dim), dim };
   }
 
   /** Normalised image embeddings for `count` preprocessed images laid out as [count, 3, height, width]. */
@@ -315,6 +322,12 @@ export class ClipModel {
     await Promise.all(loaded.map((tower) => (tower.status === 'fulfilled' ? tower.value.dispose() : undefined)));
     this.towers.clear();
   }
+}
+
+/** Prompt indices by token count (a stable sort: prompts of one length keep their order). */
+function tokenLengthOrder(prompts: readonly string[], tokenizer: TextTokenizer): number[] {
+  const lengths = prompts.map((p) => tokenizer.encodeBatch([p]).sequenceLength);
+  return prompts.map((_, j) => j).sort((a, b) => lengths[a] - lengths[b] || a - b);
 }
 
 function concat(chunks: readonly Float32Array[]): Float32Array {

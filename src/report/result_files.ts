@@ -66,6 +66,8 @@ export interface RunFile {
   readonly timings: Record<string, number>;
   /** The sweep combination and settings that wrote the folder (zeroshot sweep), which a re-run checks. */
   readonly sweep?: Record<string, unknown>;
+  /** --similarities: how the images × prompts matrices were written; absent before it existed (json). */
+  readonly similarities_format?: 'json' | 'npy' | 'parquet' | 'none';
   readonly finished_at?: string;
   /** Every other file of the folder with its size and sha256. */
   readonly files?: Record<string, WrittenFile>;

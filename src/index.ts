@@ -26,7 +26,24 @@ export {
   type Strategy,
   type StrategyDefinition,
 } from './score/strategies.js';
-export { classificationMetrics, confusionMatrix, type ClassificationMetrics, type ClassMetrics } from './evaluate/classification.js';
+export {
+  classificationMetrics,
+  confusionMatrix,
+  confusionCells,
+  denseConfusion,
+  writtenMetrics,
+  topFiveAccuracy,
+  type ClassificationMetrics,
+  type ClassMetrics,
+  type WrittenClassificationMetrics,
+  type ConfusedPair,
+} from './evaluate/classification.js';
+// Large label sets: scoring in blocks of images, the similarity kernels, streamed similarity outputs, label sets.
+export { scoreInChunks, similarityBlocks, probabilityBlocks, topClassesOfRows, kernelFor, type ChunkedScores, type ChunkedScoringOptions, type SimilaritySource } from './score/chunked.js';
+export { loopKernel, onnxKernel, type SimilarityKernel, type SimilarityProduct } from './score/similarity_kernel.js';
+export { similarityOutputs, writeScoresJson, writeScoresNpy, writeScoresParquet, parseSimilarityFormat, largeOutputNotice, SIMILARITY_FORMATS, type SimilarityFormat } from './report/similarity_outputs.js';
+export { readNpyFloat32 } from './encode/cache/npy.js';
+export { builtInLabelSets, type LabelSetKind } from './input/label_sets.js';
 export { writeResults, resultOutputs, summaryTable, RESULT_FILES, type WriteResultsOptions } from './report/results.js';
 export {
   checkResultsFolder,

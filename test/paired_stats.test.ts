@@ -102,6 +102,15 @@ test('comparison point estimates, by hand', () => {
   close(attribute.accuracy_gap.value, 2 / 3);
   close(attribute.accuracy_gap_difference.value, 2 / 3 - 0);
   close(attribute.groups.y.probe_rate_difference!.value, -1 / 3);
+  // Equal opportunity (recall spread), a: base x 1/2, y 0 → 1/2; other 1, 1 → 0. b: base 1, 1 → 0; other 1, 0 → 1.
+  close(attribute.equal_opportunity.a.value, 0);
+  close(attribute.equal_opportunity_difference.a.value, -1 / 2);
+  close(attribute.equal_opportunity_difference.b.value, 1);
+  assert.equal(attribute.equal_opportunity.probe, undefined, 'a probe class has no recall');
+  // Demographic parity (prediction-rate spread), a: base x 1/3, y 0; other x 2/3, y 1 → both 1/3. probe: 1/3 → 0.
+  close(attribute.demographic_parity.a.value, 1 / 3);
+  close(attribute.demographic_parity_difference.a.value, 0);
+  close(attribute.demographic_parity_difference.probe.value, -1 / 3);
   assert.deepEqual(other.changed.map((c) => c.image), ['2.jpg', '4.jpg', '5.jpg', '6.jpg']);
   assert.deepEqual(other.changed[2], { image: '5.jpg', sha256: 'h5', label: 'a', baseline: 'probe', predicted: 'a' });
   assert.deepEqual(result.agreement_matrix.sum, [[1, 2 / 6], [2 / 6, 1]]);

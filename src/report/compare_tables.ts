@@ -35,6 +35,14 @@ function statisticRows(c: StrategyComparison): Row[] {
     add(a.attribute, 'accuracy_gap_difference', a.accuracy_gap_difference);
     if (a.probe_rate_gap) add(a.attribute, 'probe_rate_gap', a.probe_rate_gap);
     if (a.probe_rate_gap_difference) add(a.attribute, 'probe_rate_gap_difference', a.probe_rate_gap_difference);
+    for (const [metric, values] of [
+      ['equal_opportunity', a.equal_opportunity],
+      ['equal_opportunity_difference', a.equal_opportunity_difference],
+      ['demographic_parity', a.demographic_parity],
+      ['demographic_parity_difference', a.demographic_parity_difference],
+    ] as const) {
+      for (const [cls, value] of Object.entries(values)) add(a.attribute, `${metric}:${cls}`, value);
+    }
     for (const [name, g] of Object.entries(a.groups)) {
       const group = `${a.attribute}=${name}`;
       add(group, 'n', g.n);

@@ -300,6 +300,12 @@ export interface AttributeComparison {
   readonly accuracy_gap_difference: ComparedValue;
   readonly probe_rate_gap: ComparedValue | null;
   readonly probe_rate_gap_difference: ComparedValue | null;
+  /** Per (non-probe) class: max − min recall over the compared groups (equal opportunity), and its difference. */
+  readonly equal_opportunity: Record<string, ComparedValue>;
+  readonly equal_opportunity_difference: Record<string, ComparedValue>;
+  /** Per class: max − min rate of being predicted it over the compared groups (demographic parity), and its difference. */
+  readonly demographic_parity: Record<string, ComparedValue>;
+  readonly demographic_parity_difference: Record<string, ComparedValue>;
 }
 
 /** One row of changed.csv (with the run and strategy): an image whose predicted class differs from the baseline's. */

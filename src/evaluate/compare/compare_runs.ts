@@ -4,6 +4,7 @@ import {
   blockAccuracy,
   blockBalancedAccuracy,
   blockPredictionRate,
+  blockRecall,
   comparedGroups,
   intersectPartitions,
   partitionByAttribute,
@@ -126,6 +127,12 @@ function compareStrategy(input: ComparisonInput, strategy: string, members: read
       }));
       const gap = both(tallies, k, spreadOver(compared, accuracyOf));
       const probeGap = probeClasses.length ? both(tallies, k, spreadOver(compared, probeRateOf)) : null;
+      // Per class, as the audit's fairness gaps: the spread of recall (equal opportunity) and of the rate of being
+      // predicted that class (demographic parity) over the compared groups; probe classes have no recall.
+      const perClass = (statistic: (c: number) => (counts: Int32Array, offset: number) => number, skipProbes: boolean) =>
+        Object.fromEntries(classes.flatMap((name, c) => (skipProbes && probe[c] ? [] : [[name, both(tallies, k, spreadOver(compared, statistic(c)))]])));
+      const equalOpportunity = perClass((c) => (counts, offset) => blockRecall(counts, offset, C, c), true);
+      const demographicParity = perClass((c) => (counts, offset) => blockPredictionRate(counts, offset, C, [c]), false);
       return {
         attribute: partition.name,
         compared_groups: compared.map((g) => partition.groups[g].name),
@@ -134,6 +141,10 @@ function compareStrategy(input: ComparisonInput, strategy: string, members: read
         accuracy_gap_difference: gap.difference,
         probe_rate_gap: probeGap?.own ?? null,
         probe_rate_gap_difference: probeGap?.difference ?? null,
+        equal_opportunity: Object.fromEntries(Object.entries(equalOpportunity).map(([c, v]) => [c, v.own])),
+        equal_opportunity_difference: Object.fromEntries(Object.entries(equalOpportunity).map(([c, v]) => [c, v.difference])),
+        demographic_parity: Object.fromEntries(Object.entries(demographicParity).map(([c, v]) => [c, v.own])),
+        demographic_parity_difference: Object.fromEntries(Object.entries(demographicParity).map(([c, v]) => [c, v.difference])),
       };
     });
     const changed: ChangedImage[] = [];
@@ -163,7 +174,8 @@ function compareStrategy(input: ComparisonInput, strategy: string, members: read
 
 /**
  * Every run against the baseline, strategy by strategy (the baseline's strategies, for the runs that have
- * them): accuracy, balanced accuracy, per-group accuracy, accuracy gaps and harm-probe rates with their
+ * them): accuracy, balanced accuracy, per-group accuracy, accuracy gaps, per-class equal-opportunity and
+ * demographic-parity gaps and harm-probe rates with their
  * differences and paired percentile intervals, McNemar's exact test, agreement and Cohen's kappa, and the
  * images whose prediction changed. Overall statistics resample all images; an attribute's statistics resample
  * within each of its groups (stratified, as the audit does). Pure and JSON-ready.

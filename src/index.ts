@@ -56,7 +56,7 @@ export {
   type WrittenFile,
   type FailedOutput,
 } from './report/results_folder.js';
-export { checkCache, type CacheCheck } from './encode/cache/embedding_cache.js';
+export { checkCache, type CacheCheck } from './encode/cache/cache_admin.js';
 export { similaritiesJson, predictionsCsv } from './report/tables.js';
 export {
   SCHEMA_VERSIONS,

@@ -5,7 +5,8 @@ import { checkPromptsAfterTruncation, loadSpec, promptCounts, type Spec } from '
 import { ClipModel, type ModelOptions, type ModelSource } from './encode/model.js';
 import { createImagePreprocessor, type ImagePreprocessor } from './encode/image/preprocess.js';
 import { embedImages, embedTexts, type EmbeddingProgress, type ImageFailure } from './encode/embed.js';
-import { defaultEmbeddingCachePath, openEmbeddingCache, type CacheSessionStats } from './encode/cache/embedding_cache.js';
+import { defaultEmbeddingCachePath, type CacheSessionStats } from './encode/cache/embedding_cache.js';
+import { openCache } from './encode/cache/open_cache.js';
 import { fingerprint, modelFingerprint } from './encode/cache/fingerprint.js';
 import { scoreMatrix, truncateRows, type ScoreMatrix } from './score/similarity.js';
 import { scoreInChunks } from './score/chunked.js';
@@ -195,7 +196,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
   // A path given explicitly must work; the default location only warns when it cannot be used.
   const cache = options.cache === false
     ? null
-    : openEmbeddingCache(options.cache ?? defaultEmbeddingCachePath(), { onWarning: hooks.onWarning, required: typeof options.cache === 'string' });
+    : await openCache(options.cache ?? defaultEmbeddingCachePath(), { onWarning: hooks.onWarning, required: typeof options.cache === 'string' });
   let stageStart = performance.now();
   hooks.onStage?.('model');
   let model: ClipModel | undefined;
@@ -206,7 +207,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     const { id, revision, dtype } = model.source;
     const modelFp = await modelFingerprint({ id, revision, dtype, onnxFiles: model.onnxFiles(), settings: model.fingerprintSettings() }, cache?.fileHashes);
     const preprocessFp = fingerprint({ kind: 'zeroshot-clip-preprocess', options: preprocessor.options });
-    cache?.registerModel(modelFp, { id, revision, dtype });
+    await cache?.registerModel(modelFp, { id, revision, dtype });
     const languageWarning = scriptWarning(spec.prompts, model.tokenizer.kind, model.tokenizer.englishOnly ?? false);
     for (const warning of [...model.family.warnings, ...(languageWarning ? [languageWarning] : [])]) (hooks.onWarning ?? process.emitWarning)(warning);
     // Prompts that only differ beyond the tokenizer's cut would get one embedding; checked with CLIP's exact tokenizer.
@@ -365,7 +366,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     }
     return result;
   } finally {
-    cache?.close();
+    await cache?.close();
     await Promise.all([preprocessor?.close(), model?.dispose()]);
   }
 }

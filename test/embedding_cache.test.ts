@@ -6,16 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import {
-  cacheStats,
-  defaultEmbeddingCachePath,
-  EmbeddingCacheError,
-  exportImageEmbeddings,
-  openEmbeddingCache,
-  pruneModel,
-  type EmbeddingCache,
-  type ImageScope,
-} from '../src/encode/cache/embedding_cache.js';
+import { cacheStats, exportImageEmbeddings, pruneModel } from '../src/encode/cache/cache_admin.js';
+import { defaultEmbeddingCachePath, EmbeddingCacheError, type ImageScope } from '../src/encode/cache/embedding_cache.js';
+import { openSqliteCache as openEmbeddingCache, type SqliteEmbeddingCache as EmbeddingCache } from '../src/encode/cache/sqlite_cache.js';
 import { canonicalJson, fingerprint, hashFileContent, modelFingerprint } from '../src/encode/cache/fingerprint.js';
 import { npyFloat32Header } from '../src/encode/cache/npy.js';
 import { itemEmbedding, itemHash, WRITER_DIM, WRITER_SCOPE } from './helpers/cache_writer.js';

@@ -15,7 +15,9 @@ import {
   type ResultOutput,
 } from '../src/report/results_folder.js';
 import { fileLocationProblem, folderProblem } from '../src/report/writable_path.js';
-import { cacheStats, checkCache, EmbeddingCacheError, exportImageEmbeddings, openEmbeddingCache, pruneModel } from '../src/encode/cache/embedding_cache.js';
+import { cacheStats, checkCache, exportImageEmbeddings, pruneModel } from '../src/encode/cache/cache_admin.js';
+import { EmbeddingCacheError } from '../src/encode/cache/embedding_cache.js';
+import { openSqliteCache as openEmbeddingCache } from '../src/encode/cache/sqlite_cache.js';
 
 const scratchDirs: string[] = [];
 const mounts: string[] = [];

@@ -87,7 +87,7 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
     });
     if (cache) {
       const indices = chunk.map((_, j) => start + j).filter((i) => hashes[i] !== undefined);
-      cache.store.getImageEmbeddings(cache.scope, indices.map((i) => hashes[i])).forEach((vector, k) => {
+      (await cache.store.getImageEmbeddings(cache.scope, indices.map((i) => hashes[i]))).forEach((vector, k) => {
         if (vector) {
           store(indices[k], vector);
           cacheHits += 1;
@@ -146,7 +146,7 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
       inferenceMs += performance.now() - started;
       const entries = ready.map((i, k) => ({ contentHash: hashes[i], embedding: embeddings.subarray(k * dim, (k + 1) * dim) }));
       entries.forEach((entry, k) => store(ready[k], entry.embedding));
-      cache?.store.putImageEmbeddings(cache.scope, entries);
+      await cache?.store.putImageEmbeddings(cache.scope, entries);
       encoded += ready.length;
     }
     report();
@@ -169,7 +169,7 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
     keys.push(image.key);
     sourceIndex.push(i);
   });
-  cache?.store.recordImagePaths(cache.scope, sourceIndex.map((i) => ({ contentHash: hashes[i], path: images[i].path })));
+  await cache?.store.recordImagePaths(cache.scope, sourceIndex.map((i) => ({ contentHash: hashes[i], path: images[i].path })));
   const failures = [...failed].sort(([a], [b]) => a - b).map(([i, error]) => ({ image: images[i].key, error }));
   return { keys, sourceIndex, contentHashes: sourceIndex.map((i) => hashes[i]), embeddings: matrix.subarray(0, keys.length * dim), failures, cacheHits, encoded, sharedContent, inferenceSeconds: inferenceMs / 1000 };
 }
@@ -181,7 +181,7 @@ export async function embedTexts(
   cache?: { readonly store: EmbeddingCache; readonly modelFp: string } | null,
   onProgress?: (progress: EmbeddingProgress) => void,
 ): Promise<{ embeddings: Float32Array; dim: number; cacheHits: number }> {
-  const cached = cache ? cache.store.getTextEmbeddings(cache.modelFp, prompts) : prompts.map(() => undefined);
+  const cached = cache ? await cache.store.getTextEmbeddings(cache.modelFp, prompts) : prompts.map(() => undefined);
   const missing = prompts.filter((_, j) => !cached[j]);
   const cacheHits = prompts.length - missing.length;
   const report = (encoded: number) => onProgress?.({ done: cacheHits + encoded, total: prompts.length, failed: 0, cacheHits });
@@ -189,7 +189,7 @@ export async function embedTexts(
   const fresh = missing.length > 0 ? await model.encodeTexts(missing, undefined, report) : null;
   const dim = fresh?.dim ?? cached.find((v) => v)!.length;
   if (fresh && cache) {
-    cache.store.putTextEmbeddings(cache.modelFp, missing.map((text, k) => ({ text, embedding: fresh.embeddings.slice(k * dim, (k + 1) * dim) })));
+    await cache.store.putTextEmbeddings(cache.modelFp, missing.map((text, k) => ({ text, embedding: fresh.embeddings.slice(k * dim, (k + 1) * dim) })));
   }
   const embeddings = new Float32Array(prompts.length * dim);
   let freshRow = 0;

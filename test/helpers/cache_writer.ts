@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { pathToFileURL } from 'node:url';
-import { openEmbeddingCache, type ImageScope } from '../../src/encode/cache/embedding_cache.js';
+import type { ImageScope } from '../../src/encode/cache/embedding_cache.js';
+import { openSqliteCache as openEmbeddingCache } from '../../src/encode/cache/sqlite_cache.js';
 
 export const WRITER_SCOPE: ImageScope = { modelFp: 'writer-model', preprocessFp: 'writer-preprocess' };
 export const WRITER_DIM = 512;

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { listImages, type SkippedEntry } from './input/images.js';
+import { listImages, type ImageEntry, type SkippedEntry } from './input/images.js';
 import { labelIndices, matchLabelFile, readLabelMap, type DuplicateLabelPolicy, type LabelMatch } from './input/labels.js';
 import { checkPromptsAfterTruncation, loadSpec, promptCounts, type Spec } from './input/spec.js';
 import { ClipModel, type ModelOptions, type ModelSource } from './encode/model.js';
 import { createImagePreprocessor, type ImagePreprocessor } from './encode/image/preprocess.js';
-import { embedImages, embedTexts, type EmbeddingProgress, type ImageFailure } from './encode/embed.js';
-import { defaultEmbeddingCachePath, type CacheSessionStats } from './encode/cache/embedding_cache.js';
+import { embedImages, embedTexts, type EmbeddedImages, type EmbeddingProgress, type ImageEmbeddingOptions, type ImageFailure } from './encode/embed.js';
+import { defaultEmbeddingCachePath, type CacheSessionStats, type ImageScope } from './encode/cache/embedding_cache.js';
 import { openCache } from './encode/cache/open_cache.js';
-import { fingerprint, modelFingerprint } from './encode/cache/fingerprint.js';
+import { fingerprint, modelFingerprint, type FileHashMemo } from './encode/cache/fingerprint.js';
 import { scoreMatrix, truncateRows, type ScoreMatrix } from './score/similarity.js';
 import { scoreInChunks } from './score/chunked.js';
 import { probabilities, probabilityFormula } from './score/probabilities.js';
@@ -46,6 +46,8 @@ export interface RunOptions extends ModelOptions {
   readonly audit?: Partial<AuditOptions>;
   /** Best classes kept per image and strategy (predictions.csv's top-N columns; at least 5 for top-5 accuracy). */
   readonly topKPredictions?: number;
+  /** Where the image embeddings come from: the vision tower (embedImages) by default; `collect` gives the shards'. */
+  readonly imageEmbedder?: (images: readonly ImageEntry[], options: ImageEmbeddingOptions, scope: ImageScope) => Promise<EmbeddedImages>;
 }
 
 /**
@@ -166,6 +168,15 @@ export class NoImageReadError extends Error {
   }
 }
 
+/** What keys a loaded model's image embeddings (the cache's and the shard plan's): its files and its preprocessing. */
+export async function imageScope(model: ClipModel, preprocessor: ImagePreprocessor, fileHashes?: FileHashMemo): Promise<ImageScope> {
+  const { id, revision, dtype } = model.source;
+  return {
+    modelFp: await modelFingerprint({ id, revision, dtype, onnxFiles: model.onnxFiles(), settings: model.fingerprintSettings() }, fileHashes),
+    preprocessFp: fingerprint({ kind: 'zeroshot-clip-preprocess', options: preprocessor.options }),
+  };
+}
+
 const seconds = (start: number) => Number(((performance.now() - start) / 1000).toFixed(3));
 
 /** The seed's process end to end: spec → text embeddings, images → image embeddings, 100·cos, strategies, metrics. */
@@ -205,8 +216,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     model = await ClipModel.load(options);
     preprocessor = createImagePreprocessor(model.family.preprocess, options.preprocessWorkers, { maxImagePixels: options.maxImagePixels });
     const { id, revision, dtype } = model.source;
-    const modelFp = await modelFingerprint({ id, revision, dtype, onnxFiles: model.onnxFiles(), settings: model.fingerprintSettings() }, cache?.fileHashes);
-    const preprocessFp = fingerprint({ kind: 'zeroshot-clip-preprocess', options: preprocessor.options });
+    const { modelFp, preprocessFp } = await imageScope(model, preprocessor, cache?.fileHashes);
     await cache?.registerModel(modelFp, { id, revision, dtype });
     const languageWarning = scriptWarning(spec.prompts, model.tokenizer.kind, model.tokenizer.englishOnly ?? false);
     for (const warning of [...model.family.warnings, ...(languageWarning ? [languageWarning] : [])]) (hooks.onWarning ?? process.emitWarning)(warning);
@@ -230,7 +240,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     hooks.onStage?.('images');
     const batchSize = options.batchSize ?? 32;
     const imageWarnings: ImageWarning[] = [];
-    const images = await embedImages(listing.images, {
+    const images = await (options.imageEmbedder ?? embedImages)(listing.images, {
       model,
       preprocessor,
       dim: text.dim,
@@ -242,7 +252,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
         imageWarnings.push({ image, warning });
         hooks.onWarning?.(`${image}: ${warning}`);
       },
-    });
+    }, { modelFp, preprocessFp });
     timings.encode_images_s = seconds(stageStart);
     // The share of the images stage the vision tower was running: near 1 when decoding keeps up with the model.
     timings.image_inference_share = Number((images.inferenceSeconds / Math.max(timings.encode_images_s, 1e-9)).toFixed(3));

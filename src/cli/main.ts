@@ -16,6 +16,7 @@ import { checkResultsFolder } from '../report/results_folder.js';
 import { REPORT_FILE, reportOutput, writeReport } from '../report/html_report.js';
 import { STRATEGY_REGISTRY, strategiesHelpText } from '../score/strategies.js';
 import { addComparisonCommands } from './compare_commands.js';
+import { addShardCommands } from './shard_commands.js';
 import { progressReporter } from './progress.js';
 import { formatInspection, inspectModel } from '../encode/inspect_model.js';
 
@@ -47,7 +48,7 @@ const oneOf = <T extends string>(flag: string, values: readonly T[]) => (value: 
 
 const commaList = (value?: string) => value?.split(',').map((s) => s.trim()).filter(Boolean);
 
-interface RunFlags {
+export interface RunFlags {
   images: string;
   spec: string;
   labels?: string;
@@ -83,7 +84,7 @@ interface RunFlags {
 /** Specs with fewer prompts encode them in a moment: no text progress bar. */
 const TEXT_PROGRESS_MIN_PROMPTS = 1000;
 
-async function runCommand(flags: RunFlags, note?: string): Promise<void> {
+async function runCommand(flags: RunFlags, note?: string, extra: Partial<RunOptions> = {}): Promise<void> {
   const log = (line: string) => !flags.quiet && process.stderr.write(line + '\n');
   if (note) log(note);
   const progress = progressReporter(process.stderr, !!flags.quiet);
@@ -114,6 +115,7 @@ async function runCommand(flags: RunFlags, note?: string): Promise<void> {
     maxImagePixels: flags.maxImagePixels,
     audit: { bootstrap: flags.bootstrap, minGroupSize: flags.minGroupSize, seed: flags.seed },
     topKPredictions: flags.topKPredictions,
+    ...extra,
   };
   const writing = { similarities: flags.similarities, onNotice: log };
   // Before the model loads: a results folder that cannot be written fails now, not after every image is embedded.
@@ -205,6 +207,7 @@ export function buildProgram(): Command {
     .action((flags: RunFlags) => runCommand(flags));
 
   addComparisonCommands(program, { positiveInt, wholeNumber });
+  addShardCommands(program, { positiveInt, addModelOptions, addRunOptions, runCommand });
 
   const fixture = (path: string) => fileURLToPath(new URL(`../../fixtures/${path}`, import.meta.url));
   program

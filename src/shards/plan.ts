@@ -1,0 +1,92 @@
+// A shard plan: the images of a folder, sorted, cut into contiguous shards that machines embed independently
+// (`zeroshot embed PLAN --shard K/N`) and one machine scores (`zeroshot collect PLAN`).
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { ImageScope, ModelLabel } from '../encode/cache/embedding_cache.js';
+import { fingerprint } from '../encode/cache/fingerprint.js';
+
+export const PLAN_FORMAT = 'zeroshot-shard-plan';
+export const PLAN_VERSION = 1;
+
+export interface ShardRange {
+  readonly index: number;
+  /** First image (index into `images`) and how many. */
+  readonly start: number;
+  readonly count: number;
+}
+
+export interface ShardPlan {
+  readonly format: typeof PLAN_FORMAT;
+  readonly version: number;
+  /** sha256 of the rest of the manifest: shard files of another plan are never taken for this one's. */
+  readonly id: string;
+  /** Absolute folder the keys are relative to, as seen by the planning machine (`--images` overrides it). */
+  readonly images_root: string;
+  readonly model: ModelLabel;
+  readonly model_fp: string;
+  readonly preprocess_fp: string;
+  readonly shard_size: number;
+  readonly shards: readonly ShardRange[];
+  /** Keys (relative paths, forward slashes), sorted as listImages sorts them. */
+  readonly images: readonly string[];
+}
+
+/** The manifest of `keys` (sorted here) cut into shards of `shardSize`, its id derived from its content. */
+export function makePlan(keys: readonly string[], imagesRoot: string, model: ModelLabel, scope: ImageScope, shardSize: number): ShardPlan {
+  if (!Number.isInteger(shardSize) || shardSize < 1) throw new Error(`--shard-size ${shardSize}: give a whole number of images ≥ 1`);
+  if (!keys.length) throw new Error(`--images '${imagesRoot}': no images to plan`);
+  const images = [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const shards = Array.from({ length: Math.ceil(images.length / shardSize) }, (_, index) => ({
+    index,
+    start: index * shardSize,
+    count: Math.min(shardSize, images.length - index * shardSize),
+  }));
+  const body = { images_root: resolve(imagesRoot), model, model_fp: scope.modelFp, preprocess_fp: scope.preprocessFp, shard_size: shardSize, shards, images };
+  const head = { format: PLAN_FORMAT, version: PLAN_VERSION } as const;
+  return { ...head, id: fingerprint({ ...head, ...body }), ...body };
+}
+
+export async function writePlan(plan: ShardPlan, path: string): Promise<void> {
+  await writeFile(path, JSON.stringify(plan, null, 1) + '\n');
+}
+
+export async function readPlan(path: string): Promise<ShardPlan> {
+  let plan: ShardPlan;
+  try {
+    plan = JSON.parse(await readFile(path, 'utf8')) as ShardPlan;
+  } catch (error) {
+    throw new Error(`plan '${path}' cannot be read (${error instanceof Error ? error.message : String(error)}); make one with \`zeroshot plan IMAGES --shard-size N --out ${path}\``);
+  }
+  if (plan?.format !== PLAN_FORMAT) throw new Error(`'${path}' is not a zeroshot shard plan (no "format": "${PLAN_FORMAT}")`);
+  if (plan.version > PLAN_VERSION) throw new Error(`plan '${path}' is of version ${plan.version}, newer than this zeroshot reads (${PLAN_VERSION}); upgrade`);
+  const { id, ...body } = plan;
+  if (fingerprint(body) !== id) throw new Error(`plan '${path}' was edited after it was made (its id does not match its content); make a new plan`);
+  return plan;
+}
+
+/** The folder of a plan's shard files: `PLAN` without `.json`, plus `.shards`, beside it. */
+export function shardsFolder(planPath: string): string {
+  return join(dirname(resolve(planPath)), `${basename(planPath).replace(/\.json$/i, '')}.shards`);
+}
+
+/**
+ * The shard a process embeds: `--shard K/N` (0-based K), else the array index of Slurm (SLURM_ARRAY_TASK_ID) or of
+ * a Kubernetes Indexed Job (JOB_COMPLETION_INDEX). N must be the plan's number of shards.
+ */
+export function selectShard(plan: ShardPlan, flag: string | undefined, env: NodeJS.ProcessEnv = process.env): ShardRange {
+  const total = plan.shards.length;
+  let index: number;
+  let source: string;
+  if (flag !== undefined) {
+    const match = /^(\d+)\/(\d+)$/.exec(flag.trim());
+    if (!match) throw new Error(`--shard ${flag}: give K/N, e.g. --shard 0/${total}`);
+    if (Number(match[2]) !== total) throw new Error(`--shard ${flag}: the plan has ${total} shards, not ${match[2]}`);
+    [index, source] = [Number(match[1]), `--shard ${flag}`];
+  } else {
+    const variable = ['SLURM_ARRAY_TASK_ID', 'JOB_COMPLETION_INDEX'].find((name) => env[name] !== undefined && env[name] !== '');
+    if (!variable) throw new Error('no shard given: pass --shard K/N, or run as a Slurm array task (SLURM_ARRAY_TASK_ID) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX)');
+    [index, source] = [Number(env[variable]), `${variable}=${env[variable]}`];
+  }
+  if (!Number.isInteger(index) || index < 0 || index >= total) throw new Error(`${source}: shards are numbered 0 to ${total - 1} (e.g. sbatch --array=0-${total - 1})`);
+  return plan.shards[index];
+}

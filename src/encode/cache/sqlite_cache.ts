@@ -78,9 +78,12 @@ export function connect(path: string, readOnly: boolean, busyTimeoutMs: number):
 function checkFormat(db: SqliteDatabase, path: string): boolean {
   let applicationId: number, version: number, tables: string[];
   try {
-    applicationId = db.pragma('application_id', { simple: true }) as number;
-    version = db.pragma('user_version', { simple: true }) as number;
-    tables = db.prepare<[], string>("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all();
+    // One snapshot: read one by one, another process's initialisation could commit between the header and the tables.
+    [applicationId, version, tables] = db.transaction(() => [
+      db.pragma('application_id', { simple: true }) as number,
+      db.pragma('user_version', { simple: true }) as number,
+      db.prepare<[], string>("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name").pluck().all(),
+    ] as const)();
   } catch (error) {
     const code = sqliteCode(error);
     if (isCorruption(error)) throw new EmbeddingCacheError(corruptionMessage(path, error));

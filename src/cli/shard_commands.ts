@@ -1,6 +1,5 @@
 // `zeroshot plan`, `embed` and `collect`: a run cut into shards for Slurm arrays, Kubernetes Indexed Jobs or GNU
 // parallel, with no server.
-import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import type { RunOptions } from '../pipeline.js';
 import { readPlan, selectShard, shardsFolder, writePlan } from '../shards/plan.js';
@@ -99,7 +98,7 @@ export function addShardCommands(program: Command, helpers: ShardCommandHelpers)
   ).action(async (planPath: string, flags: Omit<RunFlags, 'images' | 'model'> & { images?: string; model?: string }) => {
     const plan = await readPlan(planPath);
     await runCommand(
-      { ...flags, images: flags.images ?? plan.images_root, model: flags.model ?? plan.model.id, threads: flags.threads ?? availableParallelism() },
+      { ...flags, images: flags.images ?? plan.images_root, model: flags.model ?? plan.model.id },
       undefined,
       { imageEmbedder: shardEmbeddings(plan, planPath) },
     );

@@ -89,11 +89,17 @@ function writeWhole(path: string, text: string): void {
 /** A done shard's metadata and embeddings, checked against each other and the plan. */
 export function readShard(folder: string, plan: ShardPlan, index: number): { metadata: ShardMetadata; embeddings: Float32Array } {
   const files = shardFiles(folder, index);
-  const metadata = JSON.parse(readFileSync(files.metadata, 'utf8')) as ShardMetadata;
-  const { shape, data } = readNpyFloat32(readFileSync(files.embeddings), files.embeddings);
+  const redo = `delete ${files.done} and run \`zeroshot embed --shard ${index}/${plan.shards.length}\` again`;
+  let metadata: ShardMetadata, shape: number[], data: Float32Array;
+  try {
+    metadata = JSON.parse(readFileSync(files.metadata, 'utf8')) as ShardMetadata;
+    ({ shape, data } = readNpyFloat32(readFileSync(files.embeddings), files.embeddings));
+  } catch (error) {
+    throw new Error(`shard ${index} is marked done but its files cannot be read (${error instanceof Error ? error.message : String(error)}); ${redo}`);
+  }
   const rows = metadata.keys.length;
   if (metadata.plan_id !== plan.id || shape[0] !== rows || shape[1] !== metadata.dim) {
-    throw new Error(`shard ${index} in '${folder}' does not match plan ${plan.id.slice(0, 12)} (${shape.join(' × ')} embeddings for ${rows} keys); delete its files and embed it again`);
+    throw new Error(`shard ${index} in '${folder}' does not match plan ${plan.id.slice(0, 12)} (${shape.join(' × ')} embeddings for ${rows} keys); ${redo}`);
   }
   return { metadata, embeddings: data };
 }

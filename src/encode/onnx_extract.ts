@@ -9,7 +9,7 @@
  * AttributeProto.g = 6, graphs = 11; TensorProto.name = 8; ValueInfoProto.name = 1.
  */
 import { closeSync, openSync, readSync, renameSync, writeSync, fstatSync } from 'node:fs';
-import { FileReader, fields, text, WIRE_LENGTH, type Field } from './onnx_file.js';
+import { FileReader, encodeVarint, fields, text, WIRE_LENGTH, type Field } from './onnx_file.js';
 
 interface NodeEntry {
   readonly field: Field;
@@ -55,17 +55,6 @@ function externalLocation(reader: FileReader, tensor: Field): string | undefined
     if (key === 'location') return value;
   }
   return undefined;
-}
-
-function varint(value: number): Buffer {
-  const bytes: number[] = [];
-  let v = value;
-  while (v >= 0x80) {
-    bytes.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  bytes.push(v);
-  return Buffer.from(bytes);
 }
 
 export interface ExtractedGraph {
@@ -139,7 +128,7 @@ export function extractOnnxOutputs(source: string, target: string, outputs: read
       for (const f of topLevel) {
         if (f !== graph) copy(f.at, f.next);
         else {
-          writeSync(out, Buffer.concat([varint((7 << 3) | WIRE_LENGTH), varint(graphLength)]));
+          writeSync(out, Buffer.concat([encodeVarint((7 << 3) | WIRE_LENGTH), encodeVarint(graphLength)]));
           for (const g of graphFields) copy(g.at, g.next);
         }
       }

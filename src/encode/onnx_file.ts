@@ -23,6 +23,18 @@ export const WIRE_LENGTH = 2;
 const WIRE_FIXED32 = 5;
 const FLOAT = 1;
 
+/** A protobuf varint (a non-negative integer below 2^53). */
+export function encodeVarint(value: number): Buffer {
+  const bytes: number[] = [];
+  let v = value;
+  while (v >= 0x80) {
+    bytes.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  bytes.push(v);
+  return Buffer.from(bytes);
+}
+
 /** Positioned reads over a file, with a small read-ahead window. */
 export class FileReader {
   private window = Buffer.alloc(0);

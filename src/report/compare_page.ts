@@ -2,7 +2,7 @@
  * comparison.html: one self-contained page (styles, ECharts, data and thumbnails inline, no network) drawn from
  * the JSON in `#comparison-data`. It computes no statistic: it formats what comparison.json holds.
  */
-import { jsonForScript, scriptForInline } from './report_page.js';
+import { selfContainedHtml } from './report_page.js';
 import type { ComparisonFile } from './result_files.js';
 
 /** The changed images one run × strategy shows, as indices into `images`. */
@@ -233,30 +233,16 @@ const SCRIPT = String.raw`
 })();
 `;
 
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch]!);
-}
-
 /** The whole comparison page as one file. */
 export function comparisonHtml(data: ComparisonPageData, echartsSource: string): string {
-  return [
-    '<!doctype html>',
-    '<html lang="en">',
-    '<head>',
-    '<meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}">`,
-    '<meta name="referrer" content="no-referrer">',
-    `<title>${escapeHtml(`zeroshot comparison · ${data.comparison.baseline}`)}</title>`,
-    `<style>${STYLE}</style>`,
-    '</head>',
-    '<body>',
-    BODY,
-    `<script type="application/json" id="comparison-data">${jsonForScript(data)}</script>`,
-    `<script>${scriptForInline(echartsSource)}</script>`,
-    `<script>${SCRIPT}</script>`,
-    '</body>',
-    '</html>',
-    '',
-  ].join('\n');
+  return selfContainedHtml({
+    title: `zeroshot comparison · ${data.comparison.baseline}`,
+    contentSecurityPolicy: CONTENT_SECURITY_POLICY,
+    style: STYLE,
+    body: BODY,
+    dataId: 'comparison-data',
+    data,
+    echartsSource,
+    script: SCRIPT,
+  });
 }

@@ -998,27 +998,53 @@ export function scriptForInline(source: string): string {
   return source.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
 }
 
-/** The whole report page: one file with styles, ECharts, the data and the page script inline. */
-export function reportHtml(data: ReportData, echartsSource: string): string {
-  const title = `Zero-shot audit · ${data.run.spec.name}`;
+/** What a self-contained page (report.html, comparison.html) is made of: everything inline, nothing fetched. */
+export interface SelfContainedPage {
+  readonly title: string;
+  readonly contentSecurityPolicy: string;
+  readonly style: string;
+  readonly body: string;
+  /** Id of the JSON data element the page script reads. */
+  readonly dataId: string;
+  readonly data: unknown;
+  readonly echartsSource: string;
+  readonly script: string;
+}
+
+/** One HTML file with its styles, ECharts, the data and the page script inline. */
+export function selfContainedHtml(page: SelfContainedPage): string {
   return [
     '<!doctype html>',
     '<html lang="en">',
     '<head>',
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<meta http-equiv="Content-Security-Policy" content="${CONTENT_SECURITY_POLICY}">`,
+    `<meta http-equiv="Content-Security-Policy" content="${page.contentSecurityPolicy}">`,
     '<meta name="referrer" content="no-referrer">',
-    `<title>${escapeHtml(title)}</title>`,
-    `<style>${REPORT_STYLE}</style>`,
+    `<title>${escapeHtml(page.title)}</title>`,
+    `<style>${page.style}</style>`,
     '</head>',
     '<body>',
-    REPORT_BODY,
-    `<script type="application/json" id="report-data">${jsonForScript(data)}</script>`,
-    `<script>${scriptForInline(echartsSource)}</script>`,
-    `<script>${REPORT_SCRIPT}</script>`,
+    page.body,
+    `<script type="application/json" id="${page.dataId}">${jsonForScript(page.data)}</script>`,
+    `<script>${scriptForInline(page.echartsSource)}</script>`,
+    `<script>${page.script}</script>`,
     '</body>',
     '</html>',
     '',
   ].join('\n');
+}
+
+/** The whole report page. */
+export function reportHtml(data: ReportData, echartsSource: string): string {
+  return selfContainedHtml({
+    title: `Zero-shot audit · ${data.run.spec.name}`,
+    contentSecurityPolicy: CONTENT_SECURITY_POLICY,
+    style: REPORT_STYLE,
+    body: REPORT_BODY,
+    dataId: 'report-data',
+    data,
+    echartsSource,
+    script: REPORT_SCRIPT,
+  });
 }

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cosineScores } from './similarity.js';
 import { loadOnnxGraph, type OnnxGraph } from '../encode/transformers_adapter.js';
+import { encodeVarint } from '../encode/onnx_file.js';
 
 /** 100·cos of image rows against a fixed set of text embeddings, one block of images at a time. */
 export interface SimilarityProduct {
@@ -41,22 +42,12 @@ export const loopKernel: SimilarityKernel = async (texts, dim) => ({
 
 // ---- a one-MatMul ONNX model, written as protobuf (onnx.proto3 field numbers) ----
 
-const varint = (value: number): Buffer => {
-  const bytes: number[] = [];
-  let v = value;
-  while (v >= 0x80) {
-    bytes.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  bytes.push(v);
-  return Buffer.from(bytes);
-};
 const lengthField = (field: number, ...payload: Uint8Array[]): Buffer => {
   const body = Buffer.concat(payload);
-  return Buffer.concat([varint((field << 3) | 2), varint(body.length), body]);
+  return Buffer.concat([encodeVarint((field << 3) | 2), encodeVarint(body.length), body]);
 };
 const stringField = (field: number, text: string): Buffer => lengthField(field, Buffer.from(text, 'utf8'));
-const intField = (field: number, value: number): Buffer => Buffer.concat([varint(field << 3), varint(value)]);
+const intField = (field: number, value: number): Buffer => Buffer.concat([encodeVarint(field << 3), encodeVarint(value)]);
 
 /** ValueInfoProto of a float tensor of symbolic or fixed dimensions. */
 const floatValue = (name: string, dims: readonly (string | number)[]): Buffer => {

@@ -148,6 +148,60 @@ test('a 1,000-class spec end to end: acc5, mean per-class recall, sparse confusi
   }
 });
 
+test('a 1,000-class run with --groups: each group\'s confusion matrix written as its non-zero cells, metrics.json small, the report opens', async (t) => {
+  const dir = scratch();
+  const spec = join(dir, 'spec.yaml');
+  writeFileSync(spec, 'name: imagenet-one-template\ntemplates: ["a photo of a {name}."]\nclasses: imagenet-1k\n');
+  // The demo faces' labels.csv (age, gender, race) with an ImageNet class as each face's label.
+  const [header, ...rows] = readFileSync(join(DEMO_IMAGES, 'labels.csv'), 'utf8').trim().split(/\r?\n/);
+  const labels = join(dir, 'labels.csv');
+  writeFileSync(labels, [`${header},label`, ...rows.map((row, i) => `${row},"${IMAGENET[(i * 37) % 1000]}"`)].join('\n') + '\n');
+  const run = await runZeroShot(
+    { images: DEMO_IMAGES, spec, labels, model: FIXTURE, offline: true, cache: false, threads: 2, logitScale: Math.log(100), groups: ['gender', 'race'], audit: { bootstrap: 0 } },
+    { onWarning: () => {} },
+  );
+  const out = join(dir, 'results');
+  await writeResults(run, out);
+  const metricsPath = join(out, 'metrics.json');
+  const metrics = JSON.parse(readFileSync(metricsPath, 'utf8'));
+  let groupsSeen = 0;
+  for (const [name, strategy] of Object.entries<{ attributes: { attribute: string; groups: Record<string, Record<string, unknown>> }[] }>(metrics.groups.strategies)) {
+    for (const attribute of strategy.attributes) {
+      for (const [group, g] of Object.entries(attribute.groups)) {
+        assert.equal(g.confusion, undefined, `${name} ${attribute.attribute}=${group}: no dense 1000 × 1000 matrix`);
+        const cells = g.confusion_cells as [number, number, number][];
+        assert.equal(cells.reduce((n, c) => n + c[2], 0), g.n_labelled, `${name} ${attribute.attribute}=${group}`);
+        groupsSeen++;
+      }
+    }
+  }
+  assert.ok(groupsSeen > 0, 'groups audited');
+  const size = statSync(metricsPath).size;
+  t.diagnostic(`metrics.json ${size} B for ${groupsSeen} strategy × group sections`);
+  // Dense, the 92 group matrices alone were over 800 MB; what remains grows with the classes, not their square
+  // (per-class recall and prediction rates per group, their spreads, the ranking bias): about 12 MB here.
+  assert.ok(size < 16 * 1024 ** 2, `metrics.json is ${size} bytes`);
+  const report = await writeReport(out);
+  assert.ok(statSync(report).size < 10 * 1024 ** 2, `report.html is ${statSync(report).size} bytes`);
+  if (!existsSync(CHROMIUM)) return t.diagnostic('no Chromium: the page itself is not opened');
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  try {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
+    await page.goto(pathToFileURL(report).href);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+    assert.deepEqual(problems, []);
+    assert.ok(await page.locator('#groups-section').isVisible(), 'the audit is shown');
+    const chart = await page.locator('#group-chart canvas').first().boundingBox();
+    assert.ok(chart && chart.width > 0 && chart.height > 0, 'the accuracy-by-group chart is drawn');
+  } finally {
+    await browser.close();
+  }
+});
+
 test('npy and Parquet outputs read back; recomputed blocks equal the kept matrix', async () => {
   const kept = result.similarity!;
   const { similarity: _s, probabilities: _p, ...rest } = result;

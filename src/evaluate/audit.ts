@@ -1,7 +1,7 @@
 import type { ScoreMatrix } from '../score/similarity.js';
 import { strategyDefinition, strategyOfName, type Strategy } from '../score/strategies.js';
 import { CONFIDENCE_LEVEL } from './bootstrap.js';
-import { auditGroups, intersectPartitions, partitionByAttribute, tallyOutcomes, wholePopulation, type GroupAudit, type Partition } from './groups.js';
+import { auditGroups, intersectPartitions, partitionByAttribute, tallyOutcomes, wholePopulation, writtenGroupMetrics, type GroupAudit, type Partition, type WrittenGroupMetrics } from './groups.js';
 import { auditProbes, type ProbeAudit, type ProbeGroupRates } from './probes.js';
 import { analysePrompts, compareStrategy, type PromptAnalysis, type StrategyComparisonRow } from './prompt_analysis.js';
 import { auditRankingBias, DEFAULT_RANKING_DEPTH, type RankingBiasAudit } from './ranking_bias.js';
@@ -69,6 +69,21 @@ export interface AuditResult {
   readonly prompts: PromptAnalysis;
   /** Per attribute (and intersection): each prompt's MaxSkew@k and NDKL. */
   readonly ranking_bias: readonly RankingBiasAudit[];
+}
+
+/** The audit as metrics.json's `groups` section holds it: each group's confusion matrix as non-zero cells above DENSE_CONFUSION_MAX_CLASSES classes. */
+export type WrittenAttributeAudit = Omit<AttributeAudit, 'groups'> & { readonly groups: Record<string, WrittenGroupMetrics> };
+export type WrittenStrategyAudit = Omit<StrategyAudit, 'attributes'> & { readonly attributes: readonly WrittenAttributeAudit[] };
+export type WrittenAuditResult = Omit<AuditResult, 'strategies'> & { readonly strategies: Record<string, WrittenStrategyAudit> };
+
+/** The audit as metrics.json writes it (see WrittenAuditResult). */
+export function writtenAudit(audit: AuditResult): WrittenAuditResult {
+  const strategies: Record<string, WrittenStrategyAudit> = Object.fromEntries(Object.entries(audit.strategies).map(([name, strategy]) => [name, {
+    ...strategy,
+    // Keyed by group value (user text): fromEntries, so a group named `__proto__` is kept.
+    attributes: strategy.attributes.map((attribute) => ({ ...attribute, groups: Object.fromEntries(Object.entries(attribute.groups).map(([group, metrics]) => [group, writtenGroupMetrics(metrics)])) })),
+  }]));
+  return { ...audit, strategies };
 }
 
 function checkInput(input: AuditInput): void {

@@ -1,5 +1,5 @@
 import { argmaxRows } from '../score/strategies.js';
-import { classificationMetrics } from './classification.js';
+import { classificationMetrics, confusionCells, DENSE_CONFUSION_MAX_CLASSES, type ConfusionCell } from './classification.js';
 import { forEachStratifiedResample, percentileInterval, type Interval } from './bootstrap.js';
 
 /** Images split by the value(s) of one attribute (e.g. gender) or of several at once (race × gender). */
@@ -284,6 +284,20 @@ export interface GroupMetrics {
   readonly most_frequent_error: { readonly class: string; readonly count: number } | null;
   /** Fewer than minGroupSize images: reported, but left out of the gaps. */
   readonly too_small: boolean;
+}
+
+/** A group as metrics.json holds it: the confusion matrix dense for few classes, as non-zero cells for many. */
+export type WrittenGroupMetrics = Omit<GroupMetrics, 'confusion'> & {
+  /** confusion[true][predicted], when the spec has at most DENSE_CONFUSION_MAX_CLASSES classes. */
+  readonly confusion?: number[][];
+  /** The non-zero [true, predicted, count] cells, by true then predicted class, when it has more. */
+  readonly confusion_cells?: readonly ConfusionCell[];
+};
+
+/** One group's metrics as metrics.json writes them (see WrittenGroupMetrics). */
+export function writtenGroupMetrics(metrics: GroupMetrics): WrittenGroupMetrics {
+  const { confusion, ...rest } = metrics;
+  return confusion.length > DENSE_CONFUSION_MAX_CLASSES ? { ...rest, confusion_cells: confusionCells(confusion) } : metrics;
 }
 
 export interface GroupGaps {

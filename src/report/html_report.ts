@@ -2,7 +2,7 @@ import { open, readFile, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import sharp from 'sharp';
-import type { AttributeAudit, AuditResult, StrategyAudit } from '../evaluate/audit.js';
+import type { AttributeAudit, AuditResult, StrategyAudit, WrittenAuditResult } from '../evaluate/audit.js';
 import { DENSE_CONFUSION_MAX_CLASSES, type WrittenClassificationMetrics } from '../evaluate/classification.js';
 import { float32FromLittleEndian } from '../encode/cache/npy.js';
 import type { GroupMetrics } from '../evaluate/groups.js';
@@ -93,15 +93,15 @@ export interface ReportData {
   readonly gallery: Gallery;
 }
 
-/** Drops what the page does not draw (per-group confusion matrices: groups × strategies × classes²). */
-function compactAudit(audit: AuditResult): ReportAudit {
+/** Drops what the page does not draw (per-group confusion matrices, dense or as cells: groups × strategies × up to classes²). */
+function compactAudit(audit: WrittenAuditResult): ReportAudit {
   const strategies: Record<string, ReportStrategyAudit> = {};
   for (const [name, strategy] of Object.entries(audit.strategies)) {
     strategies[name] = {
       ...strategy,
       attributes: strategy.attributes.map((attribute) => ({
         ...attribute,
-        groups: Object.fromEntries(Object.entries(attribute.groups).map(([group, { confusion: _unused, ...metrics }]) => [group, metrics])),
+        groups: Object.fromEntries(Object.entries(attribute.groups).map(([group, { confusion: _dense, confusion_cells: _cells, ...metrics }]) => [group, metrics])),
       })),
     };
   }

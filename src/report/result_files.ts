@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import type { AuditResult } from '../evaluate/audit.js';
+import type { WrittenAuditResult } from '../evaluate/audit.js';
 import type { WrittenClassificationMetrics } from '../evaluate/classification.js';
 import type { McNemarTest } from '../evaluate/compare/mcnemar.js';
 import type { PairedEstimate } from '../evaluate/compare/paired_bootstrap.js';
@@ -80,7 +80,8 @@ export interface MetricsFile {
   readonly classes: readonly string[];
   /** Per strategy; for more than DENSE_CONFUSION_MAX_CLASSES classes the confusion matrix as non-zero cells. */
   readonly strategies: Record<string, WrittenClassificationMetrics>;
-  readonly groups?: AuditResult;
+  /** The audit; above DENSE_CONFUSION_MAX_CLASSES classes each group's confusion matrix as `confusion_cells`. */
+  readonly groups?: WrittenAuditResult;
 }
 
 /**

@@ -4,6 +4,7 @@ import { contentOutput, RECORD_FILE, writeResultsFolder, type ResultOutput } fro
 import { SCHEMA_VERSIONS, type MetricsFile, type RunFile } from './result_files.js';
 import { largeOutputNotice, SIMILARITY_FILES, similarityOutputs, type SimilarityFormat } from './similarity_outputs.js';
 import { jsonLines, predictionsCsv } from './tables.js';
+import { writtenAudit } from '../evaluate/audit.js';
 import { writtenMetrics } from '../evaluate/classification.js';
 
 export const RESULT_FILES = {
@@ -67,7 +68,7 @@ export function resultOutputs(result: RunResult, similarities: SimilarityFormat 
   const { metrics, audit } = result;
   if (metrics) {
     const strategies = Object.fromEntries(Object.entries(metrics).map(([name, m]) => [name, writtenMetrics(m)]));
-    outputs.push(contentOutput(RESULT_FILES.metrics, () => JSON.stringify({ schema_version: SCHEMA_VERSIONS['metrics.json'], classes, strategies, ...(audit ? { groups: audit } : {}) } satisfies MetricsFile, null, 2) + '\n'));
+    outputs.push(contentOutput(RESULT_FILES.metrics, () => JSON.stringify({ schema_version: SCHEMA_VERSIONS['metrics.json'], classes, strategies, ...(audit ? { groups: writtenAudit(audit) } : {}) } satisfies MetricsFile, null, 2) + '\n'));
   }
   if (result.failures.length) outputs.push(contentOutput(RESULT_FILES.errors, () => jsonLines(result.failures)));
   return outputs;

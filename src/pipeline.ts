@@ -52,14 +52,14 @@ export interface RunOptions extends ModelOptions {
 
 /**
  * Runs whose images × prompts exceed this keep no similarity matrix in memory (4 bytes a value): scoring runs in
- * blocks, the outputs recompute the blocks from the embeddings, and the subgroup audit (which reads the whole
- * matrix) is left out with a warning.
+ * blocks, the outputs recompute the blocks from the embeddings, and the audit's prompt analysis and ranking bias
+ * (which read the whole matrix) are left out with a warning; its group metrics stay.
  */
 export const KEEP_SIMILARITY_MAX_VALUES = 1 << 25;
 
 /**
- * Specs with more prompts than this get no subgroup audit: its prompt analysis lists every prompt (ImageNet's 80,000
- * made metrics.json 36 MB and the report 26 MB on 14 images), and its leave-one-out reruns every strategy per prompt.
+ * Specs with more prompts than this get no prompt analysis or ranking bias in the audit: they list every prompt
+ * (ImageNet's 80,000 made metrics.json 36 MB and the report 26 MB on 14 images); the group metrics stay.
  */
 export const AUDIT_MAX_PROMPTS = 10_000;
 
@@ -309,18 +309,22 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
         [...predictions].map(([name, predicted]) => [name, classificationMetrics(labels.truth, predicted, classes, { top: scored.topClasses.get(name)!, count: scored.topCount })]),
       );
       groupValues = (options.groups ?? []).map((name) => ({ name, values: embeddedRows.map((row) => row?.[name] || null) }));
-      if (!similarity || promptCount > AUDIT_MAX_PROMPTS) {
-        const reason = !similarity
-          ? `reads the whole similarity matrix, and ${images.keys.length} images × ${promptCount} prompts is more than zeroshot keeps in memory (${KEEP_SIMILARITY_MAX_VALUES} values)`
-          : `analyses every prompt (one entry each in metrics.json and the report), and ${promptCount} prompts is more than ${AUDIT_MAX_PROMPTS}`;
-        (hooks.onWarning ?? process.emitWarning)(`the subgroup audit ${reason}: metrics.json has no 'groups' section`);
-      } else audit = auditPredictions({
+      // The group metrics need only the predictions; the prompt analysis and ranking bias read every prompt's
+      // scores, which large label sets do not keep (and which would make metrics.json huge).
+      const omitted = !similarity
+        ? `the prompt analysis and ranking bias read the whole similarity matrix, and ${images.keys.length} images × ${promptCount} prompts is more than zeroshot keeps in memory (${KEEP_SIMILARITY_MAX_VALUES} values)`
+        : promptCount > AUDIT_MAX_PROMPTS
+          ? `the prompt analysis and ranking bias list every prompt, and ${promptCount} prompts is more than ${AUDIT_MAX_PROMPTS}`
+          : undefined;
+      if (omitted && groupValues.length) (hooks.onWarning ?? process.emitWarning)(`${omitted}: metrics.json's 'groups' has the group metrics without them`);
+      audit = auditPredictions({
         classes,
         probe: spec.classes.map((c) => c.probe),
         truth: labels.truth,
         predictions,
         attributes: groupValues,
-        similarity,
+        similarity: omitted ? undefined : similarity,
+        similarityOmitted: omitted,
         promptClass: spec.promptClass,
         prompts: spec.prompts,
         options: options.audit,

@@ -360,6 +360,17 @@ function tinyAuditInput(options: AuditInput['options'] = { bootstrap: 0 }): Audi
 }
 
 describe('auditPredictions', () => {
+  it('without a similarity matrix (label sets too large for it) keeps the group metrics and says why the prompt parts are missing', () => {
+    const full = auditPredictions(tinyAuditInput({ bootstrap: 20, seed: 3 }));
+    const { similarity: _, ...input } = tinyAuditInput({ bootstrap: 20, seed: 3 });
+    const result = auditPredictions({ ...input, similarityOmitted: '80000 prompts is more than 10000' });
+    assert.deepEqual(result.strategies, full.strategies);
+    assert.deepEqual(result.comparison, full.comparison);
+    assert.equal(result.prompts, null);
+    assert.equal(result.prompts_omitted, '80000 prompts is more than 10000');
+    assert.deepEqual(result.ranking_bias, []);
+  });
+
   it('assembles every part into a JSON-ready result', () => {
     const result = auditPredictions(tinyAuditInput({ bootstrap: 50, seed: 1, rankingK: 4 }));
     assert.deepEqual(result.settings, { bootstrap: 50, seed: 1, confidence: 0.95, min_group_size: 0, ranking_k: 4, intersections: true });
@@ -372,7 +383,7 @@ describe('auditPredictions', () => {
     assert.equal(probes_overall!.any_probe.rate, 1 / 8);
     // Accuracy 5/8 over all labelled images; the leave-one-out rerun of `max` agrees.
     assert.equal(result.comparison[0].accuracy, 5 / 8);
-    assert.equal(result.prompts.accuracy_all_prompts.max, 5 / 8);
+    assert.equal(result.prompts!.accuracy_all_prompts.max, 5 / 8);
     assert.deepEqual(result.ranking_bias.map((r) => [r.attribute, r.k]), [['gender', 4], ['age', 4], ['gender × age', 4]]);
     // Image 6 has no age: the age groups and the intersection cover 7 images.
     assert.equal(result.ranking_bias[1].n, 7);

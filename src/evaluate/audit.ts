@@ -35,8 +35,13 @@ export interface AuditInput {
   /** Strategy name → predicted class per image. */
   readonly predictions: ReadonlyMap<string, Int32Array>;
   readonly attributes: readonly ImageAttribute[];
-  /** Rows = images, cols = prompts. */
-  readonly similarity: ScoreMatrix;
+  /**
+   * Rows = images, cols = prompts: what the prompt analysis and ranking bias read. Absent for label sets too large
+   * for it (the group metrics, gaps and probes need only the predictions).
+   */
+  readonly similarity?: ScoreMatrix;
+  /** Why there is no similarity matrix, for metrics.json. */
+  readonly similarityOmitted?: string;
   readonly promptClass: Int32Array;
   readonly prompts: readonly string[];
   readonly options?: Partial<AuditOptions>;
@@ -66,8 +71,10 @@ export interface AuditResult {
   /** Accuracy and balanced accuracy per strategy, in the order of `predictions`. */
   readonly comparison: readonly StrategyComparisonRow[];
   readonly strategies: Record<string, StrategyAudit>;
-  readonly prompts: PromptAnalysis;
-  /** Per attribute (and intersection): each prompt's MaxSkew@k and NDKL. */
+  /** Null (with the reason in `prompts_omitted`) when the run kept no similarity matrix for it. */
+  readonly prompts: PromptAnalysis | null;
+  readonly prompts_omitted?: string;
+  /** Per attribute (and intersection): each prompt's MaxSkew@k and NDKL; empty without the similarity matrix. */
   readonly ranking_bias: readonly RankingBiasAudit[];
 }
 
@@ -105,6 +112,7 @@ function checkInput(input: AuditInput): void {
   for (const attribute of input.attributes) {
     if (attribute.values.length !== n) throw new Error(`attribute ${attribute.name}: ${attribute.values.length} values for ${n} images`);
   }
+  if (!input.similarity) return;
   const { rows, cols } = input.similarity;
   if (rows !== n) throw new Error(`similarity matrix has ${rows} rows for ${n} images`);
   if (input.promptClass.length !== cols || input.prompts.length !== cols) {
@@ -172,7 +180,11 @@ export function auditPredictions(input: AuditInput): AuditResult {
     probe_classes: classes.filter((_, c) => probe[c]),
     comparison: names.map((name, s) => compareStrategy(name, truth, predictions[s], classes, populationTallies[s])),
     strategies,
-    prompts: analysePrompts({ similarity: input.similarity, promptClass: input.promptClass, prompts: input.prompts, classes, truth, strategies: scoreLevelStrategies(input.predictions.keys()) }),
-    ranking_bias: auditRankingBias(input.similarity, input.prompts, input.promptClass, classes, partitions, options.rankingK),
+    ...(input.similarity
+      ? {
+          prompts: analysePrompts({ similarity: input.similarity, promptClass: input.promptClass, prompts: input.prompts, classes, truth, strategies: scoreLevelStrategies(input.predictions.keys()) }),
+          ranking_bias: auditRankingBias(input.similarity, input.prompts, input.promptClass, classes, partitions, options.rankingK),
+        }
+      : { prompts: null, prompts_omitted: input.similarityOmitted ?? 'no similarity matrix was given', ranking_bias: [] }),
   };
 }

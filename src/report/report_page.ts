@@ -884,9 +884,9 @@ const REPORT_SCRIPT = String.raw`
   // ---------- prompts ----------
   function renderPrompts() {
     var hint = document.getElementById('prompts-hint');
-    if (!audit) {
+    if (!audit || !audit.prompts) {
       hint.textContent = '';
-      fill('prompt-table', empty('The prompt analysis is part of the group audit, which metrics.json does not have.'));
+      fill('prompt-table', empty(audit ? 'No prompt analysis: ' + audit.prompts_omitted + '.' : 'The prompt analysis is part of the group audit, which metrics.json does not have.'));
       return;
     }
     var analysis = audit.prompts;

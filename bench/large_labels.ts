@@ -5,13 +5,23 @@
  * shape ([1600 × 768] × [768 × 3072], bench/run.ts) through the same kernel. Writes bench/LARGE.md and
  * bench/large.json.
  *
+ * `real` runs instead the real thing: the 2,000 FairFace validation images (../shared/data/fairface-val/val) against
+ * the built-in imagenet-1k spec with the ViT-B/32-shaped random-weight model that bench/run.ts builds
+ * (bench/models/vit-b-32), fp32, no cache: text, image and scoring times, writing, peak RSS and output sizes, into
+ * bench/large-real.json; skipped, saying why, when the model or the images are absent. Each mode writes
+ * bench/LARGE.md from both JSON files.
+ *
  *   node --import tsx bench/large_labels.ts
  *   LARGE_IMAGES=5000 node --import tsx bench/large_labels.ts   # a tenth of the images: quicker
+ *   node --import tsx bench/large_labels.ts real                # about 6 minutes here
  */
-import { writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runZeroShot } from '../src/pipeline.js';
+import { writeReport } from '../src/report/html_report.js';
+import { writeResults } from '../src/report/results.js';
 import { Mulberry32 } from '../src/evaluate/bootstrap.js';
 import { blockRows, scoreInChunks } from '../src/score/chunked.js';
 import { l2NormalizeRows } from '../src/score/similarity.js';
@@ -73,7 +83,95 @@ async function probeGflops(): Promise<{ median: number; best: number }> {
   return { median: gflops(seconds[Math.floor(seconds.length / 2)]), best: gflops(seconds[0]) };
 }
 
+const REAL = {
+  model: join(REPO, 'bench', 'models', 'vit-b-32'),
+  images: resolve(REPO, '..', 'shared', 'data', 'fairface-val', 'val'),
+  spec: 'imagenet-1k',
+  dtype: 'fp32',
+  similarities: 'npy',
+} as const;
+
+interface RealRun {
+  date: string; command: string; load_average_before: number[]; model: string; dtype: string; spec: string;
+  images: number; prompts: number; classes: number; similarities: string;
+  timings: { load_model_s: number; encode_texts_s: number; prompts_per_s: number; encode_images_s: number; images_per_s: number; score_s: number; write_results_s: number; write_report_s: number; total_s: number };
+  peak_rss_mb: number; outputs: Record<string, number>;
+}
+
+/** The real run (see the header); null, with the reason printed, when the model or the images are absent. */
+async function realRun(): Promise<RealRun | null> {
+  if (!existsSync(join(REAL.model, 'onnx', 'text_model.onnx'))) {
+    console.error(`skipped: no ${REAL.model} (npm run bench builds it, or /usr/bin/python3 scripts/build_clip_fixture.py --preset vit-b-32 --out ${REAL.model})`);
+    return null;
+  }
+  if (!existsSync(REAL.images)) {
+    console.error(`skipped: no ${REAL.images} (the FairFace validation images)`);
+    return null;
+  }
+  const load = loadavg().map((x) => round(x, 2));
+  const out = mkdtempSync(join(tmpdir(), 'zs-large-real-'));
+  try {
+    let nextReport = 0;
+    const onTextProgress = ({ done, total }: { done: number; total: number }) => {
+      if (done < nextReport) return;
+      console.error(`texts ${done}/${total}`);
+      nextReport = done + 10_000;
+    };
+    const started = performance.now();
+    const result = await runZeroShot(
+      { images: REAL.images, spec: REAL.spec, model: REAL.model, dtype: REAL.dtype, offline: true, cache: false, threads: THREADS },
+      { onTextProgress, onWarning: (message) => console.error(`warning: ${message}`) },
+    );
+    const written = performance.now();
+    await writeResults(result, out, { similarities: REAL.similarities });
+    const reported = performance.now();
+    await writeReport(out);
+    const finished = performance.now();
+    const t = result.timings;
+    return {
+      date: new Date().toISOString(),
+      command: 'node --import tsx bench/large_labels.ts real',
+      load_average_before: load,
+      model: 'bench/models/vit-b-32 (ViT-B/32-shaped CLIP, random weights)',
+      dtype: REAL.dtype,
+      spec: REAL.spec,
+      images: result.imageKeys.length,
+      prompts: result.spec.prompts.length,
+      classes: result.spec.classes.length,
+      similarities: REAL.similarities,
+      timings: {
+        load_model_s: t.load_model_s,
+        encode_texts_s: t.encode_texts_s,
+        prompts_per_s: round(result.spec.prompts.length / t.encode_texts_s, 1),
+        encode_images_s: t.encode_images_s,
+        images_per_s: t.images_per_s,
+        score_s: t.score_s,
+        write_results_s: round((reported - written) / 1000, 1),
+        write_report_s: round((finished - reported) / 1000, 1),
+        total_s: round((finished - started) / 1000, 1),
+      },
+      peak_rss_mb: peakRssMb(),
+      outputs: Object.fromEntries(readdirSync(out).sort().map((name) => [name, statSync(join(out, name)).size])),
+    };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+const readJson = <T>(path: string): T | null => (existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : null);
+const SYNTHETIC_JSON = join(REPO, 'bench', 'large.json');
+const REAL_JSON = join(REPO, 'bench', 'large-real.json');
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'real') {
+    const real = await realRun();
+    if (!real) return;
+    console.error(JSON.stringify(real, null, 2));
+    writeFileSync(REAL_JSON, JSON.stringify(real, null, 2) + '\n');
+    const synthetic = readJson<Synthetic>(SYNTHETIC_JSON);
+    writeFileSync(join(REPO, 'bench', 'LARGE.md'), (synthetic ? markdown(synthetic) : '# Scoring ImageNet-sized label sets (issue 11)\n') + realMarkdown(real));
+    return;
+  }
   const load = loadavg().map((x) => round(x, 2));
   const probeBefore = await probeGflops();
   console.error(`probe before: ${JSON.stringify(probeBefore)}`);
@@ -125,16 +223,43 @@ async function main(): Promise<void> {
   console.error(JSON.stringify(results, null, 2));
   const suffix = IMAGES === 50_000 ? '' : `-${IMAGES}`;
   writeFileSync(join(REPO, 'bench', `large${suffix}.json`), JSON.stringify(results, null, 2) + '\n');
-  writeFileSync(join(REPO, 'bench', `LARGE${suffix}.md`), markdown(results));
+  const real = suffix ? null : readJson<RealRun>(REAL_JSON);
+  writeFileSync(join(REPO, 'bench', `LARGE${suffix}.md`), markdown(results) + (real ? realMarkdown(real) : ''));
 }
 
-function markdown(r: {
+type Synthetic = {
   date: string; command: string; machine: { cpu: string; cores: number; ram_gib: number; node: string; load_average_before: number[] };
   shape: { images: number; prompts: number; classes: number; templates: number; dim: number }; strategies: string[];
   scoring_seconds: number; similarity_product_gflops: number; scoring_gflops_overall: number;
   probe_gflops: { before: { median: number; best: number }; after: { median: number; best: number } }; product_share_of_probe_median: number;
   peak_rss_mb: number; rss_after_synthetic_data_mb: number; synthetic_accuracy: Record<string, number>;
-}): string {
+};
+
+function realMarkdown(r: RealRun): string {
+  const t = r.timings;
+  const mb = (bytes: number) => `${(bytes / 1e6).toFixed(bytes < 1e6 ? 2 : 1)} MB`;
+  return `
+## A real run: ${r.images.toLocaleString('en')} FairFace images × ${r.spec} (${r.classes.toLocaleString('en')} classes, ${r.prompts.toLocaleString('en')} prompts)
+
+\`${r.command}\`, ${r.date}; load average before: ${r.load_average_before.join(', ')}. Model: ${r.model}, ${r.dtype}, no cache,
+\`--similarities ${r.similarities}\`, no labels (so no metrics.json); the results folder and report.html written as \`zeroshot run\` writes them.
+
+| stage | time | |
+| --- | ---: | --- |
+| loading the model | ${t.load_model_s} s | |
+| text encoding, ${r.prompts.toLocaleString('en')} prompts | ${t.encode_texts_s} s | ${t.prompts_per_s} prompts/s |
+| image encoding, ${r.images.toLocaleString('en')} images | ${t.encode_images_s} s | ${t.images_per_s} images/s |
+| scoring, every default strategy | ${t.score_s} s | |
+| writing the results folder | ${t.write_results_s} s | |
+| writing report.html | ${t.write_report_s} s | |
+| whole | ${t.total_s} s | |
+| peak RSS (process) | ${r.peak_rss_mb} MB | |
+
+Outputs: ${Object.entries(r.outputs).map(([name, bytes]) => `\`${name}\` ${mb(bytes)}`).join(', ')}.
+`;
+}
+
+function markdown(r: Synthetic): string {
   const s = r.shape;
   const goal = (ok: boolean) => (ok ? 'met' : '**not met**');
   return `# Scoring ImageNet-sized label sets (issue 11)

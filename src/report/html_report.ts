@@ -159,18 +159,20 @@ function mostConfusedCells(cells: Record<string, CellRows[]>, metrics: MetricsFi
 }
 
 /**
- * The prompt scores of the images shown: rows of similarities.npy (read by offset), or similarities.json when it is
- * small enough to parse; none otherwise (the galleries then list no prompts).
+ * The best prompts ([prompt index, score], best first) of each image shown, from its row of similarities.npy (read
+ * by offset) or from similarities.json when it is small enough to parse; none otherwise (the galleries then list no
+ * prompts). Only the best few are kept per image: a row of an 80,000-prompt spec as an object would cost megabytes.
  */
-async function shownScores(resultsDir: string, keys: readonly string[]): Promise<Map<string, Record<string, number>>> {
-  const scores = new Map<string, Record<string, number>>();
+async function shownTopPrompts(resultsDir: string, keys: readonly string[], promptIndex: ReadonlyMap<string, number>): Promise<Map<string, [number, number][]>> {
+  const tops = new Map<string, [number, number][]>();
   const indexText = await readOptional(join(resultsDir, RESULT_FILES.similaritiesIndex));
   if (indexText !== null) {
     const index = parseJson<SimilarityIndexFile>(indexText, join(resultsDir, RESULT_FILES.similaritiesIndex));
     const rowOf = new Map(index.images.map((key, i) => [key, i]));
     const cols = index.prompts.length;
+    const columnPrompt = index.prompts.map((p) => promptIndex.get(p) ?? -1);
     const handle = await open(join(resultsDir, index.files.similarities), 'r').catch(() => null);
-    if (!handle) return scores;
+    if (!handle) return tops;
     try {
       // The C-order float32 data ends the file, after a header of any length.
       const dataStart = (await handle.stat()).size - index.shape[0] * cols * 4;
@@ -180,28 +182,40 @@ async function shownScores(resultsDir: string, keys: readonly string[]): Promise
         if (i === undefined) continue;
         await handle.read(row, 0, row.length, dataStart + i * cols * 4);
         const values = float32FromLittleEndian(row);
-        scores.set(key, Object.fromEntries(index.prompts.map((p, j) => [p, values[j]])));
+        tops.set(key, bestPrompts(columnPrompt.length, (j) => [columnPrompt[j], values[j]]));
       }
     } finally {
       await handle.close();
     }
-    return scores;
+    return tops;
   }
   const path = join(resultsDir, RESULT_FILES.similarities);
   const size = await stat(path).then((s) => s.size, () => null);
-  if (size === null || size > MAX_SIMILARITIES_JSON_BYTES) return scores;
+  if (size === null || size > MAX_SIMILARITIES_JSON_BYTES) return tops;
   const all = parseJson<ScoresFile>(await readFile(path, 'utf8'), path);
-  for (const key of keys) if (all[key]) scores.set(key, all[key]);
-  return scores;
+  for (const key of keys) {
+    const entries = all[key] ? Object.entries(all[key]) : [];
+    if (entries.length) tops.set(key, bestPrompts(entries.length, (j) => [promptIndex.get(entries[j][0]) ?? -1, entries[j][1]]));
+  }
+  return tops;
 }
 
-/** The highest-scoring prompts of one image: [prompt index, score], best first. */
-function topPrompts(scores: Record<string, number> | undefined, promptIndex: ReadonlyMap<string, number>): [number, number][] {
-  if (!scores) return [];
-  return Object.entries(scores)
-    .flatMap(([prompt, score]): [number, number][] => (promptIndex.has(prompt) ? [[promptIndex.get(prompt)!, score]] : []))
-    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
-    .slice(0, TOP_PROMPTS);
+/** The TOP_PROMPTS highest of `count` (prompt index, score) pairs, best first (ties: lower index); index −1 is skipped. */
+function bestPrompts(count: number, pair: (j: number) => [number, number]): [number, number][] {
+  const best: [number, number][] = [];
+  for (let j = 0; j < count; j++) {
+    const [prompt, score] = pair(j);
+    if (prompt < 0) continue;
+    const worse = (a: [number, number]) => score > a[1] || (score === a[1] && prompt < a[0]);
+    if (best.length === TOP_PROMPTS && !worse(best[TOP_PROMPTS - 1])) continue;
+    let at = best.length === TOP_PROMPTS ? TOP_PROMPTS - 1 : best.length;
+    best[at] = [prompt, score];
+    while (at > 0 && worse(best[at - 1])) {
+      [best[at - 1], best[at]] = [best[at], best[at - 1]];
+      at--;
+    }
+  }
+  return best;
 }
 
 export async function thumbnailDataUri(path: string, size: number): Promise<string | null> {
@@ -265,8 +279,8 @@ export async function loadReportData(resultsDir: string, options: ReportOptions 
     const path = join(imagesRoot, table.keys[row]);
     return settings.thumbnails === 'embed' ? thumbnailDataUri(path, settings.thumbnailSize) : relativeUrl(resultsDir, path);
   });
-  const scores = await shownScores(resultsDir, shownRows.map((row) => table.keys[row]));
-  const images = shownRows.map((row, i): GalleryImage => ({ key: table.keys[row], src: sources[i], top: topPrompts(scores.get(table.keys[row]), promptIndex) }));
+  const tops = await shownTopPrompts(resultsDir, shownRows.map((row) => table.keys[row]), promptIndex);
+  const images = shownRows.map((row, i): GalleryImage => ({ key: table.keys[row], src: sources[i], top: tops.get(table.keys[row]) ?? [] }));
 
   const failures = await readErrorsFile(resultsDir);
 

@@ -279,6 +279,10 @@ test('classes from a text file beside the spec, one a line', async () => {
   const { loadSpec } = await import('../src/input/spec.js');
   const spec = await loadSpec(join(dir, 'spec.yaml'));
   assert.deepEqual(spec.prompts, ['a photo of a cat', 'a photo of a dog']);
+  // The file's order, also for names an object would sort first.
+  writeFileSync(join(dir, 'lists', 'numbered.txt'), 'zebra\n2\napple\n10\n');
+  writeFileSync(join(dir, 'numbered.yaml'), 'templates: ["{name}"]\nclasses: lists/numbered.txt\n');
+  assert.deepEqual((await loadSpec(join(dir, 'numbered.yaml'))).classes.map((c) => c.name), ['zebra', '2', 'apple', '10']);
   writeFileSync(join(dir, 'lists', 'twice.txt'), 'cat\ndog\ncat\n');
   writeFileSync(join(dir, 'bad.yaml'), 'templates: openai-imagenet-80\nclasses: lists/twice.txt\n');
   await assert.rejects(loadSpec(join(dir, 'bad.yaml')), /'cat' is on lines 1 and 3 of .*twice\.txt/);

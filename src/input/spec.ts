@@ -139,7 +139,8 @@ function resolveLabelSets(doc: Document.Parsed, raw: Record<string, unknown>, so
   if (typeof raw.classes === 'string') {
     const names = readLabelSet('classes', raw.classes, source, fail).entries.map((e) => e.value);
     raw.classes = Object.fromEntries(names.map((n) => [n, n]));
-    doc.set('classes', doc.createNode(raw.classes));
+    // The node from a Map keeps the file's order (an object would put integer-like names such as "2" first).
+    doc.set('classes', doc.createNode(new Map(names.map((n) => [n, n]))));
   }
 }
 

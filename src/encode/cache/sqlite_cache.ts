@@ -108,12 +108,22 @@ function checkFormat(db: SqliteDatabase, path: string): boolean {
 }
 
 function initialise(db: SqliteDatabase, path: string): void {
-  db.pragma(`page_size = ${PAGE_SIZE}`); // only takes effect while the file is still empty
-  db.pragma('journal_mode = WAL');
-  // IMMEDIATE and re-checked inside: two processes may both have seen the file empty.
-  db.transaction(() => {
-    if (!checkFormat(db, path)) db.exec(SCHEMA);
-  }).immediate();
+  // Switching to WAL while another process initialises the same new file can fail with SQLITE_BUSY at once, without
+  // the busy handler (SQLite's deadlock avoidance): wait a little and try again, for up to about ten seconds.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      db.pragma(`page_size = ${PAGE_SIZE}`); // only takes effect while the file is still empty
+      db.pragma('journal_mode = WAL');
+      // IMMEDIATE and re-checked inside: two processes may both have seen the file empty.
+      db.transaction(() => {
+        if (!checkFormat(db, path)) db.exec(SCHEMA);
+      }).immediate();
+      return;
+    } catch (error) {
+      if (!sqliteCode(error)?.startsWith('SQLITE_BUSY') || attempt >= 200) throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 + Math.floor(Math.random() * 30));
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,5 +1,4 @@
 // The three steps of a static sharded run: plan (one machine), embed (one process per shard), collect (one machine).
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCache } from '../encode/cache/open_cache.js';
 import { defaultEmbeddingCachePath, type ImageScope } from '../encode/cache/embedding_cache.js';
@@ -9,7 +8,7 @@ import { ClipModel, type ModelOptions } from '../encode/model.js';
 import { listImages, type ImageEntry } from '../input/images.js';
 import { imageScope } from '../pipeline.js';
 import { makePlan, shardsFolder, type ShardPlan, type ShardRange } from './plan.js';
-import { clearShard, readShard, shardDone, writeShard } from './shard_files.js';
+import { folderShardStore, type ShardStore } from './shard_store.js';
 
 /** Lists `images` and cuts it into shards; the model is loaded for its fingerprints (embed and collect check them). */
 export async function planShards(images: string, shardSize: number, modelOptions: ModelOptions): Promise<ShardPlan> {
@@ -35,6 +34,8 @@ export interface EmbedShardOptions extends ModelOptions {
   readonly maxImagePixels?: number;
   readonly onProgress?: (progress: EmbeddingProgress) => void;
   readonly onWarning?: (message: string) => void;
+  /** Where the shard goes (default: the files beside the plan). */
+  readonly store?: ShardStore;
 }
 
 function checkScope(plan: ShardPlan, scope: ImageScope, planPath: string): void {
@@ -46,9 +47,9 @@ function checkScope(plan: ShardPlan, scope: ImageScope, planPath: string): void 
 
 /** Embeds one shard into its files; a done shard is skipped ('skipped'), a partial one redone. */
 export async function embedShard(plan: ShardPlan, options: EmbedShardOptions): Promise<'embedded' | 'skipped'> {
-  const folder = shardsFolder(options.planPath);
+  const store = options.store ?? folderShardStore(shardsFolder(options.planPath));
   const index = options.shard.index;
-  if (shardDone(folder, plan, index)) return 'skipped';
+  if (await store.isDone(plan, index)) return 'skipped';
   const cache = options.cache === false ? null : await openCache(options.cache ?? defaultEmbeddingCachePath(), { onWarning: options.onWarning, required: typeof options.cache === 'string' });
   const model = await ClipModel.load(options);
   const preprocessor = createImagePreprocessor(model.family.preprocess, options.preprocessWorkers, { maxImagePixels: options.maxImagePixels });
@@ -70,11 +71,9 @@ export async function embedShard(plan: ShardPlan, options: EmbedShardOptions): P
       onProgress: options.onProgress,
       onImageWarning: (image, warning) => imageWarnings.push({ image, warning }),
     });
-    mkdirSync(folder, { recursive: true });
-    clearShard(folder, index);
-    writeShard(
-      folder,
-      {
+    await store.clearPartial(plan, index);
+    await store.commit(plan, {
+      metadata: {
         format: 'zeroshot-shard',
         plan_id: plan.id,
         shard: index,
@@ -87,8 +86,8 @@ export async function embedShard(plan: ShardPlan, options: EmbedShardOptions): P
         image_warnings: imageWarnings,
         counts: { cache_hits: images.cacheHits, encoded: images.encoded, shared_content: images.sharedContent },
       },
-      images.embeddings,
-    );
+      embeddings: images.embeddings,
+    });
     return 'embedded';
   } finally {
     await cache?.close();
@@ -100,11 +99,11 @@ export async function embedShard(plan: ShardPlan, options: EmbedShardOptions): P
  * runZeroShot's `imageEmbedder` for `collect`: the shards' embeddings in the listing's order, in place of the vision
  * tower. Every shard must be done, and the folder must hold the plan's images (labels are matched on its listing).
  */
-export function shardEmbeddings(plan: ShardPlan, planPath: string): (images: readonly ImageEntry[], options: ImageEmbeddingOptions, scope: ImageScope) => Promise<EmbeddedImages> {
+export function shardEmbeddings(plan: ShardPlan, planPath: string, store: ShardStore = folderShardStore(shardsFolder(planPath))): (images: readonly ImageEntry[], options: ImageEmbeddingOptions, scope: ImageScope) => Promise<EmbeddedImages> {
   return async (images, options, scope) => {
     checkScope(plan, scope, planPath);
-    const folder = shardsFolder(planPath);
-    const missing = plan.shards.filter((shard) => !shardDone(folder, plan, shard.index)).map((shard) => shard.index);
+    const done = await Promise.all(plan.shards.map((shard) => store.isDone(plan, shard.index)));
+    const missing = plan.shards.filter((_, i) => !done[i]).map((shard) => shard.index);
     if (missing.length) {
       throw new Error(`${missing.length} of the plan's ${plan.shards.length} shards are not done (${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', …' : ''}); run \`zeroshot embed ${planPath} --shard K/${plan.shards.length}\` for each`);
     }
@@ -112,7 +111,7 @@ export function shardEmbeddings(plan: ShardPlan, planPath: string): (images: rea
     const failed = new Map<string, string>();
     let cacheHits = 0, encoded = 0, sharedContent = 0;
     for (const shard of plan.shards) {
-      const { metadata, embeddings } = readShard(folder, plan, shard.index);
+      const { metadata, embeddings } = await store.read(plan, shard.index);
       if (metadata.dim !== options.dim) throw new Error(`shard ${shard.index}: embeddings of ${metadata.dim} dimensions, the model's text embeddings have ${options.dim}`);
       metadata.keys.forEach((key, r) => rows.set(key, { vector: embeddings.subarray(r * metadata.dim, (r + 1) * metadata.dim), hash: metadata.content_hashes[r] }));
       for (const failure of metadata.failures) failed.set(failure.image, failure.error);

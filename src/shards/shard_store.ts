@@ -1,0 +1,42 @@
+// Where a sharded run's image embeddings go, one seam for both ways of running: a folder of per-shard files beside
+// the plan (static shards, no server) or a shared database (`--store postgres://…`, for queue workers). A shard is
+// committed whole with its done mark, and committing a done shard again changes nothing, so a retried or duplicated
+// job (at-least-once delivery) has an exactly-once effect.
+import { mkdirSync } from 'node:fs';
+import type { ShardPlan } from './plan.js';
+import { clearShard, readShard, shardDone, writeShard, type ShardMetadata } from './shard_files.js';
+
+/** One embedded shard: row r of `embeddings` (rows × metadata.dim) is the image metadata.keys[r]. */
+export interface ShardOutput {
+  readonly metadata: ShardMetadata;
+  readonly embeddings: Float32Array;
+}
+
+export interface ShardStore {
+  /** Where it is (a folder, or a database URL without its password), for messages. */
+  readonly location: string;
+  /** Whether shard `index` of `plan` is committed. */
+  isDone(plan: ShardPlan, index: number): Promise<boolean>;
+  /** Removes what a killed writer left of a shard that is not done (nothing to do for a transactional store). */
+  clearPartial(plan: ShardPlan, index: number): Promise<void>;
+  /** Stores the shard's embeddings and its done mark, all or nothing. */
+  commit(plan: ShardPlan, output: ShardOutput): Promise<void>;
+  /** A committed shard, checked against the plan; an error naming the fix when it cannot be read. */
+  read(plan: ShardPlan, index: number): Promise<ShardOutput>;
+  close(): Promise<void>;
+}
+
+/** The static mode's store: shard-KKKKK.{npy,json,done} in `folder` (see shard_files.ts). */
+export function folderShardStore(folder: string): ShardStore {
+  return {
+    location: folder,
+    isDone: async (plan, index) => shardDone(folder, plan, index) !== undefined,
+    clearPartial: async (_plan, index) => {
+      mkdirSync(folder, { recursive: true });
+      clearShard(folder, index);
+    },
+    commit: async (_plan, output) => writeShard(folder, output.metadata, output.embeddings),
+    read: async (plan, index) => readShard(folder, plan, index),
+    close: async () => {},
+  };
+}

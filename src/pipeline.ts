@@ -10,7 +10,7 @@ import { openCache } from './encode/cache/open_cache.js';
 import { fingerprint, modelFingerprint, type FileHashMemo } from './encode/cache/fingerprint.js';
 import { scoreMatrix, truncateRows, type ScoreMatrix } from './score/similarity.js';
 import { scoreInChunks } from './score/chunked.js';
-import { probabilities, probabilityFormula } from './score/probabilities.js';
+import { probabilities, probabilityFormula, type ProbabilityScoring } from './score/probabilities.js';
 import { scriptWarning } from './encode/text/scripts.js';
 import { defaultStrategies, parseStrategy, type Strategy } from './score/strategies.js';
 import { classificationMetrics, type ClassificationMetrics } from './evaluate/classification.js';
@@ -267,21 +267,8 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     stageStart = performance.now();
     hooks.onStage?.('scores');
     const imageEmbeddings = truncateRows(images.embeddings, text.dim, dim);
-    const promptCount = spec.prompts.length;
-    const keepSimilarity = images.keys.length * promptCount <= KEEP_SIMILARITY_MAX_VALUES;
-    const similarity = keepSimilarity ? scoreMatrix(images.keys.length, promptCount) : undefined;
     const topKPredictions = options.topKPredictions ?? 0;
     if (!Number.isInteger(topKPredictions) || topKPredictions < 0) throw new Error(`--top-k-predictions ${topKPredictions}: give a whole number of classes`);
-    const scored = await scoreInChunks(
-      { imageEmbeddings, textEmbeddings, dim, promptClass: spec.promptClass, numClasses: classes.length },
-      strategies,
-      {
-        threads: model.threads,
-        topClasses: Math.max(5, topKPredictions),
-        onBlock: similarity && ((start, block) => similarity.data.set(block.data, start * promptCount)),
-      },
-    );
-    const predictions = scored.predictions;
     const values = model.scoringValues();
     const learned = values.logitScale === undefined ? undefined : { kind: values.kind, logitScale: values.logitScale, logitBias: values.logitBias };
     const scoring: RunScoring = {
@@ -293,43 +280,21 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
         ? probabilityFormula(learned)
         : values.missing!,
     };
-    const probabilityMatrix = learned && similarity && probabilities(similarity, learned);
 
-    let truth: Int32Array | undefined;
-    let metrics: Record<string, ClassificationMetrics> | undefined;
-    let audit: AuditResult | undefined;
-    let groupValues: ImageAttribute[] = [];
+    let labels: EmbeddingLabels | undefined;
     let labelled = 0;
     if (labelRows && images.keys.length > 0) {
       const embeddedRows = images.sourceIndex.map((i) => labelRows!.rowOfImage[i]);
-      const labels = labelIndices(embeddedRows, options.labelColumn ?? 'label', classes, labelMap);
-      truth = labels.truth;
-      labelled = labels.labelled;
-      metrics = Object.fromEntries(
-        [...predictions].map(([name, predicted]) => [name, classificationMetrics(labels.truth, predicted, classes, { top: scored.topClasses.get(name)!, count: scored.topCount })]),
-      );
-      groupValues = (options.groups ?? []).map((name) => ({ name, values: embeddedRows.map((row) => row?.[name] || null) }));
-      // The group metrics need only the predictions; the prompt analysis and ranking bias read every prompt's
-      // scores, which large label sets do not keep (and which would make metrics.json huge).
-      const omitted = !similarity
-        ? `the prompt analysis and ranking bias read the whole similarity matrix, and ${images.keys.length} images × ${promptCount} prompts is more than zeroshot keeps in memory (${KEEP_SIMILARITY_MAX_VALUES} values)`
-        : promptCount > AUDIT_MAX_PROMPTS
-          ? `the prompt analysis and ranking bias list every prompt, and ${promptCount} prompts is more than ${AUDIT_MAX_PROMPTS}`
-          : undefined;
-      if (omitted && groupValues.length) (hooks.onWarning ?? process.emitWarning)(`${omitted}: metrics.json's 'groups' has the group metrics without them`);
-      audit = auditPredictions({
-        classes,
-        probe: spec.classes.map((c) => c.probe),
-        truth: labels.truth,
-        predictions,
-        attributes: groupValues,
-        similarity: omitted ? undefined : similarity,
-        similarityOmitted: omitted,
-        promptClass: spec.promptClass,
-        prompts: spec.prompts,
-        options: options.audit,
-      });
+      const indices = labelIndices(embeddedRows, options.labelColumn ?? 'label', classes, labelMap);
+      labelled = indices.labelled;
+      labels = { truth: indices.truth, groupValues: (options.groups ?? []).map((name) => ({ name, values: embeddedRows.map((row) => row?.[name] || null) })) };
     }
+    const { similarity, probabilities: probabilityMatrix, predictions, topClasses, topCount, metrics, audit } = await scoreEmbeddings(
+      { spec, strategies, imageEmbeddings, textEmbeddings, dim, imageCount: images.keys.length, threads: model.threads, topKPredictions, learned, labels, audit: options.audit },
+      hooks.onWarning,
+    );
+    const truth = labels?.truth;
+    const groupValues = labels?.groupValues ?? [];
     timings.score_s = seconds(stageStart);
     timings.total_s = seconds(started);
 
@@ -349,8 +314,8 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       textEmbeddings,
       dim,
       predictions,
-      topClasses: scored.topClasses,
-      topCount: scored.topCount,
+      topClasses,
+      topCount,
       topKPredictions,
       truth,
       labelColumn: labelRows ? (options.labelColumn ?? 'label') : undefined,
@@ -390,4 +355,84 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     await cache?.close();
     await Promise.all([preprocessor?.close(), model?.dispose()]);
   }
+}
+
+/** Labels of embedded images: the true class per image (−1 unlabelled) and the --groups columns' values. */
+export interface EmbeddingLabels {
+  readonly truth: Int32Array;
+  readonly groupValues: readonly ImageAttribute[];
+}
+
+/** What scoreEmbeddings scores: embeddings already made, a spec and its strategies, and the labels if any. */
+export interface EmbeddingsToScore {
+  readonly spec: Spec;
+  readonly strategies: readonly Strategy[];
+  /** imageCount × dim and prompts × dim, L2-normalised (already cut to --dim). */
+  readonly imageEmbeddings: Float32Array;
+  readonly textEmbeddings: Float32Array;
+  readonly dim: number;
+  readonly imageCount: number;
+  readonly threads: number;
+  /** --top-k-predictions (0: only the prediction). */
+  readonly topKPredictions: number;
+  /** The model's learned probability values; absent when unknown (no probabilities). */
+  readonly learned?: ProbabilityScoring;
+  readonly labels?: EmbeddingLabels;
+  readonly audit?: Partial<AuditOptions>;
+}
+
+/** RunResult's scored part. */
+export type ScoredEmbeddings = Pick<RunResult, 'similarity' | 'probabilities' | 'predictions' | 'topClasses' | 'topCount' | 'metrics' | 'audit'>;
+
+/**
+ * Scores embeddings with a spec and evaluates the predictions: similarities (kept when small enough), every
+ * strategy's predictions and best classes, probabilities, and with labels the metrics and the audit. What `run`
+ * does after encoding, and what the prompt lab does on each edit.
+ */
+export async function scoreEmbeddings(input: EmbeddingsToScore, onWarning?: (message: string) => void): Promise<ScoredEmbeddings> {
+  const { spec, imageCount } = input;
+  const classes = spec.classes.map((c) => c.name);
+  const promptCount = spec.prompts.length;
+  const keepSimilarity = imageCount * promptCount <= KEEP_SIMILARITY_MAX_VALUES;
+  const similarity = keepSimilarity ? scoreMatrix(imageCount, promptCount) : undefined;
+  const scored = await scoreInChunks(
+    { imageEmbeddings: input.imageEmbeddings, textEmbeddings: input.textEmbeddings, dim: input.dim, promptClass: spec.promptClass, numClasses: classes.length },
+    input.strategies,
+    {
+      threads: input.threads,
+      topClasses: Math.max(5, input.topKPredictions),
+      onBlock: similarity && ((start, block) => similarity.data.set(block.data, start * promptCount)),
+    },
+  );
+  const { predictions } = scored;
+  const probabilityMatrix = input.learned && similarity && probabilities(similarity, input.learned);
+  let metrics: Record<string, ClassificationMetrics> | undefined;
+  let audit: AuditResult | undefined;
+  if (input.labels) {
+    const { truth, groupValues } = input.labels;
+    metrics = Object.fromEntries(
+      [...predictions].map(([name, predicted]) => [name, classificationMetrics(truth, predicted, classes, { top: scored.topClasses.get(name)!, count: scored.topCount })]),
+    );
+    // The group metrics need only the predictions; the prompt analysis and ranking bias read every prompt's
+    // scores, which large label sets do not keep (and which would make metrics.json huge).
+    const omitted = !similarity
+      ? `the prompt analysis and ranking bias read the whole similarity matrix, and ${imageCount} images × ${promptCount} prompts is more than zeroshot keeps in memory (${KEEP_SIMILARITY_MAX_VALUES} values)`
+      : promptCount > AUDIT_MAX_PROMPTS
+        ? `the prompt analysis and ranking bias list every prompt, and ${promptCount} prompts is more than ${AUDIT_MAX_PROMPTS}`
+        : undefined;
+    if (omitted && groupValues.length) (onWarning ?? process.emitWarning)(`${omitted}: metrics.json's 'groups' has the group metrics without them`);
+    audit = auditPredictions({
+      classes,
+      probe: spec.classes.map((c) => c.probe),
+      truth,
+      predictions,
+      attributes: groupValues,
+      similarity: omitted ? undefined : similarity,
+      similarityOmitted: omitted,
+      promptClass: spec.promptClass,
+      prompts: spec.prompts,
+      options: input.audit,
+    });
+  }
+  return { similarity, probabilities: probabilityMatrix, predictions, topClasses: scored.topClasses, topCount: scored.topCount, metrics, audit };
 }

@@ -183,6 +183,22 @@ export async function imageScope(model: ClipModel, preprocessor: ImagePreprocess
   };
 }
 
+/** How a loaded model's similarities become probabilities (run.json's `scoring`), and its learned values if known. */
+export function modelScoring(model: ClipModel): { scoring: RunScoring; learned?: ProbabilityScoring } {
+  const values = model.scoringValues();
+  const learned = values.logitScale === undefined ? undefined : { kind: values.kind, logitScale: values.logitScale, logitBias: values.logitBias };
+  return {
+    scoring: {
+      kind: values.kind,
+      logit_scale: values.logitScale ?? null,
+      logit_bias: values.logitBias ?? null,
+      source: values.source ?? null,
+      formula: learned ? probabilityFormula(learned) : values.missing!,
+    },
+    learned,
+  };
+}
+
 const seconds = (start: number) => Number(((performance.now() - start) / 1000).toFixed(3));
 
 /** The seed's process end to end: spec → text embeddings, images → image embeddings, 100·cos, strategies, metrics. */
@@ -269,17 +285,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
     const imageEmbeddings = truncateRows(images.embeddings, text.dim, dim);
     const topKPredictions = options.topKPredictions ?? 0;
     if (!Number.isInteger(topKPredictions) || topKPredictions < 0) throw new Error(`--top-k-predictions ${topKPredictions}: give a whole number of classes`);
-    const values = model.scoringValues();
-    const learned = values.logitScale === undefined ? undefined : { kind: values.kind, logitScale: values.logitScale, logitBias: values.logitBias };
-    const scoring: RunScoring = {
-      kind: values.kind,
-      logit_scale: values.logitScale ?? null,
-      logit_bias: values.logitBias ?? null,
-      source: values.source ?? null,
-      formula: learned
-        ? probabilityFormula(learned)
-        : values.missing!,
-    };
+    const { scoring, learned } = modelScoring(model);
 
     let labels: EmbeddingLabels | undefined;
     let labelled = 0;

@@ -52,6 +52,14 @@ export function runRecord(result: RunResult, extra: Record<string, unknown> = {}
   return { ...record, ...extra };
 }
 
+/** metrics.json's content: per-strategy metrics and the audit as written; null for a run without labels. */
+export function metricsFile(result: Pick<RunResult, 'spec' | 'metrics' | 'audit'>): MetricsFile | null {
+  const { metrics, audit } = result;
+  if (!metrics) return null;
+  const strategies = Object.fromEntries(Object.entries(metrics).map(([name, m]) => [name, writtenMetrics(m)]));
+  return { schema_version: SCHEMA_VERSIONS['metrics.json'], classes: result.spec.classes.map((c) => c.name), strategies, ...(audit ? { groups: writtenAudit(audit) } : {}) };
+}
+
 /**
  * The data files of a run, as named outputs (metrics, probabilities and errors only when there are any); the
  * similarity matrices in `similarities` format (default json: similarities.json and probabilities.json).
@@ -65,11 +73,8 @@ export function resultOutputs(result: RunResult, similarities: SimilarityFormat 
     contentOutput(RESULT_FILES.predictions, () => predictionsCsv(result.imageKeys, classes, result.predictions, result.truth, { groups: result.groupValues, contentHashes: result.imageHashes, top })),
     ...probabilityOutputs,
   ];
-  const { metrics, audit } = result;
-  if (metrics) {
-    const strategies = Object.fromEntries(Object.entries(metrics).map(([name, m]) => [name, writtenMetrics(m)]));
-    outputs.push(contentOutput(RESULT_FILES.metrics, () => JSON.stringify({ schema_version: SCHEMA_VERSIONS['metrics.json'], classes, strategies, ...(audit ? { groups: writtenAudit(audit) } : {}) } satisfies MetricsFile, null, 2) + '\n'));
-  }
+  const metrics = metricsFile(result);
+  if (metrics) outputs.push(contentOutput(RESULT_FILES.metrics, () => JSON.stringify(metrics, null, 2) + '\n'));
   if (result.failures.length) outputs.push(contentOutput(RESULT_FILES.errors, () => jsonLines(result.failures)));
   return outputs;
 }

@@ -15,6 +15,7 @@ import { runZeroShot, type RunResult } from '../src/pipeline.js';
 import { readNpyFloat32 } from '../src/encode/cache/npy.js';
 import { Mulberry32 } from '../src/evaluate/bootstrap.js';
 import { writeReport } from '../src/report/html_report.js';
+import { readPredictionsFile } from '../src/report/result_files.js';
 import { ResultsWriteError } from '../src/report/results_folder.js';
 import { writeResults } from '../src/report/results.js';
 import { largeOutputNotice, writeScoresJson } from '../src/report/similarity_outputs.js';
@@ -114,6 +115,15 @@ test('a 1,000-class spec end to end: acc5, mean per-class recall, sparse confusi
   const csv = readFileSync(join(out, 'predictions.csv'), 'utf8').split('\n');
   const header = csv[0].split(',');
   assert.ok(header.includes('top3:sum') && header.includes('top3:embedding-mean'), header.join(','));
+  // The contract's reader gives the same columns back: each row's best three, the first the strategy's prediction.
+  const classNames = result.spec.classes.map((c) => c.name);
+  const table = (await readPredictionsFile(out, classNames))!;
+  const top = table.topClasses.get('sum')!;
+  assert.equal(top.length, table.keys.length);
+  top.forEach((best, r) => {
+    assert.equal(best.length, 3);
+    assert.equal(best[0], classNames[table.predicted.get('sum')![r]]);
+  });
   // The similarity JSON equals today's writer on the kept matrix.
   assert.equal(readFileSync(join(out, 'similarities.json'), 'utf8'), todaysSimilaritiesJson(result.imageKeys, result.spec.prompts, result.similarity!));
   const report = await writeReport(out);

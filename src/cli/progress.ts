@@ -9,8 +9,17 @@ export type ProgressReporter = { update(progress: RunProgress): void; stop(): vo
  */
 export function progressReporter(stream: NodeJS.WriteStream, quiet: boolean, stage: 'images' | 'texts' = 'images'): ProgressReporter {
   if (quiet) return { update() {}, stop() {} };
-  const started = performance.now();
-  const rate = (done: number) => done / Math.max((performance.now() - started) / 1000, 1e-3);
+  // The rate counts from the first report, not from the reporter's creation: model loading and listing come
+  // before it and would make it read low for the whole run.
+  // A single report (a run of one batch) has nothing to count from but the creation.
+  const created = performance.now();
+  let first: { at: number; done: number } | undefined;
+  const rate = (done: number) => {
+    const now = performance.now();
+    first ??= { at: now, done };
+    const [since, counted] = done > first.done ? [first.at, done - first.done] : [created, done];
+    return counted / Math.max((now - since) / 1000, 1e-3);
+  };
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
       {

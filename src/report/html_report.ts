@@ -265,7 +265,7 @@ export async function loadReportData(resultsDir: string, options: ReportOptions 
   const promptIndex = new Map(prompts.map((p, j) => [p, j]));
 
   const table: PredictionTable = (await readPredictionsFile(resultsDir, classes))
-    ?? { keys: [], contentHashes: null, strategies: [], predicted: new Map(), truth: null, groups: new Map() };
+    ?? { keys: [], contentHashes: null, strategies: [], predicted: new Map(), truth: null, groups: new Map(), topClasses: new Map() };
   const strategies = metricsFile ? Object.keys(metricsFile.strategies) : table.strategies.length ? table.strategies : [...run.strategies];
 
   // Many classes: galleries for the most confused pairs only (else one per non-empty cell: thousands of thumbnails).

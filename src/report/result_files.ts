@@ -110,9 +110,17 @@ export type ErrorLine = ImageFailure;
 /**
  * predictions.csv's columns: `image`, one per strategy (named as in --strategies) with the predicted class,
  * `label` when labels were given, `group:<column>` per audited label-CSV column, and `sha256`, the content hash
- * of the image file (the embedding cache's key), which compare aligns runs on.
+ * of the image file (the embedding cache's key), which compare aligns runs on; with `--top-k-predictions N`, one
+ * `top<N>:<strategy>` column per strategy holding its N best classes as a JSON array, best first.
  */
 export const PREDICTION_COLUMNS = { image: 'image', label: 'label', contentHash: 'sha256', groupPrefix: 'group:' } as const;
+
+/** predictions.csv's column of a strategy's N best classes. */
+export function topClassColumn(count: number, strategy: string): string {
+  return `top${count}:${strategy}`;
+}
+
+const TOP_CLASS_COLUMN = /^top(\d+):(.+)$/;
 
 /** One row of predictions.csv, as written. */
 export interface PredictionRow {
@@ -138,6 +146,8 @@ export interface PredictionTable {
   readonly truth: Int32Array | null;
   /** Group column → value per row (null when unknown). */
   readonly groups: Map<string, readonly (string | null)[]>;
+  /** Strategy → its best classes per row, best first, from the `top<N>:<strategy>` columns (empty without them). */
+  readonly topClasses: Map<string, readonly (readonly string[])[]>;
 }
 
 /** A file written by a newer zeroshot than this one. */
@@ -223,6 +233,21 @@ export function parsePredictions(text: string, classes: readonly string[], path:
     if (c === undefined) throw new Error(`${path}, row ${row + 2}: '${name}' is not one of the spec's classes`);
     return c;
   };
+  const topColumns = header.flatMap((name, column): [number, string][] => {
+    const strategy = TOP_CLASS_COLUMN.exec(name)?.[2];
+    return strategy !== undefined && strategyOfName(strategy) ? [[column, strategy]] : [];
+  });
+  const topClassesOf = (cell: string, row: number): string[] => {
+    let value: unknown;
+    try {
+      value = JSON.parse(cell);
+    } catch {
+      value = undefined;
+    }
+    if (!Array.isArray(value) || !value.every((name) => typeof name === 'string')) throw new Error(`${path}, row ${row + 2}: a top-classes cell must be a JSON array of class names, got '${cell.slice(0, 80)}'`);
+    for (const name of value) indexOf(name, row);
+    return value;
+  };
   return {
     keys: body.map((row) => row[0]),
     contentHashes: hashColumn < 0 ? null : body.map((row) => row[hashColumn]),
@@ -230,6 +255,7 @@ export function parsePredictions(text: string, classes: readonly string[], path:
     predicted: new Map(strategyColumns.map((column) => [header[column], Int32Array.from(body, (row, r) => indexOf(row[column], r))])),
     truth: labelColumn < 0 ? null : Int32Array.from(body, (row, r) => (row[labelColumn] === '' ? -1 : indexOf(row[labelColumn], r))),
     groups: new Map(groupColumns.map((column) => [header[column].slice(PREDICTION_COLUMNS.groupPrefix.length), body.map((row) => row[column] || null)])),
+    topClasses: new Map(topColumns.map(([column, strategy]) => [strategy, body.map((row, r) => topClassesOf(row[column], r))])),
   };
 }
 

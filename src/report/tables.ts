@@ -1,5 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import type { ScoreMatrix } from '../score/similarity.js';
+import { topClassColumn } from './result_files.js';
 
 /** One image of the seed's JSON: `  "<image>": {\n    "<prompt>": score,\n …\n  }`, scores from `data` at `offset`. */
 export function similarityRowJson(imageKey: string, promptKeys: readonly string[], data: Float32Array, offset: number): string {
@@ -69,11 +70,6 @@ export function predictionsCsv(
     return row;
   });
   return stringify([header, ...rows]);
-}
-
-/** predictions.csv's column of a strategy's N best classes. */
-export function topClassColumn(count: number, strategy: string): string {
-  return `top${count}:${strategy}`;
 }
 
 /** One JSON object per line. */

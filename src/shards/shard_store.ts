@@ -3,7 +3,8 @@
 // committed whole with its done mark, and committing a done shard again changes nothing, so a retried or duplicated
 // job (at-least-once delivery) has an exactly-once effect.
 import { mkdirSync } from 'node:fs';
-import type { ShardPlan } from './plan.js';
+import { isPostgresUrl, postgresBackend } from '../encode/cache/open_cache.js';
+import { shardsFolder, type ShardPlan } from './plan.js';
 import { clearShard, readShard, shardDone, writeShard, type ShardMetadata } from './shard_files.js';
 
 /** One embedded shard: row r of `embeddings` (rows × metadata.dim) is the image metadata.keys[r]. */
@@ -39,4 +40,13 @@ export function folderShardStore(folder: string): ShardStore {
     read: async (plan, index) => readShard(folder, plan, index),
     close: async () => {},
   };
+}
+
+/**
+ * The store at `location` (`--store`): a PostgreSQL URL names the shared database; a folder path, that folder;
+ * none, the folder of shard files beside the plan.
+ */
+export async function openShardStore(location: string | undefined, planPath: string): Promise<ShardStore> {
+  if (location !== undefined && isPostgresUrl(location)) return (await postgresBackend()).openPostgresStore(location);
+  return folderShardStore(location ?? shardsFolder(planPath));
 }

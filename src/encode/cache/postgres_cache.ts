@@ -1,0 +1,589 @@
+// The shared backend: one PostgreSQL database that many machines use at once, as the embedding cache of a run
+// (`--cache postgres://…`) and as the store of a sharded run's queue workers (`--store postgres://…`). Keyed as the
+// SQLite cache is; every write is INSERT … ON CONFLICT DO NOTHING, and a shard's embeddings go in one transaction
+// with its row, so a retried or duplicated job leaves one row per image. The only importer of `pg`.
+import pg from 'pg';
+import type { CacheCheck, CacheFileStats, ModelStats } from './cache_admin.js';
+import {
+  CACHE_FORMAT,
+  EmbeddingCacheError,
+  type CacheSessionStats,
+  type EmbeddingCache,
+  type ImageScope,
+  type ModelLabel,
+  type OpenCacheOptions,
+} from './embedding_cache.js';
+import { float32FromLittleEndian, float32ToLittleEndian } from './npy.js';
+import type { ShardPlan } from '../../shards/plan.js';
+import type { ShardMetadata } from '../../shards/shard_files.js';
+import type { ShardOutput, ShardStore } from '../../shards/shard_store.js';
+
+export const STORE_SCHEMA_VERSION = 1;
+
+// Embeddings are little-endian float32 bytea, as in SQLite and .npy: measured against real[] on 10,000 × 512
+// (scripts/measure_pg_embeddings.ts; README), bytea is exact by construction and the faster of the two both ways.
+const SCHEMA = `
+  CREATE TABLE meta (
+    format         TEXT NOT NULL,
+    schema_version INTEGER NOT NULL
+  );
+  CREATE TABLE models (
+    model_fp TEXT PRIMARY KEY,
+    label    JSONB NOT NULL                -- e.g. {"id": "Xenova/clip-vit-base-patch32", "dtype": "fp32"}
+  );
+  CREATE TABLE image_embeddings (
+    model_fp      TEXT NOT NULL,
+    preprocess_fp TEXT NOT NULL,
+    content_hash  TEXT NOT NULL,           -- sha256 of the image file's bytes
+    embedding     BYTEA NOT NULL,          -- little-endian float32
+    PRIMARY KEY (model_fp, preprocess_fp, content_hash)
+  );
+  CREATE TABLE image_paths (
+    model_fp      TEXT NOT NULL,
+    preprocess_fp TEXT NOT NULL,
+    content_hash  TEXT NOT NULL,
+    path          TEXT NOT NULL,
+    seen_at       BIGINT NOT NULL,         -- Unix time, ms
+    PRIMARY KEY (model_fp, preprocess_fp, content_hash, path)
+  );
+  CREATE TABLE text_embeddings (
+    model_fp  TEXT NOT NULL,
+    text      TEXT NOT NULL,
+    embedding BYTEA NOT NULL,              -- little-endian float32
+    PRIMARY KEY (model_fp, text)
+  );
+  CREATE TABLE shards (                   -- a row is a committed shard: its done mark
+    plan_id      TEXT NOT NULL,
+    shard        INTEGER NOT NULL,
+    metadata     JSON NOT NULL,            -- shard_files.ts ShardMetadata; its embeddings are in image_embeddings
+    committed_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    PRIMARY KEY (plan_id, shard)
+  );
+  INSERT INTO meta (format, schema_version) VALUES ('${CACHE_FORMAT}', ${STORE_SCHEMA_VERSION});
+`;
+const TABLES = ['image_embeddings', 'image_paths', 'meta', 'models', 'shards', 'text_embeddings'];
+/** Serialises the first initialisation of a database between processes: pg_advisory_xact_lock's key ('ZSEC'). */
+const INIT_LOCK = 0x5a534543;
+/** Rows per INSERT: about 4 MB of parameters for 512-dim embeddings. */
+const INSERT_CHUNK = 1000;
+const POOL_SIZE = 4;
+const CONNECT_TIMEOUT_MS = 10_000;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Where it is, without the password, and what went wrong
+
+interface Address {
+  /** The URL without password (or password-like query parameters), for run.json, `path`/`location` and messages. */
+  readonly display: string;
+  /** host:port/database, for messages. */
+  readonly server: string;
+  readonly host: string;
+  readonly user: string;
+  readonly database: string;
+  readonly password: string;
+}
+
+function parseAddress(url: string): Address {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new StoreError(`'${url.replace(/\/\/([^@/:]*):[^@/]*@/, '//$1@')}' is not a valid PostgreSQL URL; give postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`, false);
+  }
+  const password = decodeURIComponent(parsed.password) || parsed.searchParams.get('password') || '';
+  const shown = new URL(parsed);
+  shown.password = '';
+  for (const key of [...shown.searchParams.keys()]) if (/pass|secret|key/i.test(key)) shown.searchParams.delete(key);
+  const host = parsed.hostname || 'localhost';
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || decodeURIComponent(parsed.username) || 'postgres';
+  return {
+    display: shown.toString(),
+    server: `${host}:${parsed.port || 5432}/${database}`,
+    host,
+    user: decodeURIComponent(parsed.username) || 'postgres',
+    database,
+    password,
+  };
+}
+
+/** A store that cannot be used; `unreachable`: the server could not be reached (a run may go on without it). */
+export class StoreError extends EmbeddingCacheError {
+  override name = 'StoreError';
+  constructor(message: string, readonly unreachable: boolean, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+  }
+}
+
+type PgError = Error & { code?: string };
+
+/** Connection-level trouble: the server is down, restarting, unreachable or the link broke. */
+function isConnectionFailure(error: unknown): boolean {
+  const code = (error as PgError | null)?.code;
+  if (code === undefined) return /connection|timeout|terminated/i.test(error instanceof Error ? error.message : '');
+  return /^E[A-Z]+$/.test(code) || /^(08|57P)/.test(code);
+}
+
+/** Storage trouble a run survives without the cache: connection loss, a full disk, no right to write. */
+function isStorageFailure(error: unknown): boolean {
+  const code = (error as PgError | null)?.code ?? '';
+  return isConnectionFailure(error) || /^(53|58)/.test(code) || code === '25006' || code === '42501';
+}
+
+/** What happened and what to do, naming host:port/database; never the password. */
+function explain(address: Address, error: unknown): string {
+  const { code, message } = { code: (error as PgError | null)?.code, message: error instanceof Error ? error.message : String(error) };
+  const [host, port] = address.server.split('/')[0].split(':');
+  switch (code) {
+    case 'ECONNREFUSED':
+      return `nothing accepts connections at ${host}:${port}: start PostgreSQL there, or correct the URL's host and port`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `host '${host}' is not known: correct the URL's host`;
+    case 'ETIMEDOUT':
+      return `no answer from ${host}:${port}: check that the server is up and reachable from here (network, firewall)`;
+    case '28P01':
+      return `password authentication failed for user '${address.user}': correct the URL's user or password`;
+    case '28000':
+      return `the server does not let user '${address.user}' connect to database '${address.database}' (${message}): allow it in pg_hba.conf or use another user`;
+    case '3D000':
+      return `database '${address.database}' does not exist on ${host}:${port}: create it (createdb -h ${host} -p ${port} ${address.database}) or correct the URL's database`;
+    case '53100':
+      return `the server's disk is full (${message}): free space on it`;
+    case '42501':
+      return `user '${address.user}' may not do this (${message}): grant it the rights on database '${address.database}' or use another user`;
+  }
+  if (/timeout/i.test(message)) return `no connection to ${host}:${port} within ${CONNECT_TIMEOUT_MS / 1000} s: check that the server is up and reachable from here`;
+  if (isConnectionFailure(error)) return `the connection to ${host}:${port} was lost (${code ? `${code}: ` : ''}${message}): check that the server is up; what was committed stays`;
+  return code ? `${code}: ${message}` : message;
+}
+
+/** `text` with the password cut out, should a driver message ever quote it. */
+function redact(address: Address, text: string): string {
+  return address.password ? text.split(address.password).join('…') : text;
+}
+
+function storeError(address: Address, doing: string, error: unknown): StoreError {
+  if (error instanceof StoreError) return error;
+  return new StoreError(redact(address, `PostgreSQL store ${address.display}: ${doing}: ${explain(address, error)}`), isConnectionFailure(error), error);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Opening: the schema, created on first open and checked on every open
+
+type Checked = 'ours' | 'empty';
+
+async function checkSchema(client: pg.PoolClient, address: Address): Promise<Checked> {
+  const { rows } = await client.query<{ table_name: string }>(
+    'SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name',
+  );
+  const tables = rows.map((row) => row.table_name);
+  if (!tables.length) return 'empty';
+  const refuse = (holds: string) =>
+    new StoreError(`PostgreSQL database ${address.display} is not a zeroshot store (${holds}); it was left unchanged. Give a database of its own (createdb NAME) in the URL.`, false);
+  if (!tables.includes('meta')) return Promise.reject(refuse(`it has tables ${tables.slice(0, 10).join(', ')}${tables.length > 10 ? ', …' : ''}`));
+  let meta: { format: string; schema_version: number } | undefined;
+  try {
+    meta = (await client.query<{ format: string; schema_version: number }>('SELECT format, schema_version FROM meta LIMIT 1')).rows[0];
+  } catch {
+    throw refuse('its table meta is not ours');
+  }
+  if (meta?.format !== CACHE_FORMAT) throw refuse(`its table meta holds ${meta ? `format '${meta.format}'` : 'no row'}`);
+  if (meta.schema_version > STORE_SCHEMA_VERSION) {
+    throw new StoreError(
+      `PostgreSQL store ${address.display} was written by a newer zeroshot (schema version ${meta.schema_version}; this one reads ${STORE_SCHEMA_VERSION}); upgrade zeroshot or use another database`,
+      false,
+    );
+  }
+  const missing = TABLES.filter((table) => !tables.includes(table));
+  if (missing.length) throw refuse(`its schema lacks tables ${missing.join(', ')}`);
+  return 'ours';
+}
+
+/** Connects, checks the schema and (unless `readOnly`) creates it in an empty database; throws StoreError. */
+async function connectStore(url: string, readOnly: boolean): Promise<{ pool: pg.Pool; address: Address; checked: Checked }> {
+  const address = parseAddress(url);
+  const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true });
+  // An idle connection that breaks (server restart) is reported here; the next query reconnects or fails clearly.
+  pool.on('error', () => {});
+  try {
+    const client = await pool.connect().catch((error: unknown) => Promise.reject(storeError(address, 'cannot connect', error)));
+    try {
+      let checked = await checkSchema(client, address);
+      if (checked === 'empty' && !readOnly) {
+        // Two processes may both find the database empty: the lock makes the second wait and see the first's tables.
+        await client.query('BEGIN');
+        try {
+          await client.query('SELECT pg_advisory_xact_lock($1)', [INIT_LOCK]);
+          if ((await checkSchema(client, address)) === 'empty') await client.query(SCHEMA);
+          await client.query('COMMIT');
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw error;
+        }
+        checked = 'ours';
+      }
+      return { pool, address, checked };
+    } catch (error) {
+      throw storeError(address, 'cannot open it', error);
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw error;
+  }
+}
+
+/** The store a sharded run writes to and collect reads from; every failure throws a StoreError naming the fix. */
+export async function openPostgresStore(url: string): Promise<PostgresStore> {
+  const { pool, address } = await connectStore(url, false);
+  return new PostgresStore(pool, address, () => {}, 'read-write');
+}
+
+/**
+ * The store as a run's embedding cache. Returns null, after a warning, when it cannot be reached and was not asked
+ * for (`required`: the URL came from --cache; then it throws). A database that is not a zeroshot store, or of a
+ * newer schema, always throws. Read-only on an empty database: null after a warning. Trouble later in the run
+ * warns once and the run goes on without the cache. `maxBytes` and `busyTimeoutMs` are SQLite's and not used.
+ */
+export async function openPostgresCache(url: string, options: OpenCacheOptions = {}): Promise<PostgresStore | null> {
+  const warn = options.onWarning ?? ((message: string) => process.emitWarning(message, 'EmbeddingCacheWarning'));
+  const readOnly = options.readOnly ?? false;
+  let connection: Awaited<ReturnType<typeof connectStore>>;
+  try {
+    connection = await connectStore(url, readOnly);
+  } catch (error) {
+    if (!(error instanceof StoreError) || !error.unreachable || options.required) throw error;
+    warn(`${error.message}; continuing without the cache`);
+    return null;
+  }
+  const { pool, address, checked } = connection;
+  if (checked === 'empty') {
+    await pool.end();
+    warn(`PostgreSQL store ${address.display}: it holds no embeddings yet; continuing without the cache`);
+    return null;
+  }
+  return new PostgresStore(pool, address, warn, readOnly ? 'read-only' : 'read-write');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The store
+
+type CacheState = 'read-write' | 'read-only' | 'off';
+
+/** Rows of `entries` sorted by key: concurrent writers then take row locks in one order and never deadlock. */
+function sortedBy<T>(entries: readonly T[], key: (entry: T) => string): T[] {
+  return [...entries].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+function chunks<T>(items: readonly T[], size = INSERT_CHUNK): T[][] {
+  return Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size));
+}
+
+async function insertImageEmbeddings(client: pg.ClientBase, scope: ImageScope, entries: readonly { contentHash: string; embedding: Float32Array }[]): Promise<void> {
+  for (const chunk of chunks(sortedBy(entries, (e) => e.contentHash))) {
+    await client.query(
+      `INSERT INTO image_embeddings (model_fp, preprocess_fp, content_hash, embedding)
+       SELECT $1, $2, h, e FROM unnest($3::text[], $4::bytea[]) AS t (h, e) ON CONFLICT DO NOTHING`,
+      [scope.modelFp, scope.preprocessFp, chunk.map((e) => e.contentHash), chunk.map((e) => float32ToLittleEndian(e.embedding))],
+    );
+  }
+}
+
+/** Embeddings by content (the EmbeddingCache) and committed shards (the ShardStore), in one PostgreSQL database. */
+export class PostgresStore implements EmbeddingCache, ShardStore {
+  readonly path: string;
+  readonly location: string;
+  private readonly session: CacheSessionStats;
+
+  /** Use openPostgresCache or openPostgresStore. */
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly address: Address,
+    private readonly warn: (message: string) => void,
+    private state: CacheState,
+  ) {
+    this.path = this.location = address.display;
+    this.session = { image_hits: 0, image_misses: 0, text_hits: 0, text_misses: 0, writes_disabled: state !== 'read-write' };
+  }
+
+  // --- EmbeddingCache: storage trouble warns once and the run goes on without the cache
+
+  async registerModel(modelFp: string, label: ModelLabel): Promise<void> {
+    await this.write((client) =>
+      client.query('INSERT INTO models (model_fp, label) VALUES ($1, $2) ON CONFLICT (model_fp) DO UPDATE SET label = excluded.label', [modelFp, JSON.stringify(label)]),
+    );
+  }
+
+  async getImageEmbeddings(scope: ImageScope, contentHashes: readonly string[]): Promise<(Float32Array | undefined)[]> {
+    const found = await this.lookup(contentHashes, (client) =>
+      client.query<{ key: string; embedding: Buffer }>(
+        'SELECT content_hash AS key, embedding FROM image_embeddings WHERE model_fp = $1 AND preprocess_fp = $2 AND content_hash = ANY($3::text[])',
+        [scope.modelFp, scope.preprocessFp, [...new Set(contentHashes)]],
+      ),
+    );
+    const hits = found.filter(Boolean).length;
+    this.session.image_hits += hits;
+    this.session.image_misses += found.length - hits;
+    return found;
+  }
+
+  async putImageEmbeddings(scope: ImageScope, entries: readonly { contentHash: string; embedding: Float32Array }[]): Promise<void> {
+    if (entries.length) await this.write((client) => insertImageEmbeddings(client, scope, entries));
+  }
+
+  async recordImagePaths(scope: ImageScope, entries: readonly { contentHash: string; path: string }[], seenAt = Date.now()): Promise<void> {
+    // One row per (content, path) in a statement: ON CONFLICT DO UPDATE may not touch a row twice.
+    const unique = sortedBy([...new Map(entries.map((e) => [`${e.contentHash}\0${e.path}`, e])).entries()], ([key]) => key).map(([, e]) => e);
+    if (!unique.length) return;
+    await this.write(async (client) => {
+      for (const chunk of chunks(unique)) {
+        await client.query(
+          `INSERT INTO image_paths (model_fp, preprocess_fp, content_hash, path, seen_at)
+           SELECT $1, $2, h, p, $5 FROM unnest($3::text[], $4::text[]) AS t (h, p)
+           ON CONFLICT (model_fp, preprocess_fp, content_hash, path) DO UPDATE SET seen_at = excluded.seen_at`,
+          [scope.modelFp, scope.preprocessFp, chunk.map((e) => e.contentHash), chunk.map((e) => e.path), seenAt],
+        );
+      }
+    });
+  }
+
+  async getTextEmbeddings(modelFp: string, texts: readonly string[]): Promise<(Float32Array | undefined)[]> {
+    const found = await this.lookup(texts, (client) =>
+      client.query<{ key: string; embedding: Buffer }>(
+        'SELECT text AS key, embedding FROM text_embeddings WHERE model_fp = $1 AND text = ANY($2::text[])',
+        [modelFp, [...new Set(texts)]],
+      ),
+    );
+    const hits = found.filter(Boolean).length;
+    this.session.text_hits += hits;
+    this.session.text_misses += found.length - hits;
+    return found;
+  }
+
+  async putTextEmbeddings(modelFp: string, entries: readonly { text: string; embedding: Float32Array }[]): Promise<void> {
+    if (!entries.length) return;
+    await this.write(async (client) => {
+      for (const chunk of chunks(sortedBy(entries, (e) => e.text))) {
+        await client.query(
+          `INSERT INTO text_embeddings (model_fp, text, embedding)
+           SELECT $1, t, e FROM unnest($2::text[], $3::bytea[]) AS u (t, e) ON CONFLICT DO NOTHING`,
+          [modelFp, chunk.map((e) => e.text), chunk.map((e) => float32ToLittleEndian(e.embedding))],
+        );
+      }
+    });
+  }
+
+  stats(): CacheSessionStats {
+    return { ...this.session };
+  }
+
+  // --- ShardStore: every failure rejects (a queue job then fails and is retried)
+
+  async isDone(plan: ShardPlan, index: number): Promise<boolean> {
+    const { rows } = await this.run(`reading shard ${index}'s state`, (client) =>
+      client.query('SELECT 1 FROM shards WHERE plan_id = $1 AND shard = $2', [plan.id, index]),
+    );
+    return rows.length > 0;
+  }
+
+  /** Nothing to remove: a shard is committed in one transaction, whole or not at all. */
+  async clearPartial(): Promise<void> {}
+
+  async commit(plan: ShardPlan, output: ShardOutput): Promise<void> {
+    const { metadata, embeddings } = output;
+    if (metadata.plan_id !== plan.id) throw new Error(`shard ${metadata.shard} belongs to plan ${metadata.plan_id.slice(0, 12)}, not ${plan.id.slice(0, 12)}`);
+    const scope = { modelFp: metadata.model_fp, preprocessFp: metadata.preprocess_fp };
+    const entries = metadata.content_hashes.map((contentHash, r) => ({ contentHash, embedding: embeddings.subarray(r * metadata.dim, (r + 1) * metadata.dim) }));
+    await this.run(`committing shard ${metadata.shard}`, (client) =>
+      this.inTransaction(client, async () => {
+        await insertImageEmbeddings(client, scope, entries);
+        await client.query('INSERT INTO shards (plan_id, shard, metadata) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [plan.id, metadata.shard, JSON.stringify(metadata)]);
+      }),
+    );
+  }
+
+  async read(plan: ShardPlan, index: number): Promise<ShardOutput> {
+    return this.run(`reading shard ${index}`, async (client) => {
+      const shard = (await client.query<{ metadata: ShardMetadata }>('SELECT metadata FROM shards WHERE plan_id = $1 AND shard = $2', [plan.id, index])).rows[0];
+      const redo = `delete its row (DELETE FROM shards WHERE plan_id = '${plan.id}' AND shard = ${index}) and embed shard ${index}/${plan.shards.length} again`;
+      if (!shard) throw new Error(`shard ${index} of plan ${plan.id.slice(0, 12)} is not committed in the store; embed it first`);
+      const { metadata } = shard;
+      const { rows } = await client.query<{ content_hash: string; embedding: Buffer }>(
+        'SELECT content_hash, embedding FROM image_embeddings WHERE model_fp = $1 AND preprocess_fp = $2 AND content_hash = ANY($3::text[])',
+        [metadata.model_fp, metadata.preprocess_fp, [...new Set(metadata.content_hashes)]],
+      );
+      const byHash = new Map(rows.map((row) => [row.content_hash, row.embedding]));
+      const matrix = new Float32Array(metadata.keys.length * metadata.dim);
+      let missing = 0;
+      metadata.content_hashes.forEach((hash, r) => {
+        const bytes = byHash.get(hash);
+        if (!bytes || bytes.byteLength !== metadata.dim * 4) missing++;
+        else matrix.set(float32FromLittleEndian(bytes), r * metadata.dim);
+      });
+      if (missing) throw new Error(`shard ${index} is committed but ${missing} of its ${metadata.keys.length} embeddings are missing or of another size in the store (pruned?); ${redo}`);
+      return { metadata, embeddings: matrix };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  // --- plumbing
+
+  private async run<T>(doing: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw storeError(this.address, doing, error);
+    }
+    let broken = false;
+    try {
+      return await work(client);
+    } catch (error) {
+      broken = isConnectionFailure(error);
+      throw (error as PgError).code !== undefined || broken ? storeError(this.address, doing, error) : error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async inTransaction<T>(client: pg.PoolClient, work: () => Promise<T>): Promise<T> {
+    await client.query('BEGIN');
+    try {
+      const result = await work();
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Each key's embedding, or undefined; all undefined once the cache is off. */
+  private async lookup(keys: readonly string[], select: (client: pg.PoolClient) => Promise<pg.QueryResult<{ key: string; embedding: Buffer }>>): Promise<(Float32Array | undefined)[]> {
+    if (this.state === 'off' || !keys.length) return keys.map(() => undefined);
+    try {
+      const { rows } = await this.run('reading embeddings', select);
+      const byKey = new Map(rows.map((row) => [row.key, row.embedding]));
+      return keys.map((key) => {
+        const bytes = byKey.get(key);
+        return bytes ? float32FromLittleEndian(bytes) : undefined;
+      });
+    } catch (error) {
+      if (!(error instanceof StoreError) || !isStorageFailure(error.cause ?? error)) throw error;
+      this.stop('off', `${error.message}; continuing without the cache`);
+      return keys.map(() => undefined);
+    }
+  }
+
+  /** One transaction of cache writes; on storage trouble, warns once and stops writing (or stops the cache). */
+  private async write(work: (client: pg.PoolClient) => Promise<unknown>): Promise<void> {
+    if (this.state !== 'read-write') return;
+    try {
+      await this.run('writing embeddings', (client) => this.inTransaction(client, () => work(client)));
+    } catch (error) {
+      const cause = error instanceof StoreError ? error.cause ?? error : error;
+      if (!(error instanceof StoreError) || !isStorageFailure(cause)) throw error;
+      if (error.unreachable) this.stop('off', `${error.message}; continuing without the cache`);
+      else this.stop('read-only', `${error.message}; continuing without saving new embeddings`);
+    }
+  }
+
+  private stop(state: CacheState, message: string): void {
+    this.state = state;
+    this.session.writes_disabled = true;
+    this.warn(message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// `zeroshot cache stats | check` on a store
+
+/** Operations the user asks for by name, on a store that must exist: connect read-only, refuse an empty database. */
+async function withExistingStore<T>(url: string, work: (client: pg.PoolClient, address: Address) => Promise<T>): Promise<T> {
+  const { pool, address, checked } = await connectStore(url, true);
+  try {
+    if (checked === 'empty') throw new StoreError(`PostgreSQL database ${address.display} holds no zeroshot store yet (a run with --cache or a worker with --store creates it)`, false);
+    const client = await pool.connect();
+    try {
+      return await work(client, address);
+    } catch (error) {
+      throw storeError(address, 'reading it', error);
+    } finally {
+      client.release();
+    }
+  } finally {
+    await pool.end();
+  }
+}
+
+export interface StoreStats extends CacheFileStats {
+  /** Committed shards, and of how many plans. */
+  shards: number;
+  plans: number;
+}
+
+/** The database's size and, per model and preprocessing, how many embeddings it holds (bytes: embedding data). */
+export async function postgresCacheStats(url: string): Promise<StoreStats> {
+  return withExistingStore(url, async (client, address) => {
+    const number = (value: unknown) => Number(value ?? 0);
+    const size = (await client.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes')).rows[0];
+    const models = new Map<string, ModelStats>();
+    const listed = await client.query<{ model_fp: string; label: ModelLabel | null }>(
+      `SELECT f.model_fp, m.label
+       FROM (SELECT model_fp FROM models UNION SELECT model_fp FROM image_embeddings UNION SELECT model_fp FROM text_embeddings) AS f
+       LEFT JOIN models AS m USING (model_fp) ORDER BY f.model_fp`,
+    );
+    for (const { model_fp, label } of listed.rows) models.set(model_fp, { model_fp, label, images: 0, image_bytes: 0, texts: 0, text_bytes: 0, preprocessings: [] });
+    const images = await client.query<{ model_fp: string; preprocess_fp: string; count: string; bytes: string; paths: string }>(
+      `SELECT e.model_fp, e.preprocess_fp, e.count, e.bytes,
+         (SELECT COUNT(*) FROM image_paths AS p WHERE p.model_fp = e.model_fp AND p.preprocess_fp = e.preprocess_fp) AS paths
+       FROM (SELECT model_fp, preprocess_fp, COUNT(*) AS count, SUM(octet_length(embedding)) AS bytes
+             FROM image_embeddings GROUP BY model_fp, preprocess_fp) AS e ORDER BY e.model_fp, e.preprocess_fp`,
+    );
+    for (const row of images.rows) {
+      const model = models.get(row.model_fp)!;
+      model.images += number(row.count);
+      model.image_bytes += number(row.bytes);
+      model.preprocessings.push({ preprocess_fp: row.preprocess_fp, images: number(row.count), image_bytes: number(row.bytes), paths: number(row.paths) });
+    }
+    const texts = await client.query<{ model_fp: string; count: string; bytes: string }>(
+      'SELECT model_fp, COUNT(*) AS count, SUM(octet_length(embedding)) AS bytes FROM text_embeddings GROUP BY model_fp',
+    );
+    for (const row of texts.rows) Object.assign(models.get(row.model_fp)!, { texts: number(row.count), text_bytes: number(row.bytes) });
+    const shards = (await client.query<{ shards: string; plans: string }>('SELECT COUNT(*) AS shards, COUNT(DISTINCT plan_id) AS plans FROM shards')).rows[0];
+    return { path: address.display, file_bytes: number(size.bytes), wal_bytes: 0, models: [...models.values()], shards: number(shards.shards), plans: number(shards.plans) };
+  });
+}
+
+/**
+ * `cache check` on a store: the schema and its version (checked on connecting), then whether the rows agree: each
+ * committed shard's embeddings are all there with its dimension, and each model's embeddings are of one size.
+ */
+export async function checkPostgresStore(url: string): Promise<CacheCheck> {
+  return withExistingStore(url, async (client, address) => {
+    const problems: string[] = [];
+    const shards = await client.query<{ plan_id: string; shard: number; missing: string }>(
+      `SELECT s.plan_id, s.shard, COUNT(*) AS missing
+       FROM shards AS s CROSS JOIN LATERAL json_array_elements_text(s.metadata -> 'content_hashes') AS h (content_hash)
+       WHERE NOT EXISTS (
+         SELECT 1 FROM image_embeddings AS e
+         WHERE e.model_fp = s.metadata ->> 'model_fp' AND e.preprocess_fp = s.metadata ->> 'preprocess_fp' AND e.content_hash = h.content_hash
+           AND octet_length(e.embedding) = 4 * (s.metadata ->> 'dim')::int)
+       GROUP BY s.plan_id, s.shard ORDER BY s.plan_id, s.shard LIMIT 100`,
+    );
+    for (const row of shards.rows) {
+      problems.push(`shard ${row.shard} of plan ${row.plan_id.slice(0, 12)}: ${row.missing} embeddings missing or of another size (DELETE FROM shards WHERE plan_id = '${row.plan_id}' AND shard = ${row.shard}, then embed it again)`);
+    }
+    for (const table of ['image_embeddings', 'text_embeddings']) {
+      const sizes = await client.query<{ model_fp: string; sizes: string }>(
+        `SELECT model_fp, string_agg(DISTINCT octet_length(embedding)::text, ', ') AS sizes FROM ${table} GROUP BY model_fp HAVING COUNT(DISTINCT octet_length(embedding)) > 1`,
+      );
+      for (const row of sizes.rows) problems.push(`${table}: model ${row.model_fp.slice(0, 12)} has embeddings of several sizes (${row.sizes} bytes)`);
+    }
+    return { path: address.display, ok: problems.length === 0, problems };
+  });
+}

@@ -20,8 +20,8 @@ import type { ShardOutput, ShardStore } from '../../shards/shard_store.js';
 
 export const STORE_SCHEMA_VERSION = 1;
 
-// Embeddings are little-endian float32 bytea, as in SQLite and .npy: measured against real[] on 10,000 × 512
-// (scripts/measure_pg_embeddings.ts; README), bytea is exact by construction and the faster of the two both ways.
+// Embeddings are little-endian float32 bytea, as in SQLite and .npy. bench/pg_embeddings.ts, 10,000 × 512 in
+// unnest batches of 1,000: bytea writes in 1.2 s and reads in 0.3 s, real[] in 8.1 s and 4.7 s (both exact, 28.8 MB).
 const SCHEMA = `
   CREATE TABLE meta (
     format         TEXT NOT NULL,

@@ -188,8 +188,8 @@ export interface ScoreResponse {
   readonly changes: readonly LabChange[];
   /** Prompts this score sent through the text tower (the others came from memory or the cache). */
   readonly encoded_prompts: number;
-  /** Milliseconds: texts (cache and tower), scoring, evaluation, total. */
-  readonly timings: { readonly texts_ms: number; readonly score_ms: number; readonly evaluate_ms: number; readonly total_ms: number };
+  /** Milliseconds: texts (memory, cache or tower), scoring and evaluation (metrics, audit), total. */
+  readonly timings: { readonly texts_ms: number; readonly score_ms: number; readonly total_ms: number };
 }
 
 /** GET /api/images/:index/scores. */

@@ -3,6 +3,7 @@ import type { Dirent, Stats } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { systemErrorWords, virtualFileSystemName } from '../report/writable_path.js';
 import { escapeInvalidUtf8, firstInvalidUtf8Byte } from './utf8.js';
+import type { ImageBytesSource } from './file_range.js';
 
 /** File extensions read as images; anything else in the folder is ignored (and counted). */
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.bmp', '.tif', '.tiff']);
@@ -17,6 +18,8 @@ export interface ImageEntry {
   readonly path: string;
   /** The path's bytes, when they are not UTF-8 (the file can only be opened by them). */
   readonly rawPath?: Buffer;
+  /** The image is these bytes of `path` (a member of an uncompressed tar), not the whole file. */
+  readonly range?: { readonly offset: number; readonly length: number };
 }
 
 /** Something under the images folder that is neither read nor an ordinary ignored file, and why. */
@@ -27,6 +30,7 @@ export interface SkippedEntry {
 }
 
 export interface ImageListing {
+  /** Absolute folder the keys are relative to (for tars and file lists: see image_sources.ts). */
   readonly root: string;
   readonly images: ImageEntry[];
   /** Files that are not images by extension (ignored). */
@@ -35,8 +39,12 @@ export interface ImageListing {
   readonly skipped: SkippedEntry[];
 }
 
-/** What a listed image's bytes are read from: its path, or the bytes themselves for a name only its raw bytes open. */
-export async function imageSource(image: ImageEntry): Promise<string | Uint8Array> {
+/**
+ * What a listed image's bytes are read from: its path, its range of a tar, or the bytes themselves for a name only
+ * its raw bytes open.
+ */
+export async function imageSource(image: ImageEntry): Promise<ImageBytesSource> {
+  if (image.range) return { path: image.path, ...image.range };
   return image.rawPath ? readFile(image.rawPath) : image.path;
 }
 

@@ -150,6 +150,28 @@ export async function matchLabelFile(path: string, listing: ImageListing, option
   return { source: path, columns, imageColumn: columns[imageIndex], rowOfImage, rows, labelsWithoutImage: rows - used.size, duplicateRows };
 }
 
+/** Label rows that come with the images themselves: a tar sample's `.cls`/`.json`/… members, a file list's other columns. */
+export interface AttachedLabels {
+  /** What they were read from, for messages. */
+  readonly origin: string;
+  /** Every label column seen, kept or not. */
+  readonly columns: readonly string[];
+  /** Each listed image's row, in listing order; null when it has none. */
+  readonly rowOfImage: readonly (LabelRow | null)[];
+}
+
+/** The images' own label rows as a match (every image is its own row), the label and group columns checked to exist. */
+export function attachedLabelMatch(labels: AttachedLabels, options: Pick<LabelOptions, 'labelColumn' | 'groupColumns'>): LabelMatch {
+  const asked: [string, string][] = [['--label-column', options.labelColumn], ...(options.groupColumns ?? []).map((c): [string, string] => ['--groups', c])];
+  for (const [flag, column] of asked) {
+    if (!labels.columns.includes(column)) {
+      throw new Error(`${flag}: ${labels.origin} give no column '${column}'; their columns are: ${labels.columns.join(', ') || '(none)'}. Name one of them, or give a labels CSV with --labels`);
+    }
+  }
+  const rows = labels.rowOfImage.reduce((n, row) => n + (row ? 1 : 0), 0);
+  return { source: labels.origin, columns: labels.columns, imageColumn: '', rowOfImage: [...labels.rowOfImage], rows, labelsWithoutImage: 0, duplicateRows: 0 };
+}
+
 /** Checks the header's columns against the options; returns the index of the image column. */
 function checkHeader(source: string, columns: readonly string[], options: LabelOptions): number {
   const repeated = columns.filter((column, c) => columns.indexOf(column) !== c);

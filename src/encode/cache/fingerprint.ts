@@ -2,11 +2,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { pathOrBytes, type ImageBytesSource } from '../../input/file_range.js';
 
 /** sha256 (hex) of a file's bytes, or of bytes already read: the cache key of an image, whatever its name. */
-export async function hashFileContent(source: string | Uint8Array): Promise<string> {
+export async function hashFileContent(source: ImageBytesSource): Promise<string> {
   // Images are a few hundred KB: one read beats a stream's per-chunk overhead.
-  const bytes = typeof source === 'string' ? await readFile(source) : source;
+  const read = await pathOrBytes(source);
+  const bytes = typeof read === 'string' ? await readFile(read) : read;
   return createHash('sha256').update(bytes).digest('hex');
 }
 

@@ -4,15 +4,19 @@ import { clipTransform, type ClipPreprocessOptions } from './clip_image_transfor
 import { checkMaxImagePixels, decodeImage } from './decode/index.js';
 import { DecodeMemoryBudget } from './decode/memory_budget.js';
 import type { PreprocessReply, PreprocessRequest, PreprocessWorkerData } from './preprocess_worker.js';
+import { pathOrBytes, type ImageBytesSource } from '../../input/file_range.js';
 
-/** Turns one image (a file path or the file's bytes) into its model input: [3, size, size] float32, normalised. */
+/**
+ * Turns one image (a file path, the file's bytes, or a range of a file such as a tar member) into its model input:
+ * [3, size, size] float32, normalised.
+ */
 export interface ImagePreprocessor {
   /** The resolved settings: part of the embedding cache key. */
   readonly options: ClipPreprocessOptions;
   /** Memory for `length` floats that every preprocessing thread can write to (shared when there are workers). */
   allocate(length: number): Float32Array;
   /** Preprocesses one image into `target` ([3, size, size], a view of memory from `allocate`). */
-  runInto(image: string | Uint8Array, target: Float32Array): Promise<PreprocessResult>;
+  runInto(image: ImageBytesSource, target: Float32Array): Promise<PreprocessResult>;
   close(): Promise<void>;
 }
 
@@ -33,7 +37,7 @@ export const WORKER_HEAP_LIMIT_MB = 256;
 
 /** Decode (holding the image's share of `memory` from its declared size on) and transform into `target`. */
 export async function preprocessWithinBudget(
-  image: string | Uint8Array,
+  image: ImageBytesSource,
   transform: ClipPreprocessOptions,
   limits: DecodeLimits,
   memory: DecodeMemoryBudget,
@@ -42,7 +46,7 @@ export async function preprocessWithinBudget(
   const warnings: string[] = [];
   let held = 0;
   try {
-    const decoded = await decodeImage(image, {
+    const decoded = await decodeImage(await pathOrBytes(image), {
       exifRotate: transform.exifRotate,
       maxImagePixels: limits.maxImagePixels,
       onWarning: (message) => warnings.push(message),
@@ -57,7 +61,7 @@ export async function preprocessWithinBudget(
 
 interface Job {
   readonly id: number;
-  readonly image: string | Uint8Array;
+  readonly image: ImageBytesSource;
   readonly target: Float32Array;
   readonly resolve: (result: PreprocessResult) => void;
   readonly reject: (error: Error) => void;

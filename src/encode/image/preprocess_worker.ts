@@ -3,6 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { preprocessWithinBudget, type DecodeLimits, type PreprocessResult } from './preprocess.js';
 import type { ClipPreprocessOptions } from './clip_image_transform.js';
 import { DecodeMemoryBudget } from './decode/memory_budget.js';
+import type { ImageBytesSource } from '../../input/file_range.js';
 
 export interface PreprocessWorkerData {
   readonly transform: ClipPreprocessOptions;
@@ -14,8 +15,8 @@ export interface PreprocessWorkerData {
 
 export interface PreprocessRequest {
   readonly id: number;
-  /** A file path (read here, off the main thread) or the file's bytes. */
-  readonly image: string | Uint8Array;
+  /** A file path or a range of a file (read here, off the main thread), or the file's bytes. */
+  readonly image: ImageBytesSource;
   /** Where the pixels go: a view of a SharedArrayBuffer, so nothing is copied back. */
   readonly target: Float32Array;
 }

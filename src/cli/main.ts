@@ -7,6 +7,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import { DEFAULT_MODEL, loadTextTokenizer } from '../encode/model.js';
 import { cacheStats, checkCache, exportImageEmbeddings, pruneModel } from '../encode/cache/cache_admin.js';
 import { defaultEmbeddingCachePath } from '../encode/cache/embedding_cache.js';
+import { isPostgresUrl, postgresBackend } from '../encode/cache/open_cache.js';
 import { builtInSpecNames, loadSpec } from '../input/spec.js';
 import { DUPLICATE_LABEL_POLICIES, type DuplicateLabelPolicy } from '../input/labels.js';
 import { NoImageReadError, VERSION, runZeroShot, type RunOptions, type RunResult } from '../pipeline.js';
@@ -17,6 +18,7 @@ import { REPORT_FILE, reportOutput, writeReport } from '../report/html_report.js
 import { STRATEGY_REGISTRY, strategiesHelpText } from '../score/strategies.js';
 import { addComparisonCommands } from './compare_commands.js';
 import { addShardCommands } from './shard_commands.js';
+import { addQueueCommands } from './queue_commands.js';
 import { progressReporter } from './progress.js';
 import { formatInspection, inspectModel } from '../encode/inspect_model.js';
 
@@ -52,7 +54,7 @@ export interface RunFlags {
   images: string;
   spec: string;
   labels?: string;
-  labelColumn: string;
+  labelColumn?: string;
   imageColumn?: string;
   labelMap?: string;
   duplicateLabels?: DuplicateLabelPolicy;
@@ -162,8 +164,8 @@ function addModelOptions(command: Command, modelFlag = true): Command {
 function addRunOptions(command: Command): Command {
   return command
     .option('--labels <csv>', 'labels CSV (e.g. FairFace fairface_label_val.csv)')
-    .option('--label-column <column>', 'column of the labels CSV holding the class', 'label')
-    .option('--image-column <column>', 'column of the labels CSV holding image paths (default: file, image or path)')
+    .option('--label-column <column>', 'column holding the class (default: label): of the labels CSV, else of the tar samples (cls: their .cls members) or of the --images list')
+    .option('--image-column <column>', 'column holding image paths, in the labels CSV and an --images list (default: path, file, image, …)')
     .option('--label-map <file>', 'YAML/JSON map from label values to class names')
     .addOption(
       new Option('--duplicate-labels <policy>', 'several label rows for one image that disagree: keep the first, the last, or stop')
@@ -172,7 +174,7 @@ function addRunOptions(command: Command): Command {
     )
     .option('--out <dir>', 'results folder', 'results')
     .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size'), 32)
-    .option('--cache <file>', 'embedding cache (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
+    .option('--cache <file|url>', 'embedding cache: an SQLite file, or a shared PostgreSQL store postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
     .option('--no-cache', 'do not read or write the embedding cache')
     .option('--no-report', 'skip report.html')
     .option('--dim <n>', 'keep the first N coordinates of every embedding, renormalised (Matryoshka models, e.g. jina-clip v2)', positiveInt('--dim'))
@@ -181,7 +183,7 @@ function addRunOptions(command: Command): Command {
     .option('--similarities <format>', "images × prompts output: json (similarities.json), npy (float32 .npy + similarities_index.json), parquet (one row per image × prompt) or none", parseSimilarityFormat, 'json')
     .option('--top-k-predictions <n>', "predictions.csv lists each strategy's N best classes per image (top<N>:<strategy> columns; 0: none)", wholeNumber('--top-k-predictions'), 0)
     .option('--strategies <list>', `comma-separated: ${STRATEGY_REGISTRY.map((d) => d.syntax).join(', ')} (default: all; listed below)`)
-    .option('--groups <columns>', 'labels-CSV columns to audit by, comma-separated (e.g. gender,age)')
+    .option('--groups <columns>', 'label columns to audit by, comma-separated (e.g. gender,age): of the labels CSV, the tar samples or the list')
     .option('--bootstrap <n>', 'bootstrap resamples for the confidence intervals (0: none)', wholeNumber('--bootstrap'), 1000)
     .option('--min-group-size <n>', 'groups smaller than this are flagged too small for a conclusion', wholeNumber('--min-group-size'), 30)
     .option('--seed <n>', 'seed of the bootstrap', wholeNumber('--seed'), 0)
@@ -199,7 +201,7 @@ export function buildProgram(): Command {
       program
         .command('run')
         .description('classify a folder of images with a spec of classes and prompts, and evaluate against labels')
-        .requiredOption('--images <dir>', 'folder of images (searched recursively)')
+        .requiredOption('--images <dir|tars|list>', "folder of images (searched recursively), WebDataset tars ('data/{00000..00099}.tar', 'a.tar,b.tar', 'data/*.tar') or a list of files (.csv, .tsv, .parquet)")
         .option('--spec <name|file>', `built-in spec (${builtInSpecNames().join(', ')}) or YAML/JSON file`, 'fairface-race'),
     ),
   )
@@ -208,6 +210,7 @@ export function buildProgram(): Command {
 
   addComparisonCommands(program, { positiveInt, wholeNumber });
   addShardCommands(program, { positiveInt, addModelOptions, addRunOptions, runCommand });
+  addQueueCommands(program, { positiveInt, addModelOptions });
 
   const fixture = (path: string) => fileURLToPath(new URL(`../../fixtures/${path}`, import.meta.url));
   program
@@ -260,10 +263,12 @@ export function buildProgram(): Command {
   cacheCommand
     .command('stats')
     .description('size, and embeddings per model and preprocessing')
-    .option('--cache <file>', 'cache file (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
+    .option('--cache <file|url>', 'cache file or postgres:// store (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
     .option('--json', 'print JSON')
-    .action((flags: { cache?: string; json?: boolean }) => {
-      const stats = cacheStats(cacheFile(flags));
+    .action(async (flags: { cache?: string; json?: boolean }) => {
+      const location = cacheFile(flags);
+      const store = isPostgresUrl(location) ? await (await postgresBackend()).postgresCacheStats(location) : undefined;
+      const stats = store ?? cacheStats(location);
       if (flags.json) return void process.stdout.write(JSON.stringify(stats, null, 2) + '\n');
       const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
       const lines = [`${stats.path}: ${mb(stats.file_bytes + stats.wal_bytes)}`];
@@ -271,17 +276,20 @@ export function buildProgram(): Command {
         const label = m.label ? `${m.label.id}${m.label.dtype ? ` (${m.label.dtype})` : ''}` : '(unlabelled)';
         lines.push(`  ${m.model_fp.slice(0, 12)}  ${label}: ${m.images} images (${mb(m.image_bytes)}), ${m.texts} prompts`);
       }
+      if (store) lines.push(`  committed shards: ${store.shards} of ${store.plans} plan(s)`);
       process.stdout.write(lines.join('\n') + '\n');
     });
   cacheCommand
     .command('check')
-    .description("run SQLite's integrity check on the cache file (read-only); exit code 1 when it is damaged")
-    .option('--cache <file>', 'cache file (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
-    .action((flags: { cache?: string }) => {
-      const check = checkCache(cacheFile(flags));
+    .description("run SQLite's integrity check on the cache file, or check a postgres:// store's schema and that its rows agree (read-only); exit code 1 when it is damaged")
+    .option('--cache <file|url>', 'cache file or postgres:// store (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
+    .action(async (flags: { cache?: string }) => {
+      const location = cacheFile(flags);
+      const postgres = isPostgresUrl(location);
+      const check = postgres ? await (await postgresBackend()).checkPostgresStore(location) : checkCache(location);
       if (check.ok) return void process.stdout.write(`${check.path}: ok\n`);
       process.stdout.write(`${check.path}: damaged\n${check.problems.map((p) => `  ${p}`).join('\n')}\n`);
-      process.stdout.write(`Move it aside (its next run starts a new cache) or run with --no-cache.\n`);
+      if (!postgres) process.stdout.write(`Move it aside (its next run starts a new cache) or run with --no-cache.\n`);
       process.exitCode = 1;
     });
   cacheCommand

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { RunOptions } from '../pipeline.js';
 import { readPlan, selectShard, shardsFolder, writePlan } from '../shards/plan.js';
 import { embedShard, planShards, shardEmbeddings } from '../shards/shard_run.js';
+import { openStore } from '../queue/store_location.js';
 import type { RunFlags } from './main.js';
 import { progressReporter } from './progress.js';
 
@@ -92,15 +93,21 @@ export function addShardCommands(program: Command, helpers: ShardCommandHelpers)
         .argument('<plan>', 'manifest written by `zeroshot plan`')
         .option('--images <dir>', "the images folder on this machine (default: the plan's)")
         .option('--model <id|folder>', "model, for the text embeddings (default: the plan's)")
-        .option('--spec <name|file>', 'built-in spec or YAML/JSON file', 'fairface-race'),
+        .option('--spec <name|file>', 'built-in spec or YAML/JSON file', 'fairface-race')
+        .option('--store <folder|url>', "where the workers put the shards (`zeroshot worker --store`; default: the plan's shard files, PLAN.shards/)"),
       false,
     ),
-  ).action(async (planPath: string, flags: Omit<RunFlags, 'images' | 'model'> & { images?: string; model?: string }) => {
+  ).action(async (planPath: string, flags: Omit<RunFlags, 'images' | 'model'> & { images?: string; model?: string; store?: string }) => {
     const plan = await readPlan(planPath);
-    await runCommand(
-      { ...flags, images: flags.images ?? plan.images_root, model: flags.model ?? plan.model.id },
-      undefined,
-      { imageEmbedder: shardEmbeddings(plan, planPath) },
-    );
+    const store = flags.store === undefined ? undefined : await openStore(flags.store);
+    try {
+      await runCommand(
+        { ...flags, images: flags.images ?? plan.images_root, model: flags.model ?? plan.model.id },
+        undefined,
+        { imageEmbedder: shardEmbeddings(plan, planPath, store) },
+      );
+    } finally {
+      await store?.close();
+    }
   });
 }

@@ -57,6 +57,11 @@ export async function readPlan(path: string): Promise<ShardPlan> {
   } catch (error) {
     throw new Error(`plan '${path}' cannot be read (${error instanceof Error ? error.message : String(error)}); make one with \`zeroshot plan IMAGES --shard-size N --out ${path}\``);
   }
+  return checkPlan(plan, path);
+}
+
+/** A parsed manifest checked as readPlan checks a file: its format, version, and an id that matches its content. */
+export function checkPlan(plan: ShardPlan, path: string): ShardPlan {
   if (plan?.format !== PLAN_FORMAT) throw new Error(`'${path}' is not a zeroshot shard plan (no "format": "${PLAN_FORMAT}")`);
   if (plan.version > PLAN_VERSION) throw new Error(`plan '${path}' is of version ${plan.version}, newer than this zeroshot reads (${PLAN_VERSION}); upgrade`);
   const { id, ...body } = plan;

@@ -6,8 +6,16 @@ import Database from 'better-sqlite3';
 import { stringify } from 'csv-stringify/sync';
 import { CACHE_FORMAT, EmbeddingCacheError, type ModelLabel } from './embedding_cache.js';
 import { NpyFloat32Writer } from './npy.js';
+import { isPostgresUrl } from './open_cache.js';
 import { connectExisting, describe, namingDamage, type SqliteDatabase } from './sqlite_cache.js';
 import { StagedFile } from './staged_file.js';
+
+/** prune and export work on an SQLite file: a PostgreSQL URL is refused by name rather than taken for a file path. */
+function sqliteOnly(command: string, path: string): void {
+  if (isPostgresUrl(path)) {
+    throw new EmbeddingCacheError(`zeroshot cache ${command} is not available for a PostgreSQL store yet; use SQL on the database (its tables: image_embeddings, text_embeddings, image_paths, models, shards)`);
+  }
+}
 
 function fileBytes(path: string): number {
   return statSync(path, { throwIfNoEntry: false })?.size ?? 0;
@@ -122,6 +130,7 @@ export interface PruneResult {
 
 /** Removes every entry of one model; with `vacuum`, also gives the freed space back to the file system. */
 export function pruneModel(path: string, modelSelector: string, options: { vacuum?: boolean } = {}): PruneResult {
+  sqliteOnly('prune', path);
   const file = resolve(path);
   const totalBytes = () => fileBytes(file) + fileBytes(`${file}-wal`);
   const { db, initialised } = connectExisting(file, false);
@@ -170,6 +179,7 @@ export interface ExportResult {
  * not at all. A model embedded with several preprocessings needs `preprocessFp` (a fingerprint or ≥ 8-char prefix).
  */
 export function exportImageEmbeddings(path: string, modelSelector: string, outDir: string, options: { preprocessFp?: string } = {}): ExportResult {
+  sqliteOnly('export', path);
   const { db, initialised } = connectExisting(path, true);
   try {
     const model = selectModel(db, initialised, modelSelector);

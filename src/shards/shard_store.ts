@@ -3,6 +3,7 @@
 // committed whole with its done mark, and committing a done shard again changes nothing, so a retried or duplicated
 // job (at-least-once delivery) has an exactly-once effect.
 import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { isPostgresUrl, postgresBackend } from '../encode/cache/open_cache.js';
 import { shardsFolder, type ShardPlan } from './plan.js';
 import { clearShard, readShard, shardDone, writeShard, type ShardMetadata } from './shard_files.js';
@@ -48,5 +49,5 @@ export function folderShardStore(folder: string): ShardStore {
  */
 export async function openShardStore(location: string | undefined, planPath: string): Promise<ShardStore> {
   if (location !== undefined && isPostgresUrl(location)) return (await postgresBackend()).openPostgresStore(location);
-  return folderShardStore(location ?? shardsFolder(planPath));
+  return folderShardStore(location === undefined ? shardsFolder(planPath) : resolve(location));
 }

@@ -19,6 +19,7 @@ import { STRATEGY_REGISTRY, strategiesHelpText } from '../score/strategies.js';
 import { addComparisonCommands } from './compare_commands.js';
 import { addShardCommands } from './shard_commands.js';
 import { addQueueCommands } from './queue_commands.js';
+import { addServeCommand } from './serve_command.js';
 import { progressReporter } from './progress.js';
 import { formatInspection, inspectModel } from '../encode/inspect_model.js';
 
@@ -211,6 +212,7 @@ export function buildProgram(): Command {
   addComparisonCommands(program, { positiveInt, wholeNumber });
   addShardCommands(program, { positiveInt, addModelOptions, addRunOptions, runCommand });
   addQueueCommands(program, { positiveInt, addModelOptions });
+  addServeCommand(program, { wholeNumber, addModelOptions, addRunOptions, runCommand });
 
   const fixture = (path: string) => fileURLToPath(new URL(`../../fixtures/${path}`, import.meta.url));
   program

@@ -431,6 +431,11 @@ export class LabSession {
     }
   }
 
+  /** Lets the text batch in flight finish and refuses the waiting ones (shutdown's first step). */
+  stopTextEncoding(): Promise<void> {
+    return this.texts.close();
+  }
+
   /** Finishes the text batch in flight (refusing the waiting ones), then frees the model and closes the cache. */
   async close(): Promise<void> {
     await this.texts.close();

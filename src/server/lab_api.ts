@@ -10,7 +10,10 @@
  *
  *   GET  /                              the lab page (HTML shell; its script at /assets/lab.js). `?token=T` sets the
  *                                       cookie (HttpOnly, SameSite=Strict) and redirects to `/` (token out of the URL)
- *   GET  /assets/lab.js                 the bundled page script (dist/web/lab.js)
+ *   GET  /assets/lab.js, /assets/lab.css  the bundled page (dist/web/lab.js and .css, from src/web/lab/main.ts)
+ *   GET  /assets/echarts.js             ECharts' minified build (the page's charts; no network beyond this origin)
+ *                                       The shell: <div id="lab"> (LAB_ROOT_ELEMENT_ID), then echarts.js, then lab.js.
+ *                                       Every response carries LAB_CONTENT_SECURITY_POLICY.
  *   GET  /api/session                   → SessionResponse: the saved run, its spec as LabSpec, metrics as written, images
  *   POST /api/score        ScoreRequest → ScoreResponse: metrics.json's objects for that spec, and the changes from the saved run
  *   GET  /api/images/:index/thumbnail   → image/jpeg (THUMBNAIL_SIZE px square), by image index of the session
@@ -39,6 +42,11 @@ export const SCORED_SPECS_KEPT = 16;
 export const TOKEN_COOKIE = 'zeroshot_lab';
 /** The header a script may send the token in (or `Authorization: Bearer`). */
 export const TOKEN_HEADER = 'x-zeroshot-token';
+/** The element of the lab page's shell the script renders into. */
+export const LAB_ROOT_ELEMENT_ID = 'lab';
+/** Scripts, styles, images and requests from the lab's own origin only (inline styles allowed: ECharts sets them). */
+export const LAB_CONTENT_SECURITY_POLICY =
+  "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 const text = z.string().min(1).max(2000);
 

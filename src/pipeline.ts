@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { listImages, type ImageEntry, type SkippedEntry } from './input/images.js';
-import { labelIndices, matchLabelFile, readLabelMap, type DuplicateLabelPolicy, type LabelMatch } from './input/labels.js';
+import type { ImageEntry, SkippedEntry } from './input/images.js';
+import { listImageSource, type ImagesInput } from './input/image_sources.js';
+import { attachedLabelMatch, labelIndices, matchLabelFile, readLabelMap, type DuplicateLabelPolicy, type LabelMatch } from './input/labels.js';
 import { checkPromptsAfterTruncation, loadSpec, promptCounts, type Spec } from './input/spec.js';
 import { ClipModel, type ModelOptions, type ModelSource } from './encode/model.js';
 import { createImagePreprocessor, type ImagePreprocessor } from './encode/image/preprocess.js';
@@ -19,7 +20,10 @@ import { auditPredictions, type AuditOptions, type AuditResult, type ImageAttrib
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
 export interface RunOptions extends ModelOptions {
-  /** Folder of images (searched recursively). */
+  /**
+   * Folder of images (searched recursively), WebDataset tar shards ('data/{00000..00099}.tar', 'a.tar,b.tar',
+   * 'data/*.tar') or a list of files (.csv, .tsv, .parquet); see input/image_sources.ts.
+   */
   readonly images: string;
   /** Built-in spec name, spec file path, or an already parsed spec. */
   readonly spec: string | Spec;
@@ -113,6 +117,11 @@ export interface RunResult {
   readonly imageHashes: readonly string[];
   /** Absolute path of the images folder the keys are relative to. */
   readonly imagesRoot: string;
+  /**
+   * What --images was: a folder, tar shards or a file list, and the files it named (run.json's `images_input`);
+   * absent in results built without a listing.
+   */
+  readonly imagesInput?: ImagesInput;
   /** What under the images folder was neither read nor an ignored file, and why (run.json's `skipped`). */
   readonly skipped: readonly SkippedEntry[];
   /** Images × prompts, 100·cos; absent when larger than KEEP_SIMILARITY_MAX_VALUES (see similarityBlocks). */
@@ -206,7 +215,13 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
   const started = performance.now();
   const spec = typeof options.spec === 'string' ? await loadSpec(options.spec) : options.spec;
   const strategies = options.strategies?.length ? options.strategies.map(parseStrategy) : defaultStrategies(promptCounts(spec));
-  const listing = await listImages(options.images);
+  // Tars and file lists bring label rows of their own (.cls/.json members, other columns): they label the run when a
+  // label column or groups are asked for without a labels CSV. Only those columns' values are kept.
+  const attachedLabels = !options.labels && (options.labelColumn !== undefined || !!options.groups?.length);
+  const listing = await listImageSource(options.images, {
+    imageColumn: options.imageColumn,
+    columns: attachedLabels ? [options.labelColumn ?? 'label', ...(options.groups ?? [])] : [],
+  });
   const classes = spec.classes.map((c) => c.name);
 
   // Labels are checked before the model loads, so a bad column or value fails in a second, not after encoding.
@@ -220,6 +235,11 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       groupColumns: options.groups,
       duplicates: options.duplicateLabels,
     });
+    labelMap = options.labelMap ? await readLabelMap(options.labelMap) : undefined;
+    labelIndices(labelRows.rowOfImage, labelColumn, classes, labelMap);
+  } else if (attachedLabels && listing.labels) {
+    const labelColumn = options.labelColumn ?? 'label';
+    labelRows = attachedLabelMatch(listing.labels, { labelColumn, groupColumns: options.groups });
     labelMap = options.labelMap ? await readLabelMap(options.labelMap) : undefined;
     labelIndices(labelRows.rowOfImage, labelColumn, classes, labelMap);
   }
@@ -312,6 +332,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       imageKeys: images.keys,
       imageHashes: images.contentHashes,
       imagesRoot: listing.root,
+      imagesInput: listing.input,
       skipped: listing.skipped,
       similarity,
       scoring,

@@ -165,7 +165,7 @@ export function attachedLabelMatch(labels: AttachedLabels, options: Pick<LabelOp
   const asked: [string, string][] = [['--label-column', options.labelColumn], ...(options.groupColumns ?? []).map((c): [string, string] => ['--groups', c])];
   for (const [flag, column] of asked) {
     if (!labels.columns.includes(column)) {
-      throw new Error(`${flag}: ${labels.origin} give no column '${column}'; their columns are: ${labels.columns.join(', ') || '(none)'}. Name one of them, or give a labels CSV with --labels`);
+      throw new Error(`${flag}: no column '${column}' in ${labels.origin}; the columns are: ${labels.columns.join(', ') || '(none)'}. Name one of them, or give a labels CSV with --labels`);
     }
   }
   const rows = labels.rowOfImage.reduce((n, row) => n + (row ? 1 : 0), 0);

@@ -134,7 +134,7 @@ async function listTar(shard: TarShard, columnNames: Set<string>, keep: Readonly
       }
     }
   } catch (error) {
-    const at = lastMember ? `after member '${lastMember}'` : 'at its start';
+    const at = lastMember ? `in or after member '${lastMember}'` : 'at its start';
     const words = (error as NodeJS.ErrnoException).code ? `cannot be read (${(error as Error).message})` : `is damaged ${at} (${(error as Error).message})`;
     out.skipped.push({ path: shard.keyPrefix, reason: `the tar ${words}: the members before are read, the rest of this tar is not` });
   } finally {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { WrittenAuditResult } from '../evaluate/audit.js';
 import type { WrittenClassificationMetrics } from '../evaluate/classification.js';
+import type { ImagesInput } from '../input/image_sources.js';
 import type { McNemarTest } from '../evaluate/compare/mcnemar.js';
 import type { PairedEstimate } from '../evaluate/compare/paired_bootstrap.js';
 import type { ImageFailure, ImageWarning, RunCounts, RunResult, RunScoring } from '../pipeline.js';
@@ -56,6 +57,8 @@ export interface RunFile {
   readonly image_warnings?: readonly ImageWarning[];
   readonly strategies: readonly string[];
   readonly images_root: string;
+  /** What --images was (a folder, WebDataset tars, a file list) and the files it named; absent before it existed (a folder). */
+  readonly images_input?: ImagesInput;
   readonly label_column: string | null;
   /** Label-CSV columns the run was audited by (predictions.csv's `group:<column>` columns). */
   readonly group_columns?: readonly string[];

@@ -41,6 +41,7 @@ export function runRecord(result: RunResult, extra: Record<string, unknown> = {}
     image_warnings: result.imageWarnings,
     strategies: result.strategies.map(strategyName),
     images_root: result.imagesRoot,
+    images_input: result.imagesInput,
     label_column: result.labelColumn ?? null,
     group_columns: result.groupValues.map((g) => g.name),
     batch_size: result.batchSize,

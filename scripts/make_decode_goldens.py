@@ -235,14 +235,19 @@ def make_inputs():
     tiffcp("-t", "-w", "32", "-l", "32", "-c", "zstd", path("la_150x110.tif"), path("la_tiled_zstd_150x110.tif"))
     add("la_tiled_zstd_150x110.tif", "TIFF grey + alpha, tiled, Zstandard")
 
+    # CIELAB (mode LAB), converted by ImageCms (LittleCMS) in convert("RGB"), after the resize in the original
+    # reference. With separate planes PIL 9.4 unpacks a* and b* as plain bands (no sign flip).
+    base.convert("LAB").save(path("lab_150x110.tif"))
+    add("lab_150x110.tif", "TIFF CIELAB (mode LAB): resized as Lab bytes, converted by LittleCMS")
+    tiffcp("-p", "separate", "-c", "lzw", path("lab_150x110.tif"), path("lab_planar_lzw_150x110.tif"))
+    add("lab_planar_lzw_150x110.tif", "TIFF CIELAB, separate planes, LZW: a* and b* unpacked unsigned, as PIL 9.4 does")
+
     # Refused on purpose (PIL reads them): inputs only.
     refused = {}
     buf = io.BytesIO()
     base.save(buf, "JPEG", quality=90)
     write_ojpeg_tiff("refused_ojpeg.tif", buf.getvalue(), *base.size)
     refused["refused_ojpeg.tif"] = "old-style JPEG compression (6)"
-    Image.frombytes("LAB", base.size, base.tobytes()).save(path("refused_lab.tif"))
-    refused["refused_lab.tif"] = "CIELAB colour"
     for tmp in ("cmyk8.tmp.tif", "rgb.tmp.tif", "rgb16.tmp.tif"):
         os.remove(path(tmp))
     return cases, refused
@@ -259,6 +264,31 @@ def variant_cases():
                 out.append((name, {"reference": reference, "resample": resample, "size": {"shortestEdge": 224}, "crop": crop}))
         out.append((name, {"reference": "original", "resample": "bicubic", "size": {"shortestEdge": 224}, "crop": crop, "doResize": False}))
     return out
+
+
+# Lab triples for the LAB -> RGB golden: every L* with a* and b* on a grid, then a hashed spread of the cube.
+CIELAB_SAMPLE = {"grid_step": 15, "hashed": 32768, "multiplier": 2654435761, "width": 512}
+
+
+def cielab_sample_bytes():
+    """The triples as a TIFF stores them (a*, b* signed), in the order test/tiff_color.test.ts rebuilds them."""
+    step = CIELAB_SAMPLE["grid_step"]
+    ab = np.arange(0, 256, step)
+    L, a, b = np.meshgrid(np.arange(256), ab, ab, indexing="ij")
+    grid = np.stack([L.ravel(), a.ravel(), b.ravel()], -1)
+    v = (np.arange(CIELAB_SAMPLE["hashed"], dtype=np.uint64) * CIELAB_SAMPLE["multiplier"]) % (1 << 24)
+    hashed = np.stack([v >> 16, (v >> 8) & 255, v & 255], -1)
+    return np.concatenate([grid, hashed]).astype(np.uint8)
+
+
+def make_cielab_sample():
+    """PIL's RGB for each sample triple (Image.frombytes unpacks LAB as TiffImagePlugin does), as one PNG."""
+    triples = cielab_sample_bytes()
+    width = CIELAB_SAMPLE["width"]
+    assert len(triples) % width == 0
+    lab = Image.frombytes("LAB", (width, len(triples) // width), triples.tobytes())
+    lab.convert("RGB").save(path("expected/cielab_sample.png"), optimize=True)
+    return {**CIELAB_SAMPLE, "count": len(triples), "expected": "expected/cielab_sample.png"}
 
 
 def make_variants():
@@ -308,6 +338,7 @@ def main():
         "swapped": swapped,
         "refused": refused_entries,
         "variants": make_variants(),
+        "cielab": make_cielab_sample(),
     }
     with open(path("manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)

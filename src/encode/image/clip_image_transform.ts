@@ -29,6 +29,7 @@ import {
   type DecodedPaletteAlpha,
   type DecodeOptions,
 } from './decode/index.js';
+import { labToRgb } from './decode/cielab.js';
 import {
   PIL_RESAMPLE_FILTERS,
   filterSupport,
@@ -560,6 +561,11 @@ function writeRgb(
 ): void {
   const ch = win.channels;
   const d = win.data;
+  if (mode === 'LAB') {
+    // Through LittleCMS, as PIL's convert does (decode/cielab.ts).
+    for (let y = 0; y < win.height; y++) labToRgb(d, ch, out, win.width, y * win.width * ch, ((dy + y) * outWidth + dx) * 3);
+    return;
+  }
   for (let y = 0; y < win.height; y++) {
     let p = y * win.width * ch;
     let o = ((dy + y) * outWidth + dx) * 3;

@@ -6,11 +6,13 @@
  * - 16-bit samples keep their high byte (PIL's ";16" unpackers), CMYK included;
  * - associated (premultiplied) alpha is un-premultiplied with PIL's integer formula (its "RGBa" unpackers).
  * - PIL's modes F (32-bit float) and PA (palette + alpha) are read as grey samples, without libvips' colour handling;
+ * - CIELAB is read as its raw samples, stored as PIL's mode LAB stores them (cielab.ts converts it to RGB as PIL does);
  * - tiles with separate planes, Zstandard and LZMA, which libvips cannot read, are first rewritten as a plain TIFF
  *   (tiff_plain.ts).
  * TIFFs PIL reads but this path cannot reproduce are refused with an error saying so and how to convert them, and
  * those PIL cannot open either with an error saying that.
  */
+import { tiffLabToPil } from './cielab.js';
 import { decodeWithSharp, openSharp, reshape8, sharpRaw, type SharpOptions } from './sharp.js';
 import { readTiffDirectory } from './tiff_ifd.js';
 import { needsPlainTiff, plainTiffObstacle, toPlainTiff } from './tiff_plain.js';
@@ -75,12 +77,8 @@ const CONVERT = 'convert it to an ordinary TIFF first, e.g. `tiffcp -c lzw -p co
 /** Kinds of TIFF PIL reads that this decoder cannot reproduce: refused up front, with the reason. */
 function unsupportedKind(ifd: Ifd): string | null {
   const compression = ifd.get(TAG.compression) ?? 1;
-  const photometric = ifd.get(TAG.photometric);
   if (compression === 6) {
     return "old-style JPEG compression (6), which PIL decodes through libtiff's OJPEG codec and its own upsampling and colour conversion (sharp's libtiff has no OJPEG; not reproduced)";
-  }
-  if (photometric === 8) {
-    return "CIELAB colour (PIL's mode LAB), which PIL converts to RGB through LittleCMS (ImageCms, Lab D50 to sRGB; not reproduced)";
   }
   return null;
 }
@@ -91,6 +89,9 @@ function pilFailsOn(ifd: Ifd): string | null {
   const bits = ifd.get(TAG.bitsPerSample) ?? 1;
   const photometric = ifd.get(TAG.photometric);
   if (photometric === 9 || photometric === 10) return `${photometric === 9 ? 'ICC' : 'ITU'} L*a*b* colour (photometric ${photometric})`;
+  if (photometric === 8 && (samples !== 3 || bits !== 8 || ifd.has(TAG.extraSamples) || (ifd.get(TAG.sampleFormat) ?? 1) !== 1)) {
+    return `CIELAB colour in ${samples} × ${bits}-bit samples${ifd.has(TAG.extraSamples) ? ' with extra samples' : ''} (PIL reads three unsigned 8-bit samples only)`;
+  }
   if (ifd.get(TAG.compression) === 34926) return 'compression 34926 (an unofficial Zstandard code, which libtiff does not know)';
   if (ifd.get(TAG.sampleFormat) === 3 && (samples !== 1 || bits !== 32)) return `floating-point samples other than one 32-bit grey sample (${samples} × ${bits}-bit)`;
   if (photometric === 3 && samples > 1 && (samples !== 2 || bits !== 8 || ifd.get(TAG.extraSamples) !== 2)) {
@@ -128,6 +129,8 @@ export async function decodeTiff(bytes: Uint8Array, header: TiffHeader, options:
   const special = floatOrPaletteAlpha(ifd);
   if (special) {
     image = await decodeAsGrey(bytes, header, special, options);
+  } else if (photometric === 8) {
+    image = await decodeLab(bytes, header, options);
   } else if ((photometric === 5 && bits === 16) || associatedAlpha) {
     image = await decodeRawSamples(bytes, photometric === 5 ? 'CMYK' : 'RGBA', bits, associatedAlpha, options);
   } else if (photometric === 3) {
@@ -153,7 +156,7 @@ export async function decodeTiff(bytes: Uint8Array, header: TiffHeader, options:
  * and could invert MinIsWhite, so the bytes are read as MinIsBlack grey: PA's index band as the grey level.
  */
 async function decodeAsGrey(bytes: Uint8Array, header: TiffHeader, mode: 'F' | 'PA', options: SharpOptions): Promise<DecodedImage> {
-  const grey = withPhotometricMinIsBlack(bytes, header);
+  const grey = withPhotometric(bytes, header, 1);
   if (mode === 'PA') {
     const raw = await sharpRaw(grey, 'srgb', options);
     const data = reshape8(raw, 'LA');
@@ -166,15 +169,28 @@ async function decodeAsGrey(bytes: Uint8Array, header: TiffHeader, mode: 'F' | '
   return { width: info.width, height: info.height, format: 'TIFF', mode, data: samples };
 }
 
-/** A copy of the file whose PhotometricInterpretation says MinIsBlack (1). */
-function withPhotometricMinIsBlack(bytes: Uint8Array, header: TiffHeader): Uint8Array {
+/**
+ * CIELAB as PIL's mode LAB: the raw samples (read as RGB, so that libvips converts nothing), a* and b* made
+ * unsigned as PIL's LAB unpacker does. With separate planes PIL unpacks each plane as a plain band, so a* and b*
+ * keep their bytes (their sign bit read as +128).
+ */
+async function decodeLab(bytes: Uint8Array, header: TiffHeader, options: SharpOptions): Promise<DecodedImage> {
+  const raw = await sharpRaw(withPhotometric(bytes, header, 2), 'srgb', options);
+  if (raw.channels !== 3) throw new Error(`TIFF CIELAB decoded with ${raw.channels} channels`);
+  const data = raw.data as Uint8Array;
+  if ((header.ifd.get(TAG.planarConfig) ?? 1) !== 2) tiffLabToPil(data, 3);
+  return { width: raw.width, height: raw.height, format: 'TIFF', mode: 'LAB', data };
+}
+
+/** A copy of the file whose PhotometricInterpretation says `photometric`. */
+function withPhotometric(bytes: Uint8Array, header: TiffHeader, photometric: number): Uint8Array {
   const at = header.valueAt.get(TAG.photometric);
   if (!at) throw new Error('TIFF has no PhotometricInterpretation');
   const copy = Uint8Array.from(bytes);
   const view = new DataView(copy.buffer);
-  if (at.size === 2) view.setUint16(at.offset, 1, header.littleEndian);
-  else if (at.size === 4) view.setUint32(at.offset, 1, header.littleEndian);
-  else copy[at.offset] = 1;
+  if (at.size === 2) view.setUint16(at.offset, photometric, header.littleEndian);
+  else if (at.size === 4) view.setUint32(at.offset, photometric, header.littleEndian);
+  else copy[at.offset] = photometric;
   return copy;
 }
 

@@ -1,7 +1,7 @@
 /** The decoders' output: pixels in the mode Pillow 9.4 opens the file in. */
 
 /** Pillow modes produced by the decoders. */
-export type ImageMode = 'L' | 'LA' | 'RGB' | 'RGBA' | 'P' | 'PA' | '1' | 'CMYK' | 'I' | 'F';
+export type ImageMode = 'L' | 'LA' | 'RGB' | 'RGBA' | 'P' | 'PA' | '1' | 'CMYK' | 'LAB' | 'I' | 'F';
 
 /** The formats zeroshot decodes ('OTHER' only for images built in memory). */
 export type ImageFormat = 'JPEG' | 'PNG' | 'WEBP' | 'GIF' | 'BMP' | 'TIFF' | 'OTHER';
@@ -20,10 +20,10 @@ interface DecodedBase {
 
 /**
  * 8-bit modes, interleaved row-major: L 1 sample, LA 2, RGB 3, RGBA 4
- * (straight alpha), CMYK 4 (0 = no ink), "1" 1 (0 or 255).
+ * (straight alpha), CMYK 4 (0 = no ink), "1" 1 (0 or 255), LAB 3 (L*, a* + 128, b* + 128, as PIL stores them).
  */
 export interface Decoded8 extends DecodedBase {
-  mode: 'L' | 'LA' | 'RGB' | 'RGBA' | '1' | 'CMYK';
+  mode: 'L' | 'LA' | 'RGB' | 'RGBA' | '1' | 'CMYK' | 'LAB';
   data: Uint8Array;
 }
 
@@ -66,6 +66,7 @@ export function channelsOf(mode: Exclude<ImageMode, 'I' | 'F'>): number {
     case 'PA':
       return 2;
     case 'RGB':
+    case 'LAB':
       return 3;
     case 'RGBA':
     case 'CMYK':

@@ -393,6 +393,7 @@ export class LabSession {
       imageKeys: this.saved.table.keys,
       imageHashes: this.saved.contentHashes,
       imagesRoot: run.images_root,
+      imagesInput: run.images_input,
       skipped: run.skipped ?? [],
       ...entry.scored,
       scoring: modelScoring(this.model).scoring satisfies RunScoring,

@@ -1,0 +1,228 @@
+// zeroshot serve: a real server on 127.0.0.1 over a results folder of the tiny fixture model, driven with fetch.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import sharp from 'sharp';
+import type { ErrorResponse, LabSpec, SaveRunResponse, ScoreResponse, SessionResponse } from '../src/server/lab_api.js';
+import { resultsFolderDifferences } from './helpers/results_equality.js';
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL('../bin/zeroshot.js', import.meta.url));
+const FIXTURE = fileURLToPath(new URL('../fixtures/tiny-clip', import.meta.url));
+const ROOT = await mkdtemp(join(tmpdir(), 'zs-lab-'));
+const CACHE = join(ROOT, 'cache.sqlite');
+const IMAGES = join(ROOT, 'images');
+const LABELS = join(ROOT, 'labels.csv');
+const SPEC = 'name: colours\nclasses:\n  warm: [a photo of something warm, a photo of something red]\n  cool: [a photo of something cool, a photo of something blue]\n  animal: {prompts: [a photo of an animal], probe: true}\n';
+const MODEL_ARGS = ['--model', FIXTURE, '--offline', '--threads', '1', '--cache', CACHE];
+const RUN_ARGS = ['--images', IMAGES, '--labels', LABELS, '--label-column', 'colour', '--groups', 'shade', '--bootstrap', '200', ...MODEL_ARGS];
+
+after(() => rm(ROOT, { recursive: true, force: true }));
+
+async function zeroshot(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** 16 noise images in 4 colours, labelled warm/cool with a shade group; and an unreadable one (errors.jsonl). */
+async function makeInputs(): Promise<void> {
+  await mkdir(IMAGES, { recursive: true });
+  const rows = ['file,colour,shade'];
+  const colours: [string, number, number, number, string][] = [['red', 220, 30, 30, 'warm'], ['orange', 240, 140, 20, 'warm'], ['blue', 20, 40, 230, 'cool'], ['green', 30, 200, 40, 'cool']];
+  for (const [name, r, g, b, colour] of colours) {
+    for (let k = 0; k < 4; k++) {
+      const noise = Buffer.from(Array.from({ length: 64 * 64 * 3 }, (_, i) => [r, g, b][i % 3] ^ ((i * 7919 + k * 131) % 61)));
+      const file = `${name}-${k}.png`;
+      await sharp(noise, { raw: { width: 64, height: 64, channels: 3 } }).toFile(join(IMAGES, file));
+      rows.push(`${file},${colour},${k % 2 ? 'dark' : 'light'}`);
+    }
+  }
+  await writeFile(join(IMAGES, 'broken.png'), 'not a png');
+  await writeFile(LABELS, rows.join('\n') + '\n');
+}
+
+interface Lab {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly base: string;
+  readonly token: string;
+  readonly stderr: () => string;
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts `zeroshot serve` and waits for the URL it prints. */
+async function serve(args: string[]): Promise<Lab> {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const match = /(http:\/\/\S+\/\?token=[0-9a-f]+)/.exec(stdout);
+      if (match) resolve(match[1]);
+    });
+    void exited.then((code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+  });
+  const parsed = new URL(url);
+  return { child, url, base: parsed.origin, token: parsed.searchParams.get('token')!, stderr: () => stderr, exited };
+}
+
+const json = (token: string, body: unknown): RequestInit => ({
+  method: 'POST',
+  headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+/** A request with a Host header of our choosing (fetch does not let one set it). */
+function getWithHost(url: string, host: string, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { headers: { host, authorization: `Bearer ${token}` } }, (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+await makeInputs();
+const SAVED = join(ROOT, 'saved');
+await writeFile(join(ROOT, 'colours.yaml'), SPEC);
+const first = await zeroshot(['run', ...RUN_ARGS, '--spec', join(ROOT, 'colours.yaml'), '--out', SAVED]);
+assert.equal(first.code, 0, first.stderr);
+const lab = await serve([SAVED, '--cache', CACHE, '--save-dir', join(ROOT, 'lab-runs')]);
+after(() => {
+  lab.child.kill('SIGKILL');
+});
+
+test('serve binds 127.0.0.1 by default and is not reachable on other addresses', async () => {
+  assert.equal(new URL(lab.url).hostname, '127.0.0.1');
+  const other = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal);
+  if (!other) return;
+  const port = new URL(lab.url).port;
+  await assert.rejects(fetch(`http://${other.address}:${port}/api/session`, { headers: { authorization: `Bearer ${lab.token}` } }));
+});
+
+test('a missing or wrong token is refused; the Bearer and X-Zeroshot-Token headers are accepted', async () => {
+  const missing = await fetch(`${lab.base}/api/session`);
+  assert.equal(missing.status, 401);
+  assert.match(((await missing.json()) as ErrorResponse).error, /no token/);
+  assert.equal((await fetch(`${lab.base}/api/session`, { headers: { authorization: 'Bearer 00' } })).status, 403);
+  assert.equal((await fetch(`${lab.base}/?token=${'0'.repeat(64)}`, { redirect: 'manual' })).status, 403);
+  assert.equal((await fetch(`${lab.base}/api/session`, { headers: { authorization: `Bearer ${lab.token}` } })).status, 200);
+  assert.equal((await fetch(`${lab.base}/api/session`, { headers: { 'x-zeroshot-token': lab.token } })).status, 200);
+  assert.equal((await fetch(`${lab.base}/assets/echarts.js`)).status, 401);
+});
+
+test('cookie flow: ?token= sets an HttpOnly SameSite=Strict cookie and redirects to a URL without it', async () => {
+  const first = await fetch(lab.url, { redirect: 'manual' });
+  assert.equal(first.status, 303);
+  assert.equal(first.headers.get('location'), '/');
+  const cookie = first.headers.get('set-cookie')!;
+  assert.match(cookie, /HttpOnly/);
+  assert.match(cookie, /SameSite=Strict/);
+  const pair = cookie.split(';')[0];
+  const page = await fetch(`${lab.base}/`, { headers: { cookie: pair } });
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get('content-security-policy')!, /default-src 'none'/);
+  assert.match(await page.text(), /<div id="lab"><\/div>/);
+  const session = await fetch(`${lab.base}/api/session`, { headers: { cookie: pair } });
+  assert.equal(session.status, 200);
+  const body = (await session.json()) as SessionResponse;
+  assert.equal(body.images.count, 16);
+  assert.equal(body.spec.classes.length, 3);
+  assert.deepEqual(body.images.groups.shade?.slice(0, 2), ['light', 'dark']);
+});
+
+test('a Host header other than the bound address or localhost is refused (DNS rebinding)', async () => {
+  const port = new URL(lab.url).port;
+  assert.equal(await getWithHost(`${lab.base}/api/session`, `evil.example:${port}`, lab.token), 403);
+  assert.equal(await getWithHost(`${lab.base}/api/session`, `127.0.0.1:${Number(port) + 1}`, lab.token), 403);
+  assert.equal(await getWithHost(`${lab.base}/api/session`, `localhost:${port}`, lab.token), 200);
+});
+
+test('path-like input, unknown keys and bodies over the limit are refused', async () => {
+  const session = (await (await fetch(`${lab.base}/api/session`, { headers: { authorization: `Bearer ${lab.token}` } })).json()) as SessionResponse;
+  const pathName = await fetch(`${lab.base}/api/save-run`, json(lab.token, { spec: { ...session.spec, name: '../../etc/evil' } }));
+  assert.equal(pathName.status, 400);
+  assert.match(((await pathName.json()) as ErrorResponse).error, /looks like a file path/);
+  const extraKey = await fetch(`${lab.base}/api/save-run`, json(lab.token, { spec: session.spec, folder: '/tmp/elsewhere' }));
+  assert.equal(extraKey.status, 400);
+  assert.ok(((await extraKey.json()) as ErrorResponse).issues?.length);
+  assert.equal((await fetch(`${lab.base}/api/images/..%2F..%2Fetc%2Fpasswd/thumbnail`, { headers: { authorization: `Bearer ${lab.token}` } })).status, 400);
+  assert.equal((await fetch(`${lab.base}/api/images/999/thumbnail`, { headers: { authorization: `Bearer ${lab.token}` } })).status, 404);
+  const thumbnail = await fetch(`${lab.base}/api/images/0/thumbnail`, { headers: { authorization: `Bearer ${lab.token}` } });
+  assert.equal(thumbnail.headers.get('content-type'), 'image/jpeg');
+  const big = await fetch(`${lab.base}/api/score`, json(lab.token, { spec: { ...session.spec, description: 'x'.repeat(1.5 * 2 ** 20) } }));
+  assert.equal(big.status, 413);
+});
+
+test('the score of a spec with one added prompt equals a CLI run with that spec; save as run equals its folder', async () => {
+  const session = (await (await fetch(`${lab.base}/api/session`, { headers: { authorization: `Bearer ${lab.token}` } })).json()) as SessionResponse;
+  assert.deepEqual(session.metrics, JSON.parse(await readFile(join(SAVED, 'metrics.json'), 'utf8')));
+  const edited: LabSpec = { ...session.spec, classes: session.spec.classes.map((c) => (c.name === 'cool' ? { ...c, prompts: [...c.prompts!, 'a photo of something green'] } : c)) };
+  const scoredResponse = await fetch(`${lab.base}/api/score`, json(lab.token, { spec: edited }));
+  assert.equal(scoredResponse.status, 200);
+  const scored = (await scoredResponse.json()) as ScoreResponse;
+  assert.equal(scored.encoded_prompts, 1);
+  assert.equal(scored.spec.prompts.length, 6);
+  assert.ok(scored.changes.some((c) => c.metric === 'accuracy' && c.saved !== null));
+
+  // The CLI with the lab's YAML, on the same images, labels, settings and cache.
+  const yaml = await (await fetch(`${lab.base}/api/spec.yaml`, json(lab.token, { spec: edited }))).text();
+  const specFile = join(ROOT, 'edited.yaml');
+  await writeFile(specFile, yaml);
+  const cliOut = join(ROOT, 'cli-edited');
+  const cli = await zeroshot(['run', ...RUN_ARGS, '--spec', specFile, '--out', cliOut]);
+  assert.equal(cli.code, 0, cli.stderr);
+  assert.deepEqual(scored.metrics, JSON.parse(await readFile(join(cliOut, 'metrics.json'), 'utf8')));
+
+  // Image scores and cells of the scored spec.
+  const scores = await (await fetch(`${lab.base}/api/images/2/scores?spec=${scored.spec_hash}`, { headers: { authorization: `Bearer ${lab.token}` } })).json() as { scores: number[]; key: string };
+  const similarities = JSON.parse(await readFile(join(cliOut, 'similarities.json'), 'utf8')) as Record<string, Record<string, number>>;
+  assert.deepEqual(scores.scores, Object.values(similarities[scores.key]));
+  const [truth, predicted, count] = scored.cells.sum[0];
+  const cell = await (await fetch(`${lab.base}/api/cell`, json(lab.token, { spec_hash: scored.spec_hash, strategy: 'sum', truth, predicted }))).json() as { images: number[] };
+  assert.equal(cell.images.length, count);
+
+  const saved = await fetch(`${lab.base}/api/save-run`, json(lab.token, { spec: edited }));
+  assert.equal(saved.status, 200);
+  const { folder } = (await saved.json()) as SaveRunResponse;
+  assert.doesNotMatch(folder, /[/\\]/);
+  assert.deepEqual(await resultsFolderDifferences(join(ROOT, 'lab-runs', folder), cliOut), []);
+});
+
+test('a spec the CLI refuses is refused with its message (a labelled class removed)', async () => {
+  const session = (await (await fetch(`${lab.base}/api/session`, { headers: { authorization: `Bearer ${lab.token}` } })).json()) as SessionResponse;
+  const response = await fetch(`${lab.base}/api/score`, json(lab.token, { spec: { ...session.spec, classes: session.spec.classes.filter((c) => c.name !== 'warm') } }));
+  assert.equal(response.status, 400);
+  assert.match(((await response.json()) as ErrorResponse).error, /'warm' \(8\)/);
+  const withoutProbe = await fetch(`${lab.base}/api/score`, json(lab.token, { spec: { ...session.spec, classes: session.spec.classes.filter((c) => c.name !== 'animal') } }));
+  assert.equal(withoutProbe.status, 200);
+});
+
+test('SIGINT while new prompts are encoding: exit code 0 and the cache passes its check', async () => {
+  const session = (await (await fetch(`${lab.base}/api/session`, { headers: { authorization: `Bearer ${lab.token}` } })).json()) as SessionResponse;
+  const many: LabSpec = { ...session.spec, classes: session.spec.classes.map((c) => (c.name === 'warm' ? { ...c, prompts: [...c.prompts!, ...Array.from({ length: 300 }, (_, k) => `a photo of warm thing number ${k}`)] } : c)) };
+  const pending = fetch(`${lab.base}/api/score`, json(lab.token, { spec: many })).then((r) => r.status, () => 'connection closed');
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  lab.child.kill('SIGINT');
+  assert.equal(await lab.exited, 0, lab.stderr());
+  assert.ok([200, 503, 'connection closed'].includes(await pending), String(await pending));
+  const check = await zeroshot(['cache', 'check', '--cache', CACHE]);
+  assert.equal(check.code, 0, check.stdout + check.stderr);
+  assert.match(check.stdout, /: ok/);
+});

@@ -93,7 +93,7 @@ test('a file name that is not UTF-8 is read by its bytes; its key writes the bad
   assert.deepEqual(listing.images.map((i) => i.key), ['caf\\xe9.jpg', 'ok.jpg']);
   const [latin1, ok] = listing.images;
   assert.ok(latin1.rawPath && latin1.rawPath.equals(Buffer.concat([Buffer.from(root + '/'), name])));
-  assert.equal(Buffer.from(await imageSource(latin1)).toString(), 'latin-1 bytes');
+  assert.equal(Buffer.from((await imageSource(latin1)) as Uint8Array).toString(), 'latin-1 bytes');
   assert.equal(await imageSource(ok), ok.path);
 });
 

@@ -38,3 +38,12 @@ export function meter(label: string, x: number | null | undefined, max: number):
 export function setVisible(el: HTMLElement, visible: boolean): void {
   el.style.display = visible ? '' : 'none';
 }
+
+/** Fills an attribute picker when its options differ from `names`, and selects `index`. */
+export function fillAttributeSelect(select: HTMLSelectElement, names: readonly string[], index: number): void {
+  if (select.options.length !== names.length) {
+    select.replaceChildren();
+    names.forEach((name, i) => select.appendChild(h('option', { value: i }, name)));
+  }
+  select.value = String(index);
+}

@@ -4,10 +4,17 @@
  */
 import type { ECharts } from './charts.js';
 import { chartIn } from './charts.js';
+import { escapeHtml } from './dom.js';
 import { int, pct } from './format.js';
 import { BAR_SMALL, CHART_FONT, INK, MUTED, WARN_INK, WHISKER } from './palette.js';
 
 export const TOO_SMALL = 'too small for a conclusion';
+
+/** A group's tooltip: its name, `extra` (HTML), and its size. */
+export function groupTooltip(name: string, g: { readonly n: number; readonly n_labelled?: number; readonly too_small: boolean }, extra: string): string {
+  return `<b>${escapeHtml(name)}</b>${g.too_small ? ` — <i>${TOO_SMALL}</i>` : ''}<br>${extra}` +
+    `<br>${int(g.n)} images${g.n_labelled != null && g.n_labelled !== g.n ? `, ${int(g.n_labelled)} labelled` : ''}`;
+}
 
 export interface IntervalBar {
   readonly name: string;

@@ -1,29 +1,14 @@
 /** "Accuracy by group": per-group accuracy with intervals, and the gaps between groups of every attribute. */
 import type { ReportAttributeAudit } from '../../report/html_report.js';
-import { setVisible, table, td, th, withCi } from '../common/blocks.js';
+import { fillAttributeSelect, setVisible, table, td, th, withCi } from '../common/blocks.js';
 import { showChartMessage } from '../common/charts.js';
 import { byId, escapeHtml, fill, h, type Child } from '../common/dom.js';
 import { fixed, int, interval, pct, points } from '../common/format.js';
-import { drawIntervalBars, TOO_SMALL } from '../common/interval_bars.js';
+import { drawIntervalBars, groupTooltip } from '../common/interval_bars.js';
 import { BAR } from '../common/palette.js';
 import { selectAttribute } from './actions.js';
 import { overallAccuracy } from './comparison.js';
 import { attributesOf, audit, data, state } from './context.js';
-
-/** A group's tooltip: its name, `extra` (HTML), and its size. */
-export function groupTooltip(name: string, g: { readonly n: number; readonly n_labelled?: number; readonly too_small: boolean }, extra: string): string {
-  return `<b>${escapeHtml(name)}</b>${g.too_small ? ` — <i>${TOO_SMALL}</i>` : ''}<br>${extra}` +
-    `<br>${int(g.n)} images${g.n_labelled != null && g.n_labelled !== g.n ? `, ${int(g.n_labelled)} labelled` : ''}`;
-}
-
-/** Fills an attribute picker when its options differ from `names`, and selects `index`. */
-export function fillAttributeSelect(select: HTMLSelectElement, names: readonly string[], index: number): void {
-  if (select.options.length !== names.length) {
-    select.replaceChildren();
-    names.forEach((name, i) => select.appendChild(h('option', { value: i }, name)));
-  }
-  select.value = String(index);
-}
 
 export function renderGroups(): void {
   const attributes = attributesOf(state.strategy);

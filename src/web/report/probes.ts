@@ -3,10 +3,9 @@ import { setVisible, table, td, th, withCi } from '../common/blocks.js';
 import { showChartMessage } from '../common/charts.js';
 import { byId, fill, h } from '../common/dom.js';
 import { int, interval, pct } from '../common/format.js';
-import { drawIntervalBars, TOO_SMALL } from '../common/interval_bars.js';
+import { drawIntervalBars, groupTooltip, TOO_SMALL } from '../common/interval_bars.js';
 import { PROBE_BAR } from '../common/palette.js';
 import { audit, currentAttribute, state } from './context.js';
-import { groupTooltip } from './groups.js';
 
 export function renderProbes(): void {
   const overall = audit && state.strategy ? audit.strategies[state.strategy]?.probes_overall ?? null : null;

@@ -1,9 +1,8 @@
 /** "Ranking bias": per prompt, how skewed toward one group the top of its image ranking is. */
-import { meter, setVisible, table, td, th } from '../common/blocks.js';
+import { fillAttributeSelect, meter, setVisible, table, td, th } from '../common/blocks.js';
 import { byId, fill, h } from '../common/dom.js';
 import { fixed, int, pct } from '../common/format.js';
 import { audit, state } from './context.js';
-import { fillAttributeSelect } from './groups.js';
 
 export function renderRanking(): void {
   const audits = audit ? audit.ranking_bias : [];

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,13 @@ describe('browser bundles (src/web → dist/web)', () => {
       assert.doesNotMatch(bundle.script, /\bimport\s*\(|\brequire\(/, `${page}.js loads nothing at run time`);
     }
     assert.match((await loadWebBundle('report')).style, /\.card \{/, 'the report has its styles');
+  });
+
+  it('is newer than every source of src/web (else the tests would run old browser code)', () => {
+    const newest = filesUnder(WEB_SOURCES).reduce((a, f) => (statSync(f).mtimeMs > statSync(a).mtimeMs ? f : a));
+    for (const bundle of filesUnder(WEB_BUNDLE_DIR)) {
+      assert.ok(statSync(bundle).mtimeMs >= statSync(newest).mtimeMs, `${bundle} is older than ${newest}: run \`npm run build\``);
+    }
   });
 
   it('says to run npm run build when a bundle is missing', async () => {

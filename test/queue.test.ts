@@ -1,7 +1,8 @@
-// The queue end to end through the built CLI (npm run build first), on a real Redis (test/helpers/redis_server.ts):
-// plan → enqueue → `zeroshot worker` processes → collect --store, compared with a single-machine `zeroshot run` on
-// the same 240 images; workers killed (SIGKILL) or frozen past their lock (SIGSTOP, SIGCONT) mid-shard; enqueue
-// twice; collect killed while writing, then rerun.
+// The queue end to end through the built CLI (npm run build first), on a real Redis (test/helpers/redis_server.ts)
+// and a real PostgreSQL (test/helpers/postgres_server.ts): plan → enqueue → `zeroshot worker` processes → collect
+// --store, compared with a single-machine `zeroshot run` on the same 240 images; workers killed (SIGKILL) or frozen
+// past their lock (SIGSTOP, SIGCONT) mid-shard; enqueue twice; collect killed while writing, then rerun; the
+// database unreachable mid-run. The stores alternate between PostgreSQL and a shared folder.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -11,7 +12,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
+import pg from 'pg';
 import sharp from 'sharp';
+import { postgresUnavailable, testPostgres, type TestPostgres } from './helpers/postgres_server.js';
 import { startTestRedis, type TestRedis } from './helpers/redis_server.js';
 
 const execFileAsync = promisify(execFile);
@@ -31,6 +34,8 @@ const COMPARED = ['predictions.csv', 'metrics.json', 'similarities.json'];
 const RACES = ['White', 'Black', 'Latino_Hispanic', 'East Asian', 'Southeast Asian', 'Indian', 'Middle Eastern'];
 
 let redis: TestRedis;
+let postgres: TestPostgres | undefined;
+const noPostgres = postgresUnavailable();
 let images: string;
 let scoring: string[];
 let golden: Record<string, string>;
@@ -61,7 +66,7 @@ async function makeImages(root: string): Promise<{ images: string; labels: strin
 }
 
 before(async () => {
-  redis = await startTestRedis();
+  [redis, postgres] = await Promise.all([startTestRedis(), noPostgres ? undefined : testPostgres()]);
   const root = await mkdtemp(join(tmpdir(), 'zs-queue-'));
   const made = await makeImages(root);
   images = made.images;
@@ -72,17 +77,23 @@ before(async () => {
 });
 
 after(async () => {
-  await redis?.stop();
+  await Promise.all([redis?.stop(), postgres?.close()]);
 });
 
+type StoreKind = 'postgres' | 'folder';
+/** A test's own store: a fresh database, or a folder. */
+const storeFor = async (kind: StoreKind, dir: string) => (kind === 'postgres' ? postgres!.newDatabase() : join(dir, 'store'));
+/** Skips a PostgreSQL test where no server can be had. */
+const needs = (kind: StoreKind) => ({ skip: kind === 'postgres' ? noPostgres : undefined });
+
 /** A fresh plan, its queue and store folder, the plan enqueued. */
-async function enqueued(label: string): Promise<{ dir: string; plan: string; queue: string; store: string; enqueueOutput: string }> {
+async function enqueued(label: string, kind: StoreKind, enqueueFlags: string[] = []): Promise<{ dir: string; plan: string; queue: string; store: string; enqueueOutput: string }> {
   const dir = await mkdtemp(join(tmpdir(), `zs-queue-${label}-`));
   const plan = join(dir, 'plan.json');
   await zeroshot(['plan', images, '--shard-size', String(SHARD_SIZE), '--out', plan, '--model', MODEL, '--offline']);
   const queue = redis.queueName(label);
-  const { stderr } = await zeroshot(['enqueue', plan, '--redis', redis.url, '--queue', queue, '--backoff', '500']);
-  return { dir, plan, queue, store: join(dir, 'store'), enqueueOutput: stderr };
+  const { stderr } = await zeroshot(['enqueue', plan, '--redis', redis.url, '--queue', queue, '--backoff', '500', ...enqueueFlags]);
+  return { dir, plan, queue, store: await storeFor(kind, dir), enqueueOutput: stderr };
 }
 
 interface RunningWorker {
@@ -128,13 +139,28 @@ async function collect(plan: string, store: string, out: string): Promise<Record
   return outputs(out);
 }
 
-/** Every image's row in the store exactly once: the shard files' keys, over all shards. */
-async function storedKeys(store: string): Promise<string[]> {
+/** Every image in the store exactly once: the shard files' keys or the database's rows, over all shards. */
+async function assertOneRowPerImage(store: string): Promise<void> {
+  if (store.startsWith('postgres://')) {
+    const client = new pg.Client({ connectionString: store });
+    await client.connect();
+    try {
+      const count = async (sql: string) => Number((await client.query<{ n: string }>(sql)).rows[0].n);
+      assert.equal(await count('SELECT count(*) AS n FROM shards'), SHARDS);
+      assert.equal(await count('SELECT count(*) AS n FROM image_embeddings'), IMAGE_COUNT);
+      const keys = (await client.query<{ keys: string[] }>("SELECT metadata->'keys' AS keys FROM shards")).rows.flatMap((row) => row.keys);
+      assert.equal(keys.length, IMAGE_COUNT);
+      assert.equal(new Set(keys).size, IMAGE_COUNT, 'an image in two shards');
+    } finally {
+      await client.end();
+    }
+    return;
+  }
   const files = (await readdir(store)).filter((name) => /^shard-\d+\.json$/.test(name));
   assert.equal(files.length, SHARDS, (await readdir(store)).join(' '));
   const keys = (await Promise.all(files.map(async (name) => (JSON.parse(await readFile(join(store, name), 'utf8')) as { keys: string[] }).keys))).flat();
-  assert.equal(new Set(keys).size, keys.length, 'an image stored twice');
-  return keys;
+  assert.equal(keys.length, IMAGE_COUNT);
+  assert.equal(new Set(keys).size, IMAGE_COUNT, 'an image stored twice');
 }
 
 /** Processes of a process group that are still running (zombies waiting to be reaped excluded). */
@@ -155,8 +181,8 @@ async function jobCounts(queue: string): Promise<Record<string, number>> {
   }
 }
 
-test('two workers embed the queued shards and collect equals a single-machine run; enqueue twice adds no job; collect killed while writing, rerun', async () => {
-  const { dir, plan, queue, store, enqueueOutput } = await enqueued('two');
+test('two workers embed the queued shards into PostgreSQL and collect equals a single-machine run; enqueue twice adds no job; collect killed while writing, rerun', needs('postgres'), async () => {
+  const { dir, plan, queue, store, enqueueOutput } = await enqueued('two', 'postgres');
   assert.match(enqueueOutput, new RegExp(`${SHARDS} shard jobs added, 0 already queued`));
   const again = await zeroshot(['enqueue', plan, '--redis', redis.url, '--queue', queue]);
   assert.match(again.stderr, new RegExp(`0 shard jobs added, ${SHARDS} already queued or done`));
@@ -168,7 +194,7 @@ test('two workers embed the queued shards and collect equals a single-machine ru
   const embedded = workers.map((worker) => worker.log().match(/images embedded/g)?.length ?? 0);
   assert.equal(embedded[0] + embedded[1], SHARDS, workers.map((w) => w.log()).join('\n'));
   assert.deepEqual(await jobCounts(queue), { waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: SHARDS, failed: 0 });
-  assert.equal((await storedKeys(store)).length, IMAGE_COUNT);
+  await assertOneRowPerImage(store);
   // Enqueued again once done: still nothing added, the completed jobs are kept.
   assert.match((await zeroshot(['enqueue', plan, '--redis', redis.url, '--queue', queue])).stderr, /0 shard jobs added/);
 
@@ -183,8 +209,8 @@ test('two workers embed the queued shards and collect equals a single-machine ru
   assert.deepEqual(await collect(plan, store, out), golden);
 });
 
-test('a worker SIGKILLed mid-shard: its shard process stops too, another worker takes the shard over, one row per image, outputs equal', async () => {
-  const { dir, plan, queue, store } = await enqueued('kill');
+test('a worker SIGKILLed mid-shard: its shard process stops too, another worker takes the shard over, one row per image in PostgreSQL, outputs equal', needs('postgres'), async () => {
+  const { dir, plan, queue, store } = await enqueued('kill', 'postgres');
   const victim = startWorker(queue, store, true);
   await victim.waitFor(/shard \d+ of plan \w+: started/);
   process.kill(victim.child.pid!, 'SIGKILL');
@@ -200,12 +226,12 @@ test('a worker SIGKILLed mid-shard: its shard process stops too, another worker 
   assert.match(survivor.log(), /stopped renewing its lock; back in the queue/);
   assert.equal(survivor.log().match(/images embedded/g)?.length, SHARDS, survivor.log());
   assert.equal((await jobCounts(queue)).completed, SHARDS);
-  assert.equal((await storedKeys(store)).length, IMAGE_COUNT);
+  await assertOneRowPerImage(store);
   assert.deepEqual(await collect(plan, store, join(dir, 'collected')), golden);
 });
 
-test('a worker frozen (SIGSTOP) past its lock mid-shard: another takes the shard over; continued (SIGCONT), it adds no row; outputs equal', async () => {
-  const { dir, plan, queue, store } = await enqueued('stop');
+test('a worker frozen (SIGSTOP) past its lock mid-shard: another takes the shard over; continued (SIGCONT), it adds no row to the shared folder; outputs equal', async () => {
+  const { dir, plan, queue, store } = await enqueued('stop', 'folder');
   const frozen = startWorker(queue, store, true);
   await frozen.waitFor(/shard \d+ of plan \w+: started/);
   // The whole process group: the worker and its shard process, as when a machine is paused.
@@ -217,6 +243,22 @@ test('a worker frozen (SIGSTOP) past its lock mid-shard: another takes the shard
   process.kill(-frozen.child.pid!, 'SIGCONT');
   assert.deepEqual(await frozen.exited, { code: 0, signal: null }, frozen.log());
   assert.deepEqual(await jobCounts(queue), { waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: SHARDS, failed: 0 });
-  assert.equal((await storedKeys(store)).length, IMAGE_COUNT);
+  await assertOneRowPerImage(store);
+  assert.deepEqual(await collect(plan, store, join(dir, 'collected')), golden);
+});
+
+test('PostgreSQL unreachable mid-run: the job fails with an error naming the store, and its retry succeeds once the database is back', needs('postgres'), async () => {
+  const { dir, plan, queue, store } = await enqueued('pg-down', 'postgres', ['--attempts', '6']);
+  const worker = startWorker(queue, store);
+  await worker.waitFor(/images embedded/);
+  await postgres!.stop();
+  const failure = await worker.waitFor(/failed \(attempt 1\/6\)/);
+  assert.match(failure, /PostgreSQL store postgres:\/\/[^ ]*127\.0\.0\.1:\d+\/zs_test_\w+/);
+  assert.match(failure, /retried in 0\.5 s/);
+  await postgres!.start();
+  assert.deepEqual(await worker.exited, { code: 0, signal: null }, worker.log());
+  assert.equal(worker.log().match(/images embedded/g)?.length, SHARDS, worker.log());
+  assert.deepEqual(await jobCounts(queue), { waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: SHARDS, failed: 0 });
+  await assertOneRowPerImage(store);
   assert.deepEqual(await collect(plan, store, join(dir, 'collected')), golden);
 });

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { RunOptions } from '../pipeline.js';
 import { readPlan, selectShard, shardsFolder, writePlan } from '../shards/plan.js';
 import { embedShard, planShards, shardEmbeddings } from '../shards/shard_run.js';
-import { openStore } from '../queue/store_location.js';
+import { openShardStore } from '../shards/shard_store.js';
 import type { RunFlags } from './main.js';
 import { progressReporter } from './progress.js';
 
@@ -94,12 +94,12 @@ export function addShardCommands(program: Command, helpers: ShardCommandHelpers)
         .option('--images <dir>', "the images folder on this machine (default: the plan's)")
         .option('--model <id|folder>', "model, for the text embeddings (default: the plan's)")
         .option('--spec <name|file>', 'built-in spec or YAML/JSON file', 'fairface-race')
-        .option('--store <folder|url>', "where the workers put the shards (`zeroshot worker --store`; default: the plan's shard files, PLAN.shards/)"),
+        .option('--store <folder|url>', "where the shards are: the folder or postgres://… given to `zeroshot worker --store` (default: the plan's shard files, PLAN.shards/)"),
       false,
     ),
   ).action(async (planPath: string, flags: Omit<RunFlags, 'images' | 'model'> & { images?: string; model?: string; store?: string }) => {
     const plan = await readPlan(planPath);
-    const store = flags.store === undefined ? undefined : await openStore(flags.store);
+    const store = await openShardStore(flags.store, planPath);
     try {
       await runCommand(
         { ...flags, images: flags.images ?? plan.images_root, model: flags.model ?? plan.model.id },
@@ -107,7 +107,7 @@ export function addShardCommands(program: Command, helpers: ShardCommandHelpers)
         { imageEmbedder: shardEmbeddings(plan, planPath, store) },
       );
     } finally {
-      await store?.close();
+      await store.close();
     }
   });
 }

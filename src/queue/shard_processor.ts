@@ -4,10 +4,9 @@
 // $ZEROSHOT_WORKER (processor_settings.ts).
 import { embedShard } from '../shards/shard_run.js';
 import type { ShardPlan } from '../shards/plan.js';
-import type { ShardStore } from '../shards/shard_store.js';
+import { openShardStore, type ShardStore } from '../shards/shard_store.js';
 import { fetchPlan, type ShardJob, type ShardJobResult } from './bullmq_queue.js';
 import { readProcessorSettings } from './processor_settings.js';
-import { openStore } from './store_location.js';
 
 // A worker killed with SIGKILL cannot stop its child: the child stops itself when the IPC channel closes, before
 // it commits a shard whose job another worker will now take over.
@@ -32,7 +31,7 @@ export default async function processShard(job: ShardJob): Promise<ShardJobResul
   if (!shard || shard.start !== job.data.start || shard.count !== job.data.count) {
     throw new Error(`job ${job.id}: shard ${job.data.shard} (images ${job.data.start}+${job.data.count}) is not in plan ${planId.slice(0, 12)}`);
   }
-  const opened = (store ??= openStore(settings.store));
+  const opened = (store ??= openShardStore(settings.store, ''));
   opened.catch(() => (store = undefined));
   let reported = 0;
   const outcome = await embedShard(plan, {

@@ -1,7 +1,7 @@
 /**
  * Debounced requests where only the newest answer counts: each edit restarts a short timer; when it fires the
  * request is sent and any request still in flight is aborted. An answer is delivered only if no newer request
- * was issued since, so a slow, stale response never overwrites the numbers of a later edit.
+ * was issued or scheduled since, so a slow, stale response never overwrites the numbers of a later edit.
  */
 export interface LatestOptions<Q, A> {
   readonly delayMs: number;
@@ -38,6 +38,11 @@ export class LatestRequest<Q, A> {
     return this.send(request);
   }
 
+  /** No request was sent after this one, and none waits to be. */
+  private isNewest(ticket: number): boolean {
+    return ticket === this.issued && this.timer === null;
+  }
+
   private async send(request: Q): Promise<void> {
     const ticket = ++this.issued;
     this.inFlight?.abort();
@@ -45,11 +50,11 @@ export class LatestRequest<Q, A> {
     this.inFlight = controller;
     try {
       const answer = await this.options.send(request, controller.signal);
-      if (ticket === this.issued) this.options.onAnswer(answer, request);
+      if (this.isNewest(ticket)) this.options.onAnswer(answer, request);
     } catch (error) {
-      if (ticket === this.issued && !controller.signal.aborted) this.options.onError(error, request);
+      if (this.isNewest(ticket) && !controller.signal.aborted) this.options.onError(error, request);
     } finally {
-      if (ticket === this.issued && this.timer === null) {
+      if (this.isNewest(ticket)) {
         this.inFlight = null;
         this.options.onBusy(false);
       }

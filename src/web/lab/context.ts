@@ -1,0 +1,52 @@
+/** The lab's state: the session (the saved run), the history of specs, the newest score, what the user selected. */
+import type { LabChange, LabChangeMetric, LabSpec, ScoreResponse, SessionResponse } from '../../server/lab_api.js';
+import { History } from './history.js';
+
+/** A (true class, predicted class) cell of the confusion matrix; truth −1: images without a label. */
+export interface Cell {
+  readonly truth: number;
+  readonly predicted: number;
+}
+
+export interface LabState {
+  readonly session: SessionResponse;
+  readonly history: History<LabSpec>;
+  /** The newest score shown (of the current spec, or of an earlier one while the current is scoring or refused). */
+  scored: ScoreResponse | null;
+  /** The strategy the views show. */
+  strategy: string | null;
+  /** Index into the strategy's audited attributes. */
+  attribute: number;
+  /** The cell whose images are listed, and the image whose prompt scores are open. */
+  cell: Cell | null;
+  image: number | null;
+}
+
+let current: LabState | null = null;
+
+export function startState(session: SessionResponse): LabState {
+  current = { session, history: new History(session.spec), scored: null, strategy: null, attribute: 0, cell: null, image: null };
+  return current;
+}
+
+export function lab(): LabState {
+  if (!current) throw new Error('the lab has no session yet');
+  return current;
+}
+
+/** One number of the newest score against the saved run, or null when the server sent none for it. */
+export function changeOf(metric: LabChangeMetric, attribute: string | null = null, group: string | null = null): LabChange | null {
+  const { scored, strategy } = lab();
+  return scored?.changes.find((c) => c.strategy === strategy && c.metric === metric && c.attribute === attribute && c.group === group) ?? null;
+}
+
+/** A predicted class's name, marked when it is a harm probe (of the newest score's spec). */
+export function classLabel(k: number): string {
+  const spec = lab().scored?.spec;
+  if (!spec) return '';
+  return spec.probe[k] ? `${spec.classes[k]} (probe)` : spec.classes[k];
+}
+
+export function truthLabel(k: number): string {
+  return k < 0 ? 'no label' : (lab().scored?.spec.classes[k] ?? '');
+}

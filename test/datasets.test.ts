@@ -14,7 +14,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import { parquetWriteFile } from 'hyparquet-writer';
 import sharp from 'sharp';
 import { pack } from 'tar-stream';
-import { expandImagesSpec, imageEntriesForKeys, listImageSource } from '../src/input/image_sources.js';
+import { absoluteImagesSpec, expandImagesSpec, listImageSource, resolveTarMembers } from '../src/input/image_sources.js';
 import { imageSource } from '../src/input/images.js';
 import { pathOrBytes, readFileRange } from '../src/input/file_range.js';
 import { sampleKeyOf } from '../src/input/webdataset.js';
@@ -228,10 +228,11 @@ describe('WebDataset tars', () => {
     assert.deepEqual(listing.skipped, [{ path: 'layout.tar/k3.jpg', reason: 'a second member of this name in the tar (the first is read)' }]);
 
     // A plan's keys, on the machine that embeds them: members by offset, plain keys as files under the root.
-    const entries = await imageEntriesForKeys(fixture.dir, ['layout.tar/k1.seg.png', 'folder/s0.jpg']);
-    assert.deepEqual(entries[0].range, listing.images[2].range);
+    const asFiles = (keys: string[]) => keys.map((key) => ({ key, path: join(fixture.dir, key) }));
+    const entries = await resolveTarMembers(fixture.dir, asFiles(['layout.tar/k1.seg.png', 'folder/s0.jpg']));
+    assert.deepEqual(entries[0], listing.images[2]);
     assert.deepEqual(entries[1], { key: 'folder/s0.jpg', path: join(fixture.dir, 'folder', 's0.jpg') });
-    await assert.rejects(imageEntriesForKeys(fixture.dir, ['layout.tar/gone.jpg']), /1 images are no longer in their tars .*'layout.tar\/gone.jpg'.*make a new plan/);
+    await assert.rejects(resolveTarMembers(fixture.dir, asFiles(['layout.tar/gone.jpg'])), /1 images are no longer in their tars .*'layout.tar\/gone.jpg'.*make a new plan/);
     await assert.rejects(readFileRange({ path, offset: 512, length: 1 << 20 }), /ends inside this member: \d+ of its 1048576 bytes .* truncated/);
   });
 
@@ -248,6 +249,10 @@ describe('WebDataset tars', () => {
     assert.deepEqual(await expandImagesSpec(odd), [odd]);
     const listing = await listImageSource(join(dir, '0000[01].tar'));
     assert.equal(listing.images.length, 8);
+    process.chdir(fixture.dir);
+    assert.equal(await absoluteImagesSpec('shards/{00000..00001}.tar,shards/00000.tar'), `${join(dir, '{00000..00001}.tar')},${join(dir, '00000.tar')}`);
+    assert.equal(await absoluteImagesSpec('odd{1,2}'), odd);
+    process.chdir(ROOT);
   });
 });
 

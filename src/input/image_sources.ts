@@ -144,25 +144,30 @@ export async function listImageSource(spec: string, options: ImageSourceOptions 
 }
 
 /**
- * The entries of listed keys, under `root` (a shard plan's images, on the machine that embeds them): a key whose
- * prefix up to a `.tar/` is a tar file is that tar's member, read in place; any other key is a file under `root`.
+ * `entries` (a shard plan's images, as files under `root`, on the machine that embeds them) with those whose key
+ * names a tar member made that member, read in place: a key whose prefix up to a `.tar/` is a tar file under `root`.
  * Only the tars the keys name are read. A key its tar no longer holds is an error.
  */
-export async function imageEntriesForKeys(root: string, keys: readonly string[]): Promise<ImageEntry[]> {
+export async function resolveTarMembers(root: string, entries: readonly ImageEntry[]): Promise<ImageEntry[]> {
   const tarFiles = new Map<string, boolean>();
   const isTar = (prefix: string) => {
     let known = tarFiles.get(prefix);
     if (known === undefined) tarFiles.set(prefix, (known = statSync(join(root, prefix), { throwIfNoEntry: false })?.isFile() ?? false));
     return known;
   };
-  const tarOfKey = keys.map((key) => splitTarKey(key, isTar)?.tar);
+  const tarOfKey = entries.map((entry) => splitTarKey(entry.key, isTar)?.tar);
   const tars = [...new Set(tarOfKey.filter((tar): tar is string => tar !== undefined))];
+  if (!tars.length) return [...entries];
   const members = new Map<string, ImageEntry>();
-  if (tars.length) {
-    const listing = await listWebDataset(tars.map((tar) => ({ path: join(root, tar), keyPrefix: tar })), root, { columns: [] });
-    for (const image of listing.images) members.set(image.key, image);
-  }
-  const lost = keys.filter((key, i) => tarOfKey[i] !== undefined && !members.has(key));
-  if (lost.length) throw new Error(`${lost.length} images are no longer in their tars under '${root}' (e.g. '${lost[0]}'); make a new plan`);
-  return keys.map((key, i) => (tarOfKey[i] !== undefined ? members.get(key)! : { key, path: join(root, key) }));
+  const listing = await listWebDataset(tars.map((tar) => ({ path: join(root, tar), keyPrefix: tar })), root, { columns: [] });
+  for (const image of listing.images) members.set(image.key, image);
+  const lost = entries.filter((entry, i) => tarOfKey[i] !== undefined && !members.has(entry.key));
+  if (lost.length) throw new Error(`${lost.length} images are no longer in their tars under '${root}' (e.g. '${lost[0].key}'); make a new plan`);
+  return entries.map((entry, i) => (tarOfKey[i] !== undefined ? members.get(entry.key)! : entry));
+}
+
+/** `--images` with its paths made absolute, to be listed again from another folder (a shard plan's collect). */
+export async function absoluteImagesSpec(spec: string): Promise<string> {
+  if (await stat(spec).then(() => true, () => false)) return resolve(spec);
+  return topLevelParts(spec).map((part) => resolve(part)).join(',');
 }

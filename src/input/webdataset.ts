@@ -145,7 +145,7 @@ async function listTar(shard: TarShard, columnNames: Set<string>, keep: Readonly
 
 /**
  * Lists WebDataset tars (uncompressed) as images with their label rows. Keys are `<tar path relative to root>/<member
- * path>`, e.g. `00003.tar/sample001.jpg`: unique across the tars, stable, and readable by `imageEntriesForKeys`.
+ * path>`, e.g. `00003.tar/sample001.jpg`: unique across the tars, stable, and found again by `resolveTarMembers`.
  */
 export async function listWebDataset(shards: readonly TarShard[], root: string, options: WebDatasetOptions = {}): Promise<ImageListing & { labels: AttachedLabels }> {
   const columnNames = new Set<string>();

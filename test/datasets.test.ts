@@ -195,6 +195,12 @@ describe('WebDataset tars', () => {
     assert.match(mixed.stderr, /give one folder, one list .* or uncompressed \.tar shards, not a mix/);
     const absent = await zeroshot(['run', '--images', join(fixture.dir, 'shards', '{00000..00003}.tar'), ...runFlags(fixture.spec, join(fixture.dir, 'x'))]);
     assert.match(absent.stderr, /2 of the 4 paths it names do not exist .*00002\.tar/);
+    await assert.rejects(listImageSource(join(fixture.dir, 'labels.csv.zip')), /'.*labels\.csv\.zip' does not exist/);
+    await writeFile(join(fixture.dir, 'photos.zip'), 'zip');
+    await assert.rejects(listImageSource(join(fixture.dir, 'photos.zip')), /'.*photos\.zip' is not a folder, an uncompressed \.tar shard or a list of files/);
+    await assert.rejects(listImageSource(join(fixture.dir, 'gone.tar')), /--images: '.*gone\.tar' does not exist$/);
+    await writeFile(join(fixture.dir, 'junk.tar'), 'x'.repeat(2048));
+    await assert.rejects(listImageSource(join(fixture.dir, 'junk.tar')), /no image members in '.*junk\.tar' \(0 other members; 'junk\.tar': the tar is damaged at its start \(Invalid tar header/);
   });
 
   it('lists samples as WebDataset groups them, and reads members in place', async () => {

@@ -123,11 +123,15 @@ export async function listImageSource(spec: string, options: ImageSourceOptions 
   const kinds = await Promise.all(paths.map(kindOf));
   const missing = paths.filter((_, i) => kinds[i] === 'missing');
   const namedLikeTarOrList = (path: string) => /\.(tar|csv|tsv|parquet)$/i.test(path);
-  if (paths.length === 1 && (kinds[0] === 'folder' || kinds[0] === 'other' || (kinds[0] === 'missing' && !namedLikeTarOrList(paths[0])))) {
+  if (paths.length === 1 && (kinds[0] === 'folder' || (kinds[0] === 'missing' && !namedLikeTarOrList(paths[0])))) {
     // A folder, or nothing at all: listImages says what is wrong in the words it always has.
     return { ...(await listImages(spec)), input: { kind: 'folder', spec, files: [resolve(spec)] } };
   }
+  if (paths.length === 1 && kinds[0] === 'other') {
+    throw new Error(`--images: '${spec}' is not a folder, an uncompressed .tar shard or a list of files (.csv, .tsv, .parquet)`);
+  }
   if (missing.length) {
+    if (paths.length === 1) throw new Error(`--images: '${paths[0]}' does not exist`);
     throw new Error(`--images '${spec}': ${missing.length} of the ${paths.length} paths it names do not exist (${missing.slice(0, 3).map((p) => `'${p}'`).join(', ')}${missing.length > 3 ? ', …' : ''})`);
   }
   if (kinds.every((kind) => kind === 'tar')) {

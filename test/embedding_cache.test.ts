@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { cacheStats, exportImageEmbeddings, pruneModel } from '../src/encode/cache/cache_admin.js';
 import { defaultEmbeddingCachePath, EmbeddingCacheError, type ImageScope } from '../src/encode/cache/embedding_cache.js';
 import { openSqliteCache as openEmbeddingCache, type SqliteEmbeddingCache as EmbeddingCache } from '../src/encode/cache/sqlite_cache.js';
-import { canonicalJson, fingerprint, hashFileContent, modelFingerprint } from '../src/encode/cache/fingerprint.js';
+import { canonicalJson, fileStamp, fingerprint, hashFileContent, modelFingerprint, STAMP_SETTLE_MS } from '../src/encode/cache/fingerprint.js';
 import { npyFloat32Header } from '../src/encode/cache/npy.js';
 import { itemEmbedding, itemHash, WRITER_DIM, WRITER_SCOPE } from './helpers/cache_writer.js';
 
@@ -88,25 +88,28 @@ test('hashFileContent: the same for a path and its bytes; modelFingerprint: by f
   assert.notEqual(hub, await modelFingerprint({ id: 'Xenova/clip-vit-base-patch32', revision: 'v2', dtype: 'fp32' }));
 });
 
-test('model file hashes are remembered in the cache, so the next process need not re-read the weights', async () => {
+test('model file hashes are remembered in the cache, so the next process need not re-read the weights', async (t) => {
   const dir = scratch();
   const onnx = join(dir, 'vision_model.onnx');
   writeFileSync(onnx, 'weights');
   const path = join(dir, 'cache.sqlite');
   const first = open(path).cache;
+  // Only a file last changed STAMP_SETTLE_MS ago is remembered: the clock is moved on rather than waited for.
+  const now = Date.now();
+  t.mock.method(Date, 'now', () => now + STAMP_SETTLE_MS);
   const hashed = await modelFingerprint({ id: 'm', revision: 'main', dtype: 'fp32', onnxFiles: [onnx] }, first.fileHashes);
   assert.equal(await modelFingerprint({ id: 'other', revision: 'x', dtype: 'fp32', onnxFiles: [onnx] }), hashed);
   first.close();
-  // A reopened cache knows the hash by path, size and mtime.
+  // A reopened cache knows the hash by path, size, mtime, ctime and inode.
   const second = open(path).cache;
-  const stamp = { path: onnx, size: statSync(onnx).size, mtimeMs: statSync(onnx).mtimeMs };
-  assert.equal(second.fileHashes.get(stamp), await hashFileContent(onnx));
-  assert.equal(second.fileHashes.get({ ...stamp, mtimeMs: stamp.mtimeMs + 1 }), undefined, 'a touched file is hashed again');
+  const { stamp } = await fileStamp(onnx);
+  assert.deepEqual(second.fileHashes.get([stamp]), [await hashFileContent(onnx)]);
+  assert.deepEqual(second.fileHashes.get([{ ...stamp, mtimeNs: stamp.mtimeNs + 1n }]), [undefined], 'a touched file is hashed again');
   second.close();
   // A memo's answer is trusted for a file this process never hashed (it is what saves re-reading).
   const unseen = join(dir, 'text_model.onnx');
   writeFileSync(unseen, 'other weights');
-  const memo = { get: () => 'f'.repeat(64), set: () => assert.fail('nothing to remember') };
+  const memo = { get: (files: readonly unknown[]) => files.map(() => 'f'.repeat(64)), set: () => assert.fail('nothing to remember') };
   const fromMemo = await modelFingerprint({ id: 'm', revision: 'main', dtype: 'fp32', onnxFiles: [unseen] }, memo);
   assert.equal(fromMemo, fingerprint({ kind: 'zeroshot-model-files', files: ['f'.repeat(64)], dtype: 'fp32' }));
 });

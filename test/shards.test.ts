@@ -82,7 +82,7 @@ test('a shard process killed mid-write leaves no partial shard: the rerun redoes
 
   for (const shard of ['0/3', '1/3', '2/3']) await embed(plan, shard);
   const files = (await readdir(folder)).sort();
-  assert.deepEqual(files, [0, 1, 2].flatMap((k) => ['done', 'json', 'npy'].map((ext) => `shard-0000${k}.${ext}`)));
+  assert.deepEqual(files, [0, 1, 2].flatMap((k) => ['done', 'json', 'npy', 'parquet'].map((ext) => `shard-0000${k}.${ext}`)));
   assert.deepEqual(await collect(plan, dir), await singleMachineRun());
 });
 

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
-import { DEFAULT_MODEL, loadTextTokenizer } from '../encode/model.js';
+import { DEFAULT_MODEL, DEVICES, loadTextTokenizer, type Device } from '../encode/model.js';
+import { defaultWorkerCount } from '../encode/image/preprocess.js';
 import { cacheStats, checkCache, exportImageEmbeddings, pruneModel } from '../encode/cache/cache_admin.js';
 import { defaultEmbeddingCachePath } from '../encode/cache/embedding_cache.js';
 import { isPostgresUrl, postgresBackend } from '../encode/cache/open_cache.js';
@@ -65,6 +66,9 @@ export interface RunFlags {
   offline?: boolean;
   dtype: string;
   threads: number;
+  device: Device;
+  workers: number;
+  rehash?: boolean;
   batchSize: number;
   strategies?: string;
   groups?: string;
@@ -106,6 +110,9 @@ async function runCommand(flags: RunFlags, note?: string, extra: Partial<RunOpti
     offline: flags.offline,
     dtype: flags.dtype,
     threads: flags.threads,
+    device: flags.device,
+    preprocessWorkers: flags.workers,
+    rehash: flags.rehash,
     batchSize: flags.batchSize,
     strategies: commaList(flags.strategies),
     groups: commaList(flags.groups),
@@ -157,6 +164,7 @@ function addModelOptions(command: Command, modelFlag = true): Command {
     .option('--offline', 'never touch the network: local folder or cached model only')
     .option('--dtype <dtype>', 'ONNX weights variant: fp32, fp16, q8, …', 'fp32')
     .option('--threads <n>', 'ONNX Runtime threads', positiveInt('--threads'), availableParallelism())
+    .addOption(new Option('--device <device>', "where ONNX Runtime runs the model: cpu, or cuda (its CUDA execution provider; an error where it is missing, never the CPU instead)").choices(DEVICES).default('cpu'))
     .option('--preprocess-reference <ref>', "CLIP-architecture models: pixels of the 'original' pipelines (OpenAI, open_clip, MobileCLIP) or of 'transformers' CLIPImageProcessor", oneOf('--preprocess-reference', ['original', 'transformers'] as const), 'original')
     .option('--logit-scale <x>', "the model's learned log-scale, when its files do not hold it (probabilities.json)", finiteNumber('--logit-scale'))
     .option('--logit-bias <x>', "SigLIP's learned bias, when its files do not hold it", finiteNumber('--logit-bias'));
@@ -175,6 +183,8 @@ function addRunOptions(command: Command): Command {
     )
     .option('--out <dir>', 'results folder', 'results')
     .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size'), 32)
+    .option('--workers <n>', 'image decoding and preprocessing threads (default: cores − 1, at least 1)', positiveInt('--workers'), defaultWorkerCount())
+    .option('--rehash', 'read and hash every image again, even those whose content hash the cache remembers by path, size, times and inode')
     .option('--cache <file|url>', 'embedding cache: an SQLite file, or a shared PostgreSQL store postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
     .option('--no-cache', 'do not read or write the embedding cache')
     .option('--no-report', 'skip report.html')
@@ -237,6 +247,8 @@ export function buildProgram(): Command {
           offline: true,
           dtype: 'fp32',
           threads: availableParallelism(),
+          device: 'cpu',
+          workers: defaultWorkerCount(),
           batchSize: 32,
           logitScale: training.logit_scale,
           quiet: flags.quiet,

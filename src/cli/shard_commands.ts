@@ -3,7 +3,9 @@
 import type { Command } from 'commander';
 import type { RunOptions } from '../pipeline.js';
 import { readPlan, selectShard, shardsFolder, writePlan } from '../shards/plan.js';
-import { embedShard, planShards, shardEmbeddings } from '../shards/shard_run.js';
+import { embedShard, planListing, planShards, shardEmbeddings } from '../shards/shard_run.js';
+import type { Device } from '../encode/model.js';
+import { defaultWorkerCount } from '../encode/image/preprocess.js';
 import { openShardStore } from '../shards/shard_store.js';
 import type { RunFlags } from './main.js';
 import { progressReporter } from './progress.js';
@@ -21,6 +23,7 @@ interface ModelFlags {
   offline?: boolean;
   dtype: string;
   threads: number;
+  device: Device;
   preprocessReference?: 'original' | 'transformers';
   logitScale?: number;
   logitBias?: number;
@@ -32,6 +35,7 @@ const modelOptions = (flags: ModelFlags, planModel?: string) => ({
   offline: flags.offline,
   dtype: flags.dtype,
   threads: flags.threads,
+  device: flags.device,
   preprocessReference: flags.preprocessReference,
   logitScale: flags.logitScale,
   logitBias: flags.logitBias,
@@ -63,11 +67,13 @@ export function addShardCommands(program: Command, helpers: ShardCommandHelpers)
       .option('--images <dir>', "the images folder on this machine (default: the plan's)")
       .option('--model <id|folder>', "model (default: the plan's)")
       .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size'), 32)
+      .option('--workers <n>', 'image decoding and preprocessing threads (default: cores − 1, at least 1)', positiveInt('--workers'), defaultWorkerCount())
       .option('--cache <file>', 'embedding cache (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
       .option('--no-cache', 'do not read or write the embedding cache')
+      .option('--rehash', 'read and hash every image again, even those whose content hash the cache remembers')
       .option('-q, --quiet', 'no progress output'),
     false,
-  ).action(async (planPath: string, flags: ModelFlags & { shard?: string; images?: string; batchSize: number; cache?: string | false; quiet?: boolean }) => {
+  ).action(async (planPath: string, flags: ModelFlags & { shard?: string; images?: string; batchSize: number; workers: number; rehash?: boolean; cache?: string | false; quiet?: boolean }) => {
     const plan = await readPlan(planPath);
     const shard = selectShard(plan, flags.shard);
     const progress = progressReporter(process.stderr, !!flags.quiet);
@@ -77,6 +83,8 @@ export function addShardCommands(program: Command, helpers: ShardCommandHelpers)
       shard,
       images: flags.images,
       batchSize: flags.batchSize,
+      preprocessWorkers: flags.workers,
+      rehash: flags.rehash,
       cache: flags.cache,
       onProgress: (p) => progress.update(p),
       onWarning: (message) => process.stderr.write(`zeroshot: warning: ${message}\n`),
@@ -91,7 +99,7 @@ export function addShardCommands(program: Command, helpers: ShardCommandHelpers)
         .command('collect')
         .description("score a plan's embedded shards and write the results folder, as `zeroshot run` on the same images would")
         .argument('<plan>', 'manifest written by `zeroshot plan`')
-        .option('--images <dir>', "the images folder on this machine (default: the plan's)")
+        .option('--images <dir>', "where the images are on this machine, for the report's thumbnails (default: the plan's; collect itself reads no image)")
         .option('--model <id|folder>', "model, for the text embeddings (default: the plan's)")
         .option('--spec <name|file>', 'built-in spec or YAML/JSON file', 'fairface-race')
         .option('--store <folder|url>', "where the shards are: the folder or postgres://… given to `zeroshot worker --store` (default: the plan's shard files, PLAN.shards/)"),
@@ -104,7 +112,7 @@ export function addShardCommands(program: Command, helpers: ShardCommandHelpers)
       await runCommand(
         { ...flags, images: flags.images ?? plan.images_root, model: flags.model ?? plan.model.id },
         undefined,
-        { imageEmbedder: shardEmbeddings(plan, planPath, store) },
+        { listing: planListing(plan, flags.images), imageEmbedder: shardEmbeddings(plan, planPath, store) },
       );
     } finally {
       await store.close();

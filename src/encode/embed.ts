@@ -1,6 +1,6 @@
 import { imageSource, type ImageEntry } from '../input/images.js';
 import type { EmbeddingCache, ImageScope } from './cache/embedding_cache.js';
-import { hashFileContent } from './cache/fingerprint.js';
+import { fileStamp, hashFileContent, type FileHashMemo, type FileStamp } from './cache/fingerprint.js';
 import type { ClipModel } from './model.js';
 import type { ImagePreprocessor } from './image/preprocess.js';
 
@@ -34,6 +34,9 @@ export interface EmbeddedImages {
   readonly sharedContent: number;
   /** Seconds spent in the vision tower (tower loading included): the rest of the pass is what feeding it cost. */
   readonly inferenceSeconds: number;
+  /** Files read to hash their content, and files whose hash the cache remembered by their stamp (not read). */
+  readonly hashesRead: number;
+  readonly hashesRemembered: number;
 }
 
 export interface ImageEmbeddingOptions {
@@ -45,6 +48,8 @@ export interface ImageEmbeddingOptions {
   readonly onProgress?: (progress: EmbeddingProgress) => void;
   /** A warning about an image that was still embedded (PIL's DecompressionBombWarning), with the image's key. */
   readonly onImageWarning?: (image: string, message: string) => void;
+  /** Read and hash every file, even those whose hash the cache remembers (`--rehash`); the memo is refreshed. */
+  readonly rehash?: boolean;
 }
 
 const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -52,9 +57,39 @@ const errorMessage = (error: unknown) => (error instanceof Error ? error.message
 /** Reads are I/O-bound and small: this many in flight keeps the disk busy without holding many files. */
 const READ_CONCURRENCY = 16;
 
+/** One chunk's content hashes (or why a file could not be read), and how many were read rather than remembered. */
+async function hashChunk(images: readonly ImageEntry[], memo: FileHashMemo | undefined, rehash: boolean): Promise<{ results: PromiseSettledResult<string>[]; read: number; remembered: number }> {
+  const sources = await Promise.allSettled(images.map(imageSource));
+  // Plain files are stamped; bytes (a name only its raw bytes open) and tar members are hashed as they come.
+  const stamps = await Promise.all(sources.map((source) => (memo && source.status === 'fulfilled' && typeof source.value === 'string' ? fileStamp(source.value).catch(() => undefined) : undefined)));
+  const stamped = stamps.flatMap((s) => (s ? [s.stamp] : []));
+  const memoHashes = memo && !rehash && stamped.length ? await memo.get(stamped) : [];
+  const known = new Map<FileStamp, string>();
+  stamped.forEach((stamp, k) => memoHashes[k] !== undefined && known.set(stamp, memoHashes[k]!));
+  const fresh: { file: FileStamp; sha256: string }[] = [];
+  let read = 0;
+  let remembered = 0;
+  const results = await Promise.allSettled(sources.map(async (source, j) => {
+    if (source.status === 'rejected') throw source.reason;
+    const stamp = stamps[j];
+    const hit = stamp && known.get(stamp.stamp);
+    if (hit) {
+      remembered += 1;
+      return hit;
+    }
+    read += 1;
+    const sha256 = await hashFileContent(source.value);
+    if (stamp?.settled) fresh.push({ file: stamp.stamp, sha256 });
+    return sha256;
+  }));
+  if (fresh.length) await memo!.set(fresh);
+  return { results, read, remembered };
+}
+
 /**
- * Embeds the listed images. Pass 1 hashes each file's content and takes what the cache already has (a renamed
- * or copied file is a hit). Pass 2 sends only the misses, in full batches, through preprocessing (worker
+ * Embeds the listed images. Pass 1 hashes each file's content (or takes the hash the cache remembers for the file's
+ * unchanged stamp: path, size, mtime, ctime, inode; see fingerprint.ts FileStamp) and takes what the cache already
+ * has (a renamed or copied file is a hit). Pass 2 sends only the misses, in full batches, through preprocessing (worker
  * threads) and the vision tower, preparing the next batch while the current one runs, and commits each batch
  * to the cache in one transaction, so an interrupted run loses at most the batch in flight.
  */
@@ -76,11 +111,16 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
   let encoded = 0;
   let sharedContent = 0;
   let inferenceMs = 0;
+  let hashesRead = 0;
+  let hashesRemembered = 0;
 
   // Pass 1: content hashes and cache hits.
+  const memo = cache?.store.fileHashes;
   for (let start = 0; start < images.length; start += READ_CONCURRENCY * 4) {
     const chunk = images.slice(start, start + READ_CONCURRENCY * 4);
-    const settled = await Promise.allSettled(chunk.map(async (image) => hashFileContent(await imageSource(image))));
+    const { results: settled, read, remembered } = await hashChunk(chunk, memo, options.rehash ?? false);
+    hashesRead += read;
+    hashesRemembered += remembered;
     settled.forEach((result, j) => {
       if (result.status === 'fulfilled') hashes[start + j] = result.value;
       else failed.set(start + j, errorMessage(result.reason));
@@ -171,7 +211,19 @@ export async function embedImages(images: readonly ImageEntry[], options: ImageE
   });
   await cache?.store.recordImagePaths(cache.scope, sourceIndex.map((i) => ({ contentHash: hashes[i], path: images[i].path })));
   const failures = [...failed].sort(([a], [b]) => a - b).map(([i, error]) => ({ image: images[i].key, error }));
-  return { keys, sourceIndex, contentHashes: sourceIndex.map((i) => hashes[i]), embeddings: matrix.subarray(0, keys.length * dim), failures, cacheHits, encoded, sharedContent, inferenceSeconds: inferenceMs / 1000 };
+  return {
+    keys,
+    sourceIndex,
+    contentHashes: sourceIndex.map((i) => hashes[i]),
+    embeddings: matrix.subarray(0, keys.length * dim),
+    failures,
+    cacheHits,
+    encoded,
+    sharedContent,
+    inferenceSeconds: inferenceMs / 1000,
+    hashesRead,
+    hashesRemembered,
+  };
 }
 
 /** Normalised text embeddings, taking what the cache has and encoding (and storing) the rest. */

@@ -8,7 +8,9 @@ import { extractedTowerFolder } from './combined_graph.js';
 import { outputSize } from './image/clip_image_transform.js';
 import { ensureModelFile, localModelFile, readModelJson, type ModelLocation } from './model_files.js';
 import { readOnnxGraphInfo } from './onnx_file.js';
-import { hubEndpoint, loadOnnxGraph, type HubSettings, type OnnxGraph, type TensorData } from './transformers_adapter.js';
+import { hubEndpoint, loadOnnxGraph, type Device, type HubSettings, type OnnxGraph, type TensorData } from './transformers_adapter.js';
+
+export { DEVICES, type Device } from './transformers_adapter.js';
 
 export type { TextTokenizer, Tower } from './families/family.js';
 
@@ -25,6 +27,8 @@ export interface ModelOptions {
   readonly dtype?: string;
   /** ONNX Runtime intra-op threads (default: every core; ORT would otherwise use one here). */
   readonly threads?: number;
+  /** Where ONNX Runtime runs the towers: `cpu` (default) or `cuda` (its CUDA execution provider; never a silent fall-back). */
+  readonly device?: Device;
   readonly revision?: string;
   /** CLIP-architecture models: which Python pipeline's pixels to reproduce (default `original`). */
   readonly preprocessReference?: 'original' | 'transformers';
@@ -148,6 +152,22 @@ export class ClipModel {
     return this.family.tokenizer;
   }
 
+  get device(): Device {
+    return this.options.device ?? 'cpu';
+  }
+
+  /**
+   * The width of the vision tower's embeddings as its graph declares it (the last dimension of its embedding output),
+   * read from the ONNX file without loading it; undefined where the graph leaves it symbolic.
+   */
+  async imageEmbeddingDim(): Promise<number | undefined> {
+    const { source, hub } = this.description;
+    const file = await ensureModelFile(source, hub, this.graphFile('vision'));
+    const shape = file && readOnnxGraphInfo(file).outputShapes[this.plan('vision').embeddingOutput];
+    const last = shape?.[shape.length - 1];
+    return typeof last === 'number' && last > 0 ? last : undefined;
+  }
+
   /** Height and width of the images the vision tower takes. */
   get imageShape(): { height: number; width: number } {
     return outputSize(this.family.preprocess);
@@ -252,7 +272,7 @@ export class ClipModel {
       const { source, hub } = this.description;
       loading = this.towerLocation(kind)
         .then(({ model, localOnly }) =>
-          loadOnnxGraph({ model, revision: source.revision, file: plan.file, dtype: source.dtype, threads: this.threads, localOnly }, hub),
+          loadOnnxGraph({ model, revision: source.revision, file: plan.file, dtype: source.dtype, threads: this.threads, device: this.device, localOnly }, hub),
         )
         .then((graph) => {
           if (!graph.outputNames.includes(plan.embeddingOutput)) {

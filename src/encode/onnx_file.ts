@@ -5,7 +5,8 @@
  * every weight blob, so a 1 GB graph costs a few hundred small reads, not 1 GB of memory.
  *
  * Protobuf facts used (onnx.proto): ModelProto.graph = 7; GraphProto.initializer = 5, input = 11, output = 12;
- * ValueInfoProto.name = 1; TensorProto.dims = 1, data_type = 2, float_data = 4, name = 8, raw_data = 9,
+ * ValueInfoProto.name = 1, type = 2; TypeProto.tensor_type = 1; TypeProto.Tensor.shape = 2; TensorShapeProto.dim = 1;
+ * Dimension.dim_value = 1, dim_param = 2; TensorProto.dims = 1, data_type = 2, float_data = 4, name = 8, raw_data = 9,
  * data_location = 14 (1 = external); TensorProto.DataType FLOAT = 1.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
@@ -13,6 +14,8 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 export interface OnnxGraphInfo {
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
+  /** Each output's declared shape: a size, a symbolic name (`batch_size`), or null where the graph says nothing. */
+  readonly outputShapes: Readonly<Record<string, readonly (number | string | null)[] | undefined>>;
   /** Values of the requested float initializers that were found (scalars or 1-element tensors). */
   readonly scalars: Readonly<Record<string, number>>;
 }
@@ -113,6 +116,22 @@ function valueInfoName(reader: FileReader, info: Field): string {
   return '';
 }
 
+/** A tensor value's declared shape, or undefined when its type has none. */
+function valueInfoShape(reader: FileReader, info: Field): (number | string | null)[] | undefined {
+  const child = (parent: Field | undefined, number: number) =>
+    parent && [...fields(reader, parent.start, parent.next)].find((f) => f.number === number && f.wire === WIRE_LENGTH);
+  const shape = child(child(child(info, 2), 1), 2);
+  if (!shape) return undefined;
+  return [...fields(reader, shape.start, shape.next)].filter((f) => f.number === 1 && f.wire === WIRE_LENGTH).map((dim) => {
+    let size: number | string | null = null;
+    for (const f of fields(reader, dim.start, dim.next)) {
+      if (f.number === 1 && f.wire === WIRE_VARINT) size = f.value;
+      else if (f.number === 2 && f.wire === WIRE_LENGTH) size = text(reader, f);
+    }
+    return size;
+  });
+}
+
 /** An initializer's name, and its value when it is a float tensor of one element. */
 function initializer(reader: FileReader, tensor: Field): { name: string; scalar?: number } {
   let name = '';
@@ -147,6 +166,7 @@ export function readOnnxGraphInfo(path: string, scalarNames: readonly string[] =
     const wanted = new Set(scalarNames);
     const inputs: string[] = [];
     const outputs: string[] = [];
+    const outputShapes: Record<string, (number | string | null)[] | undefined> = Object.create(null);
     const initializers = new Set<string>();
     const scalars: Record<string, number> = Object.create(null);
     let sawGraph = false;
@@ -156,7 +176,11 @@ export function readOnnxGraphInfo(path: string, scalarNames: readonly string[] =
       for (const f of fields(reader, top.start, top.next)) {
         if (f.wire !== WIRE_LENGTH) continue;
         if (f.number === 11) inputs.push(valueInfoName(reader, f));
-        else if (f.number === 12) outputs.push(valueInfoName(reader, f));
+        else if (f.number === 12) {
+          const name = valueInfoName(reader, f);
+          outputs.push(name);
+          outputShapes[name] = valueInfoShape(reader, f);
+        }
         else if (f.number === 5) {
           const { name, scalar } = initializer(reader, f);
           initializers.add(name);
@@ -166,7 +190,7 @@ export function readOnnxGraphInfo(path: string, scalarNames: readonly string[] =
     }
     if (!sawGraph) throw new Error('it holds no graph (is it an ONNX model?)');
     // Older exporters also list initializers among the graph inputs; those are not inputs to feed.
-    return { inputs: inputs.filter((name) => !initializers.has(name)), outputs, scalars };
+    return { inputs: inputs.filter((name) => !initializers.has(name)), outputs, outputShapes, scalars };
   } catch (error) {
     throw new Error(`cannot read ONNX file '${path}': ${(error as Error).message}`, { cause: error });
   } finally {

@@ -5,6 +5,11 @@
  * own, read from the model's JSON files (see model_files.ts), so nothing here reads the library's private fields.
  */
 import { CLIPVisionModelWithProjection, Tensor, env, type PreTrainedModel } from '@huggingface/transformers';
+import { cudaDiagnosis, cudaPreflightProblem, systemCudaEnvironment } from './cuda_check.js';
+
+/** Where ONNX Runtime runs a graph: its CPU provider, or its CUDA execution provider. */
+export const DEVICES = ['cpu', 'cuda'] as const;
+export type Device = (typeof DEVICES)[number];
 
 /** Where models come from: the settings Transformers.js keeps process-wide. */
 export interface HubSettings {
@@ -55,6 +60,8 @@ export interface GraphLocation {
   readonly file: string;
   readonly dtype: string;
   readonly threads: number;
+  /** Default cpu. */
+  readonly device?: Device;
   /** Local folder or offline: never download. */
   readonly localOnly: boolean;
 }
@@ -65,14 +72,26 @@ export interface GraphLocation {
  */
 export async function loadOnnxGraph(location: GraphLocation, hub: HubSettings): Promise<OnnxGraph> {
   configureHub(hub);
-  const model: PreTrainedModel = await CLIPVisionModelWithProjection.from_pretrained(location.model, {
-    revision: location.revision,
-    local_files_only: location.localOnly,
-    model_file_name: location.file,
-    dtype: location.dtype as 'fp32',
-    device: 'cpu',
-    session_options: { intraOpNumThreads: location.threads, interOpNumThreads: 1 },
-  });
+  const cuda = location.device === 'cuda';
+  const problem = cuda ? cudaPreflightProblem(systemCudaEnvironment()) : undefined;
+  if (problem) throw new Error(`--device cuda: ${problem}`);
+  let model: PreTrainedModel;
+  try {
+    model = await CLIPVisionModelWithProjection.from_pretrained(location.model, {
+      revision: location.revision,
+      local_files_only: location.localOnly,
+      model_file_name: location.file,
+      dtype: location.dtype as 'fp32',
+      // One provider only: ONNX Runtime fails when it cannot start it, rather than running on the CPU instead.
+      device: location.device ?? 'cpu',
+      session_options: { intraOpNumThreads: location.threads, interOpNumThreads: 1 },
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (!cuda || !/cuda|provider|shared library/i.test(message)) throw error;
+    const missing = cudaDiagnosis(systemCudaEnvironment());
+    throw new Error(`--device cuda: ONNX Runtime could not start its CUDA execution provider (${message})${missing.length ? `: ${missing.join('; ')}` : '; its log above says why'}`, { cause: error });
+  }
   const session = (model.sessions as Record<string, { inputNames: string[]; outputNames: string[] }>).model;
   return {
     inputNames: session.inputNames,

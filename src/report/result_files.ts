@@ -47,6 +47,8 @@ export interface RunFile {
     readonly revision: string;
     readonly dtype: string;
     readonly threads: number;
+    /** cpu or cuda; absent before --device (cpu). */
+    readonly device?: string;
     readonly family?: string;
     readonly variant?: string;
   };
@@ -63,6 +65,8 @@ export interface RunFile {
   /** Label-CSV columns the run was audited by (predictions.csv's `group:<column>` columns). */
   readonly group_columns?: readonly string[];
   readonly batch_size: number;
+  /** Image preprocessing threads (--workers); absent in older folders. */
+  readonly preprocess_workers?: number;
   readonly counts: RunCounts;
   readonly skipped?: readonly SkippedEntry[];
   readonly cache?: RunResult['cache'];

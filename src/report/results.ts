@@ -45,6 +45,7 @@ export function runRecord(result: RunResult, extra: Record<string, unknown> = {}
     label_column: result.labelColumn ?? null,
     group_columns: result.groupValues.map((g) => g.name),
     batch_size: result.batchSize,
+    preprocess_workers: result.preprocessWorkers,
     counts: result.counts,
     skipped: result.skipped,
     cache: result.cache,

@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { ImageScope, ModelLabel } from '../encode/cache/embedding_cache.js';
 import { fingerprint } from '../encode/cache/fingerprint.js';
+import type { ImageEntry, ImageListing } from '../input/images.js';
 
 export const PLAN_FORMAT = 'zeroshot-shard-plan';
 export const PLAN_VERSION = 1;
@@ -29,10 +30,25 @@ export interface ShardPlan {
   readonly shards: readonly ShardRange[];
   /** Keys (relative paths, forward slashes), sorted as listImages sorts them. */
   readonly images: readonly string[];
+  /**
+   * Names that are not UTF-8: key (with `\xNN` escapes) → the name's bytes relative to the images folder, base64.
+   * Absent when every name is UTF-8.
+   */
+  readonly raw_names?: Readonly<Record<string, string>>;
 }
 
-/** The manifest of `keys` (sorted here) cut into shards of `shardSize`, its id derived from its content. */
-export function makePlan(keys: readonly string[], imagesRoot: string, model: ModelLabel, scope: ImageScope, shardSize: number): ShardPlan {
+/**
+ * The manifest of `keys` (sorted here) cut into shards of `shardSize`, its id derived from its content. `rawNames`:
+ * the bytes (relative to the folder) of the keys whose names are not UTF-8.
+ */
+export function makePlan(
+  keys: readonly string[],
+  imagesRoot: string,
+  model: ModelLabel,
+  scope: ImageScope,
+  shardSize: number,
+  rawNames: ReadonlyMap<string, Uint8Array> = new Map(),
+): ShardPlan {
   if (!Number.isInteger(shardSize) || shardSize < 1) throw new Error(`--shard-size ${shardSize}: give a whole number of images ≥ 1`);
   if (!keys.length) throw new Error(`--images '${imagesRoot}': no images to plan`);
   const images = [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -41,7 +57,8 @@ export function makePlan(keys: readonly string[], imagesRoot: string, model: Mod
     start: index * shardSize,
     count: Math.min(shardSize, images.length - index * shardSize),
   }));
-  const body = { images_root: resolve(imagesRoot), model, model_fp: scope.modelFp, preprocess_fp: scope.preprocessFp, shard_size: shardSize, shards, images };
+  const raw = rawNames.size ? { raw_names: Object.fromEntries([...rawNames].map(([key, bytes]) => [key, Buffer.from(bytes).toString('base64')])) } : {};
+  const body = { images_root: resolve(imagesRoot), model, model_fp: scope.modelFp, preprocess_fp: scope.preprocessFp, shard_size: shardSize, shards, images, ...raw };
   const head = { format: PLAN_FORMAT, version: PLAN_VERSION } as const;
   return { ...head, id: fingerprint({ ...head, ...body }), ...body };
 }
@@ -67,6 +84,26 @@ export function checkPlan(plan: ShardPlan, path: string): ShardPlan {
   const { id, ...body } = plan;
   if (fingerprint(body) !== id) throw new Error(`plan '${path}' was edited after it was made (its id does not match its content); make a new plan`);
   return plan;
+}
+
+/** The names of a listing that are not UTF-8, by key: their bytes relative to the listing's root (makePlan's rawNames). */
+export function rawNamesOf(listing: ImageListing): Map<string, Uint8Array> {
+  const prefix = Buffer.byteLength(listing.root) + 1;
+  return new Map(listing.images.flatMap((image) => (image.rawPath ? [[image.key, image.rawPath.subarray(prefix)] as const] : [])));
+}
+
+/**
+ * The plan's images (those of `range`, default all) as listing entries under `root`, as listImages would list them
+ * there: a name that is not UTF-8 is opened by its bytes.
+ */
+export function planEntries(plan: ShardPlan, root: string, range?: ShardRange): ImageEntry[] {
+  const keys = range ? plan.images.slice(range.start, range.start + range.count) : plan.images;
+  const rootBytes = Buffer.from(resolve(root));
+  return keys.map((key) => {
+    const raw = plan.raw_names?.[key];
+    const path = join(resolve(root), key);
+    return raw === undefined ? { key, path } : { key, path, rawPath: Buffer.concat([rootBytes, Buffer.from('/'), Buffer.from(raw, 'base64')]) };
+  });
 }
 
 /** The folder of a plan's shard files: `PLAN` without `.json`, plus `.shards`, beside it. */

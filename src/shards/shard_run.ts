@@ -1,13 +1,13 @@
 // The three steps of a static sharded run: plan (one machine), embed (one process per shard), collect (one machine).
-import { join } from 'node:path';
 import { openCache } from '../encode/cache/open_cache.js';
 import { defaultEmbeddingCachePath, type ImageScope } from '../encode/cache/embedding_cache.js';
 import { embedImages, type EmbeddedImages, type EmbeddingProgress, type ImageEmbeddingOptions, type ImageFailure } from '../encode/embed.js';
 import { createImagePreprocessor } from '../encode/image/preprocess.js';
 import { ClipModel, type ModelOptions } from '../encode/model.js';
 import { listImages, type ImageEntry } from '../input/images.js';
+import type { SourceListing } from '../input/image_sources.js';
 import { imageScope } from '../pipeline.js';
-import { makePlan, shardsFolder, type ShardPlan, type ShardRange } from './plan.js';
+import { makePlan, planEntries, rawNamesOf, shardsFolder, type ShardPlan, type ShardRange } from './plan.js';
 import { folderShardStore, type ShardStore } from './shard_store.js';
 
 /** Lists `images` and cuts it into shards; the model is loaded for its fingerprints (embed and collect check them). */
@@ -17,7 +17,8 @@ export async function planShards(images: string, shardSize: number, modelOptions
   const preprocessor = createImagePreprocessor(model.family.preprocess, 0);
   try {
     const { id, revision, dtype } = model.source;
-    return makePlan(listing.images.map((image) => image.key), listing.root, { id, revision, dtype }, await imageScope(model, preprocessor), shardSize);
+    const keys = listing.images.map((image) => image.key);
+    return makePlan(keys, listing.root, { id, revision, dtype }, await imageScope(model, preprocessor), shardSize, rawNamesOf(listing));
   } finally {
     await Promise.all([preprocessor.close(), model.dispose()]);
   }
@@ -30,7 +31,10 @@ export interface EmbedShardOptions extends ModelOptions {
   readonly images?: string;
   readonly batchSize?: number;
   readonly cache?: string | false;
+  /** Preprocessing threads (default: cores − 1, at least 1). */
   readonly preprocessWorkers?: number;
+  /** Read and hash every image, even those whose content hash the cache remembers (`--rehash`). */
+  readonly rehash?: boolean;
   readonly maxImagePixels?: number;
   readonly onProgress?: (progress: EmbeddingProgress) => void;
   readonly onWarning?: (message: string) => void;
@@ -56,11 +60,8 @@ export async function embedShard(plan: ShardPlan, options: EmbedShardOptions): P
   try {
     const scope = await imageScope(model, preprocessor, cache?.fileHashes);
     checkScope(plan, scope, options.planPath);
-    const root = options.images ?? plan.images_root;
-    const entries: ImageEntry[] = plan.images.slice(options.shard.start, options.shard.start + options.shard.count).map((key) => ({ key, path: join(root, key) }));
-    // The vision tower's width is only known from its output: one blank image tells it (the tower is loaded anyway).
-    const { height, width } = model.imageShape;
-    const { dim } = await model.encodeImages(new Float32Array(3 * height * width), 1);
+    const entries = planEntries(plan, options.images ?? plan.images_root, options.shard);
+    const dim = (await model.imageEmbeddingDim()) ?? (await probedImageEmbeddingDim(model));
     const imageWarnings: { image: string; warning: string }[] = [];
     const images = await embedImages(entries, {
       model,
@@ -68,6 +69,7 @@ export async function embedShard(plan: ShardPlan, options: EmbedShardOptions): P
       dim,
       batchSize: options.batchSize ?? 32,
       cache: cache && { store: cache, scope },
+      rehash: options.rehash,
       onProgress: options.onProgress,
       onImageWarning: (image, warning) => imageWarnings.push({ image, warning }),
     });
@@ -82,9 +84,16 @@ export async function embedShard(plan: ShardPlan, options: EmbedShardOptions): P
         dim,
         keys: images.keys,
         content_hashes: images.contentHashes,
+        image_paths: images.sourceIndex.map((i) => entries[i].path),
         failures: images.failures,
         image_warnings: imageWarnings,
-        counts: { cache_hits: images.cacheHits, encoded: images.encoded, shared_content: images.sharedContent },
+        counts: {
+          cache_hits: images.cacheHits,
+          encoded: images.encoded,
+          shared_content: images.sharedContent,
+          hashes_read: images.hashesRead,
+          hashes_remembered: images.hashesRemembered,
+        },
       },
       embeddings: images.embeddings,
     });
@@ -95,9 +104,23 @@ export async function embedShard(plan: ShardPlan, options: EmbedShardOptions): P
   }
 }
 
+/** A graph that leaves its embedding width symbolic: one blank image through the tower tells it. */
+async function probedImageEmbeddingDim(model: ClipModel): Promise<number> {
+  const { height, width } = model.imageShape;
+  return (await model.encodeImages(new Float32Array(3 * height * width), 1)).dim;
+}
+
 /**
- * runZeroShot's `imageEmbedder` for `collect`: the shards' embeddings in the listing's order, in place of the vision
- * tower. Every shard must be done, and the folder must hold the plan's images (labels are matched on its listing).
+ * What `collect` runs on: the plan's images as a listing under `root` (default: the plan's), without reading the
+ * folder, which need not be there: the shards hold the embeddings, and labels are matched by key.
+ */
+export function planListing(plan: ShardPlan, root: string = plan.images_root): SourceListing {
+  return { root, images: planEntries(plan, root), ignored: 0, skipped: [], input: { kind: 'folder', spec: root, files: [root] } };
+}
+
+/**
+ * runZeroShot's `imageEmbedder` for `collect`: the shards' embeddings in the plan's order, in place of the vision
+ * tower. Every shard must be done; the images must be the plan's (collect lists them with planListing).
  */
 export function shardEmbeddings(plan: ShardPlan, planPath: string, store: ShardStore = folderShardStore(shardsFolder(planPath))): (images: readonly ImageEntry[], options: ImageEmbeddingOptions, scope: ImageScope) => Promise<EmbeddedImages> {
   return async (images, options, scope) => {
@@ -109,7 +132,7 @@ export function shardEmbeddings(plan: ShardPlan, planPath: string, store: ShardS
     }
     const rows = new Map<string, { vector: Float32Array; hash: string }>();
     const failed = new Map<string, string>();
-    let cacheHits = 0, encoded = 0, sharedContent = 0;
+    let cacheHits = 0, encoded = 0, sharedContent = 0, hashesRead = 0, hashesRemembered = 0;
     for (const shard of plan.shards) {
       const { metadata, embeddings } = await store.read(plan, shard.index);
       if (metadata.dim !== options.dim) throw new Error(`shard ${shard.index}: embeddings of ${metadata.dim} dimensions, the model's text embeddings have ${options.dim}`);
@@ -119,11 +142,13 @@ export function shardEmbeddings(plan: ShardPlan, planPath: string, store: ShardS
       cacheHits += metadata.counts.cache_hits;
       encoded += metadata.counts.encoded;
       sharedContent += metadata.counts.shared_content;
+      hashesRead += metadata.counts.hashes_read ?? 0;
+      hashesRemembered += metadata.counts.hashes_remembered ?? 0;
     }
     const planned = new Set(plan.images);
     const unplanned = images.filter((image) => !planned.has(image.key));
     if (unplanned.length || images.length !== plan.images.length) {
-      throw new Error(`the images folder no longer holds the plan's images (${unplanned.length} not in the plan, e.g. '${unplanned[0]?.key ?? '-'}'; ${images.length} listed, ${plan.images.length} planned); make a new plan`);
+      throw new Error(`the images are not the plan's (${unplanned.length} not in the plan, e.g. '${unplanned[0]?.key ?? '-'}'; ${images.length} given, ${plan.images.length} planned); list them with planListing(plan)`);
     }
     const keys: string[] = [], sourceIndex: number[] = [], contentHashes: string[] = [];
     const failures: ImageFailure[] = [];
@@ -140,6 +165,18 @@ export function shardEmbeddings(plan: ShardPlan, planPath: string, store: ShardS
       contentHashes.push(row.hash);
     });
     options.onProgress?.({ done: images.length, total: images.length, failed: failures.length, cacheHits });
-    return { keys, sourceIndex, contentHashes, embeddings: matrix.subarray(0, keys.length * options.dim), failures, cacheHits, encoded, sharedContent, inferenceSeconds: 0 };
+    return {
+      keys,
+      sourceIndex,
+      contentHashes,
+      embeddings: matrix.subarray(0, keys.length * options.dim),
+      failures,
+      cacheHits,
+      encoded,
+      sharedContent,
+      inferenceSeconds: 0,
+      hashesRead,
+      hashesRemembered,
+    };
   };
 }

@@ -2,11 +2,10 @@
 // the plan (static shards, no server) or a shared database (`--store postgres://…`, for queue workers). A shard is
 // committed whole with its done mark, and committing a done shard again changes nothing, so a retried or duplicated
 // job (at-least-once delivery) has an exactly-once effect.
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { isPostgresUrl, postgresBackend } from '../encode/cache/open_cache.js';
 import { shardsFolder, type ShardPlan } from './plan.js';
-import { clearShard, readShard, shardDone, writeShard, type ShardMetadata } from './shard_files.js';
+import { readShard, shardDone, writeShard, type ShardMetadata } from './shard_files.js';
 
 /** One embedded shard: row r of `embeddings` (rows × metadata.dim) is the image metadata.keys[r]. */
 export interface ShardOutput {
@@ -28,16 +27,17 @@ export interface ShardStore {
   close(): Promise<void>;
 }
 
-/** The static mode's store: shard-KKKKK.{npy,json,done} in `folder` (see shard_files.ts). */
+/**
+ * The static mode's store: shard-KKKKK.{npy,parquet,json,done} in `folder` (see shard_files.ts). Two processes
+ * committing one shard is safe: the first one's files count, the second's are dropped.
+ */
 export function folderShardStore(folder: string): ShardStore {
   return {
     location: folder,
     isDone: async (plan, index) => shardDone(folder, plan, index) !== undefined,
-    clearPartial: async (_plan, index) => {
-      mkdirSync(folder, { recursive: true });
-      clearShard(folder, index);
-    },
-    commit: async (_plan, output) => writeShard(folder, output.metadata, output.embeddings),
+    // writeShard removes what dead writers left, under the shard's lock: a live writer's files are not touched.
+    clearPartial: async () => {},
+    commit: async (_plan, output) => void writeShard(folder, output.metadata, output.embeddings),
     read: async (plan, index) => readShard(folder, plan, index),
     close: async () => {},
   };

@@ -68,36 +68,64 @@ export async function modelFingerprint(model: ModelIdentity, memo?: FileHashMemo
   return fingerprint({ kind: 'zeroshot-model-files', files: hashes.sort(), dtype: model.dtype, settings });
 }
 
-// ONNX files are hundreds of MB: hash each once per process, again only when its size or mtime changes.
+// ONNX files are hundreds of MB: hash each once per process, again only when its stamp changes.
 const largeFileHashes = new Map<string, Promise<string>>();
 
-/** A file as a hash memo knows it: the hash stays valid while path, size and mtime are unchanged. */
+/**
+ * A file as a hash memo knows it. A remembered hash holds while every field is unchanged: a file rewritten in place
+ * gets a new mtime and ctime, a file replaced by a rename a new inode, and `touch -r` or `cp -p` cannot set ctime back.
+ */
 export interface FileStamp {
+  /** Absolute path. */
   readonly path: string;
   readonly size: number;
-  readonly mtimeMs: number;
+  /** Modification and status-change times, in nanoseconds (as precise as the file system keeps them). */
+  readonly mtimeNs: bigint;
+  readonly ctimeNs: bigint;
+  readonly dev: bigint;
+  readonly ino: bigint;
 }
 
-/** Remembers file hashes across processes (the embedding cache provides one). */
+/** Remembers file hashes across processes (the embedding cache provides one). Batches: one transaction each. */
 export interface FileHashMemo {
-  get(file: FileStamp): string | undefined;
-  set(file: FileStamp, sha256: string): void;
+  /** The remembered hash of each file, or undefined where none is remembered for exactly this stamp. */
+  get(files: readonly FileStamp[]): (string | undefined)[] | Promise<(string | undefined)[]>;
+  set(entries: readonly { readonly file: FileStamp; readonly sha256: string }[]): void | Promise<void>;
 }
+
+/**
+ * How old a file's last change must be before its hash is remembered. Two writes within one tick of the file
+ * system's clock (a jiffy on Linux, 1 s on HFS+ and ext3, 2 s on FAT) can leave the same mtime: a hash taken between
+ * them would be remembered for the second content too. Taken at least this long after the change, any later write
+ * gets another time. Assumes the file server's clock is within this margin of ours (NFS); a file dated in the future
+ * is never remembered.
+ */
+export const STAMP_SETTLE_MS = 2000;
+
+/** The file's stamp, and whether it is settled (last changed STAMP_SETTLE_MS or more before now). */
+export async function fileStamp(path: string): Promise<{ stamp: FileStamp; settled: boolean }> {
+  const absolute = resolve(path);
+  const now = BigInt(Date.now()) * 1_000_000n;
+  const info = await stat(absolute, { bigint: true });
+  const stamp: FileStamp = { path: absolute, size: Number(info.size), mtimeNs: info.mtimeNs, ctimeNs: info.ctimeNs, dev: info.dev, ino: info.ino };
+  const changed = info.mtimeNs > info.ctimeNs ? info.mtimeNs : info.ctimeNs;
+  return { stamp, settled: now - changed >= BigInt(STAMP_SETTLE_MS) * 1_000_000n };
+}
+
+/** The stamp as one string: what a memo compares. */
+export const stampKey = (file: FileStamp): string => `${file.size}:${file.mtimeNs}:${file.ctimeNs}:${file.dev}:${file.ino}`;
 
 async function hashLargeFile(path: string, memo?: FileHashMemo): Promise<string> {
-  const absolute = resolve(path);
-  const info = await stat(absolute);
-  const stamp: FileStamp = { path: absolute, size: info.size, mtimeMs: info.mtimeMs };
-  const key = `${absolute}\0${info.size}\0${info.mtimeMs}`;
+  const { stamp, settled } = await fileStamp(path);
+  const key = `${stamp.path}\0${stampKey(stamp)}`;
   let hash = largeFileHashes.get(key);
   if (!hash) {
-    const remembered = memo?.get(stamp);
     const computeAndRemember = async () => {
-      const sha256 = await streamSha256(absolute);
-      memo?.set(stamp, sha256);
+      const sha256 = await streamSha256(stamp.path);
+      if (settled) await memo?.set([{ file: stamp, sha256 }]);
       return sha256;
     };
-    hash = remembered !== undefined ? Promise.resolve(remembered) : computeAndRemember();
+    hash = (async () => (memo ? (await memo.get([stamp]))[0] : undefined) ?? computeAndRemember())();
     largeFileHashes.set(key, hash);
     hash.catch(() => largeFileHashes.delete(key));
   }

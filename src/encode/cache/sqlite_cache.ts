@@ -11,7 +11,7 @@ import {
   type ModelLabel,
   type OpenCacheOptions,
 } from './embedding_cache.js';
-import type { FileHashMemo } from './fingerprint.js';
+import { stampKey, type FileHashMemo } from './fingerprint.js';
 import { float32FromLittleEndian, float32ToLittleEndian } from './npy.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -22,6 +22,13 @@ export const CACHE_SCHEMA_VERSION = 1;
 const APPLICATION_ID = 0x5a534543;
 // Rows are a whole embedding (2–5 KB); large pages waste less space on rows that do not fit a page's remainder.
 const PAGE_SIZE = 32768;
+
+/**
+ * The file's whole stamp (fingerprint.ts stampKey: size, mtime and ctime in ns, device, inode), which a hash is
+ * trusted by. Added to caches of schema 1 made before it (ALTER TABLE, see addStampColumn); rows that older zeroshot
+ * versions write leave it null, and a null stamp is never trusted.
+ */
+const STAMP_COLUMN = 'stamp TEXT';
 
 const SCHEMA = `
   CREATE TABLE models (
@@ -49,11 +56,12 @@ const SCHEMA = `
     embedding BLOB NOT NULL,               -- little-endian float32
     PRIMARY KEY (model_fp, text)
   );
-  CREATE TABLE file_hashes (              -- content hashes of model files, so a run need not re-read them
+  CREATE TABLE file_hashes (              -- content hashes of model and image files, so a run need not re-read them
     path     TEXT PRIMARY KEY,
     size     INTEGER NOT NULL,
     mtime_ms REAL NOT NULL,
-    sha256   TEXT NOT NULL
+    sha256   TEXT NOT NULL,
+    ${STAMP_COLUMN}
   );
   PRAGMA application_id = ${APPLICATION_ID};
   PRAGMA user_version = ${CACHE_SCHEMA_VERSION};
@@ -219,10 +227,27 @@ export function openSqliteCache(path: string, options: OpenCacheOptions = {}): S
       return withoutCache(`cannot initialise it (${describe(error)})`);
     }
   }
+  try {
+    addStampColumn(db);
+  } catch (error) {
+    db.close();
+    if (!isStorageFailure(error)) throw error;
+    return withoutCache(`cannot add the file stamps column (${describe(error)})`);
+  }
   // Per connection. A cache that turns out read-only, full or failing is noticed by its first write.
   db.pragma('synchronous = NORMAL');
   if (options.maxBytes !== undefined) db.pragma(`max_page_count = ${Math.max(1, Math.floor(options.maxBytes / PAGE_SIZE))}`);
   return new SqliteEmbeddingCache(file, db, warn, 'read-write');
+}
+
+const hasStampColumn = (db: SqliteDatabase) => db.prepare("SELECT 1 FROM pragma_table_info('file_hashes') WHERE name = 'stamp'").get() !== undefined;
+
+/** A cache made before file stamps gets the column; IMMEDIATE and re-checked, since two processes may open it at once. */
+function addStampColumn(db: SqliteDatabase): void {
+  if (hasStampColumn(db)) return;
+  db.transaction(() => {
+    if (!hasStampColumn(db)) db.exec(`ALTER TABLE file_hashes ADD COLUMN ${STAMP_COLUMN}`);
+  }).immediate();
 }
 
 type CacheState = 'read-write' | 'read-only' | 'off';
@@ -242,11 +267,17 @@ function prepareStatements(db: SqliteDatabase) {
     putText: db.prepare<[string, string, Buffer]>(
       'INSERT INTO text_embeddings (model_fp, text, embedding) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     ),
-    getFileHash: db.prepare<[string, number, number], string>('SELECT sha256 FROM file_hashes WHERE path = ? AND size = ? AND mtime_ms = ?').pluck(),
-    putFileHash: db.prepare<[string, number, number, string]>('INSERT OR REPLACE INTO file_hashes (path, size, mtime_ms, sha256) VALUES (?, ?, ?, ?)'),
     putModel: db.prepare<[string, string]>(
       'INSERT INTO models (model_fp, label) VALUES (?, ?) ON CONFLICT (model_fp) DO UPDATE SET label = excluded.label',
     ),
+  };
+}
+
+function prepareFileHashStatements(db: SqliteDatabase) {
+  return {
+    get: db.prepare<[string, string], string>('SELECT sha256 FROM file_hashes WHERE path = ? AND stamp = ?').pluck(),
+    // mtime_ms too: zeroshot versions before file stamps read it.
+    put: db.prepare<[string, number, number, string, string]>('INSERT OR REPLACE INTO file_hashes (path, size, mtime_ms, stamp, sha256) VALUES (?, ?, ?, ?, ?)'),
   };
 }
 
@@ -254,6 +285,8 @@ function prepareStatements(db: SqliteDatabase) {
 export class SqliteEmbeddingCache implements EmbeddingCache {
   private readonly session: CacheSessionStats;
   private readonly statements: ReturnType<typeof prepareStatements>;
+  /** Absent for a read-only cache made before file stamps: nothing in it can be trusted by stamp. */
+  private readonly fileHashStatements?: ReturnType<typeof prepareFileHashStatements>;
 
   /** Use openEmbeddingCache. */
   constructor(
@@ -263,6 +296,7 @@ export class SqliteEmbeddingCache implements EmbeddingCache {
     private state: CacheState,
   ) {
     this.statements = prepareStatements(db);
+    if (hasStampColumn(db)) this.fileHashStatements = prepareFileHashStatements(db);
     this.session = { image_hits: 0, image_misses: 0, text_hits: 0, text_misses: 0, writes_disabled: state !== 'read-write' };
   }
 
@@ -271,11 +305,24 @@ export class SqliteEmbeddingCache implements EmbeddingCache {
     this.write(() => this.statements.putModel.run(modelFp, JSON.stringify(label)));
   }
 
-  /** A file-hash memo backed by the cache: ONNX files of hundreds of MB are hashed once, not on every run. */
+  /**
+   * A file-hash memo backed by the cache: ONNX files of hundreds of MB, and the images of a warm re-run, are not
+   * read again while their stamp is unchanged.
+   */
   get fileHashes(): FileHashMemo {
+    const statements = this.fileHashStatements;
     return {
-      get: (file) => (this.state === 'off' ? undefined : this.guardRead(() => this.statements.getFileHash.get(file.path, file.size, file.mtimeMs), undefined)),
-      set: (file, sha256) => this.write(() => this.statements.putFileHash.run(file.path, file.size, file.mtimeMs, sha256)),
+      get: (files) => {
+        const none = files.map(() => undefined);
+        if (this.state === 'off' || !statements) return none;
+        return this.guardRead(() => this.db.transaction(() => files.map((file) => statements.get.get(file.path, stampKey(file))))(), none);
+      },
+      set: (entries) => {
+        if (!statements) return;
+        this.write(() => {
+          for (const { file, sha256 } of entries) statements.put.run(file.path, file.size, Number(file.mtimeNs) / 1e6, stampKey(file), sha256);
+        });
+      },
     };
   }
 

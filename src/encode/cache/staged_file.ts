@@ -2,14 +2,16 @@ import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 
 /** A file written through a buffer into a temporary name, renamed into place on commit. */
 export class StagedFile {
-  private readonly temporary: string;
   private readonly fd: number;
   private buffer = Buffer.allocUnsafe(1 << 20);
   private used = 0;
   private closed = false;
 
-  constructor(readonly path: string) {
-    this.temporary = `${path}.${process.pid}.tmp`;
+  /** `temporary`: a name of the caller's (one that tells its writer apart across machines), else PATH.PID.tmp. */
+  constructor(
+    readonly path: string,
+    readonly temporary = `${path}.${process.pid}.tmp`,
+  ) {
     this.fd = openSync(this.temporary, 'w');
   }
 
@@ -24,9 +26,14 @@ export class StagedFile {
   }
 
   commit(): void {
+    this.finish();
+    renameSync(this.temporary, this.path);
+  }
+
+  /** Writes out what is buffered and closes the temporary file: complete, for the caller to rename later. */
+  finish(): void {
     this.flush();
     this.close();
-    renameSync(this.temporary, this.path);
   }
 
   abort(): void {

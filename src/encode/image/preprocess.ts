@@ -13,6 +13,8 @@ import { pathOrBytes, type ImageBytesSource } from '../../input/file_range.js';
 export interface ImagePreprocessor {
   /** The resolved settings: part of the embedding cache key. */
   readonly options: ClipPreprocessOptions;
+  /** Worker threads it preprocesses on (0: the calling thread); run.json's preprocess_workers. */
+  readonly workers: number;
   /** Memory for `length` floats that every preprocessing thread can write to (shared when there are workers). */
   allocate(length: number): Float32Array;
   /** Preprocesses one image into `target` ([3, size, size], a view of memory from `allocate`). */
@@ -94,6 +96,7 @@ export function createImagePreprocessor(options: ClipPreprocessOptions, workers 
     const memory = new DecodeMemoryBudget(DecodeMemoryBudget.allocate(1), 0);
     return {
       options,
+      workers: 0,
       allocate: (length) => new Float32Array(length),
       runInto: (image, target) => preprocessWithinBudget(image, options, limits, memory, target),
       close: async () => {},
@@ -169,6 +172,7 @@ export function createImagePreprocessor(options: ClipPreprocessOptions, workers 
 
   return {
     options,
+    workers,
     // Workers write the pixels straight into shared memory: no per-image buffers to allocate, transfer and collect.
     allocate: (length) => new Float32Array(new SharedArrayBuffer(length * Float32Array.BYTES_PER_ELEMENT)),
     runInto(image, target) {
@@ -200,7 +204,7 @@ function startWorker(workerData: PreprocessWorkerData): Worker {
   return new Worker(bootstrap, { eval: true, workerData, resourceLimits });
 }
 
-/** One preprocessing thread per spare core, at least one. */
+/** One preprocessing thread per spare core, at least one (`--workers`' default). */
 export function defaultWorkerCount(): number {
-  return Math.max(1, Math.min(4, availableParallelism() - 1));
+  return Math.max(1, availableParallelism() - 1);
 }

@@ -69,6 +69,22 @@ const INSERT_CHUNK = 1000;
 const POOL_SIZE = 4;
 const CONNECT_TIMEOUT_MS = 10_000;
 
+/**
+ * A connection from the pool. A connection in use that breaks also emits 'error' (besides failing its query), which
+ * would crash the process without a listener: the failing query reports it.
+ */
+async function checkout(pool: pg.Pool): Promise<pg.PoolClient & { done(broken?: boolean): void }> {
+  const client = await pool.connect();
+  const ignore = () => {};
+  client.on('error', ignore);
+  return Object.assign(client, {
+    done: (broken = false) => {
+      client.off('error', ignore);
+      client.release(broken);
+    },
+  });
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Where it is, without the password, and what went wrong
 
@@ -206,7 +222,7 @@ async function connectStore(url: string, readOnly: boolean): Promise<{ pool: pg.
   // An idle connection that breaks (server restart) is reported here; the next query reconnects or fails clearly.
   pool.on('error', () => {});
   try {
-    const client = await pool.connect().catch((error: unknown) => Promise.reject(storeError(address, 'cannot connect', error)));
+    const client = await checkout(pool).catch((error: unknown) => Promise.reject(storeError(address, 'cannot connect', error)));
     try {
       let checked = await checkSchema(client, address);
       if (checked === 'empty' && !readOnly) {
@@ -226,7 +242,7 @@ async function connectStore(url: string, readOnly: boolean): Promise<{ pool: pg.
     } catch (error) {
       throw storeError(address, 'cannot open it', error);
     } finally {
-      client.release();
+      client.done();
     }
   } catch (error) {
     await pool.end().catch(() => {});
@@ -433,9 +449,9 @@ export class PostgresStore implements EmbeddingCache, ShardStore {
   // --- plumbing
 
   private async run<T>(doing: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
+    let client: Awaited<ReturnType<typeof checkout>>;
     try {
-      client = await this.pool.connect();
+      client = await checkout(this.pool);
     } catch (error) {
       throw storeError(this.address, doing, error);
     }
@@ -446,7 +462,7 @@ export class PostgresStore implements EmbeddingCache, ShardStore {
       broken = isConnectionFailure(error);
       throw (error as PgError).code !== undefined || broken ? storeError(this.address, doing, error) : error;
     } finally {
-      client.release(broken);
+      client.done(broken);
     }
   }
 
@@ -507,13 +523,13 @@ async function withExistingStore<T>(url: string, work: (client: pg.PoolClient, a
   const { pool, address, checked } = await connectStore(url, true);
   try {
     if (checked === 'empty') throw new StoreError(`PostgreSQL database ${address.display} holds no zeroshot store yet (a run with --cache or a worker with --store creates it)`, false);
-    const client = await pool.connect();
+    const client = await checkout(pool);
     try {
       return await work(client, address);
     } catch (error) {
       throw storeError(address, 'reading it', error);
     } finally {
-      client.release();
+      client.done();
     }
   } finally {
     await pool.end();

@@ -61,7 +61,7 @@ export function renderProbes(): void {
   const section = byId('probes-section');
   setVisible(section, !!(audit && audit.probe_classes.length && overall));
   if (!audit || !overall) return;
-  fill('probes-hint', `Share of each group's images that ${state.strategy} puts in a harm probe (${audit.probe_classes.join(', ')}). Over all images: ${int(overall.any_probe.count)} (${pct(overall.any_probe.rate, 2)}).`);
+  fill('probes-section-hint', `Share of each group's images that ${state.strategy} puts in a harm probe (${audit.probe_classes.join(', ')}). Over all images: ${int(overall.any_probe.count)} (${pct(overall.any_probe.rate, 2)}).`);
   const attribute = attributes()[state.attribute];
   const chart = byId('probe-chart');
   if (!attribute?.probes) {

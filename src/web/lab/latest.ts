@@ -48,16 +48,19 @@ export class LatestRequest<Q, A> {
     this.inFlight?.abort();
     const controller = new AbortController();
     this.inFlight = controller;
+    let answer: A;
     try {
-      const answer = await this.options.send(request, controller.signal);
-      if (this.isNewest(ticket)) this.options.onAnswer(answer, request);
+      answer = await this.options.send(request, controller.signal);
     } catch (error) {
       if (this.isNewest(ticket) && !controller.signal.aborted) this.options.onError(error, request);
+      return;
     } finally {
       if (this.isNewest(ticket)) {
         this.inFlight = null;
         this.options.onBusy(false);
       }
     }
+    // Outside the try: a failure to draw the answer is the page's bug, not a refused request.
+    if (this.isNewest(ticket)) this.options.onAnswer(answer, request);
   }
 }

@@ -1,0 +1,195 @@
+// The prompt lab in Chromium (playwright-core) against a real `zeroshot serve` on a results folder of a CLI run with
+// the demo's toy model: each edit's numbers equal a CLI run of the spec the lab downloads, undo brings the numbers
+// back, save as run writes the CLI's folder (test/helpers/results_equality.ts), and a page without the token is refused.
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { Browser, Page } from 'playwright-core';
+import type { MetricsFile } from '../src/report/result_files.js';
+import { resultsFolderDifferences } from './helpers/results_equality.js';
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL('../bin/zeroshot.js', import.meta.url));
+const MODEL = fileURLToPath(new URL('../fixtures/demo-clip', import.meta.url));
+const IMAGES = fileURLToPath(new URL('../fixtures/demo-images', import.meta.url));
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'];
+
+/** The saved run's spec: FairFace's 7 classes, 2 prompts each, and a harm probe. */
+const SAVED_SPEC = `name: lab-test
+classes:
+  White: [a photo of a white man, a photo of a white woman]
+  Black: [a photo of a black man, a photo of a black woman]
+  Latino_Hispanic: [a photo of a latino hispanic man, a photo of a latino hispanic woman]
+  East Asian: [a photo of an east asian man, a photo of an east asian woman]
+  Southeast Asian: [a photo of a southeast asian man, a photo of a southeast asian woman]
+  Indian: [a photo of an indian man, a photo of an indian woman]
+  Middle Eastern: [a photo of a middle eastern man, a photo of a middle eastern woman]
+  animal: {prompts: [a photo of an animal], probe: true}
+`;
+/** The prompt the test adds to White: it moves sum's accuracy on these 14 faces (21.4% → 14.3%). */
+const ADDED_PROMPT = 'a photo of a white person';
+
+interface LabWindow {
+  __zeroshotLab?: { readonly specHash: string; readonly strategy: string | null; readonly metrics: MetricsFile | null };
+}
+
+describe('prompt lab in Chromium', () => {
+  let root: string;
+  let cache: string;
+  let saved: string;
+  let server: ChildProcess;
+  let url: string;
+  let browser: Browser;
+
+  /** `zeroshot run` with the saved run's settings; `spec` a file, `out` the results folder. */
+  const cliRun = async (spec: string, out: string) => {
+    await run(process.execPath, [CLI, 'run', '--images', IMAGES, '--labels', join(IMAGES, 'labels.csv'), '--label-column', 'race',
+      '--groups', 'gender', '--bootstrap', '50', '--min-group-size', '5', '--model', MODEL, '--offline', '--threads', '1',
+      '--cache', cache, '--spec', spec, '--out', out, '-q'], { maxBuffer: 16 << 20 });
+    return JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as MetricsFile;
+  };
+
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'zeroshot-lab-browser-'));
+    cache = join(root, 'cache.sqlite');
+    saved = join(root, 'saved');
+    await writeFile(join(root, 'saved.yaml'), SAVED_SPEC);
+    await cliRun(join(root, 'saved.yaml'), saved);
+    server = spawn(process.execPath, [CLI, 'serve', saved, '--cache', cache, '--offline', '--threads', '1', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    server.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    url = await new Promise<string>((resolve, reject) => {
+      let stdout = '';
+      server.stdout!.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        const found = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]+)/.exec(stdout);
+        if (found) resolve(found[1]);
+      });
+      server.once('exit', (code) => reject(new Error(`zeroshot serve exited (${code}): ${stderr}`)));
+    });
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+  });
+
+  after(async () => {
+    await browser?.close();
+    if (server && server.exitCode === null) {
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      server.kill('SIGINT');
+      await exited;
+    }
+    await rm(root, { recursive: true, force: true });
+  });
+
+  /** The numbers the page shows once the score after an action is drawn (the spec hash changes, the state is ready). */
+  async function scoredAfter(page: Page, action: () => Promise<void>): Promise<{ specHash: string; metrics: MetricsFile }> {
+    const before = await page.evaluate(() => document.body.dataset.specHash ?? '');
+    await action();
+    await page.waitForFunction((previous) => document.body.dataset.state === 'error' || (document.body.dataset.state === 'ready' && document.body.dataset.specHash !== previous),
+      before, { timeout: 20_000 });
+    if (await page.evaluate(() => document.body.dataset.state) === 'error') assert.fail(`the lab did not score: ${await page.textContent('#notice')}`);
+    const shown = await page.evaluate(() => (window as LabWindow).__zeroshotLab!);
+    return { specHash: shown.specHash, metrics: shown.metrics! };
+  }
+
+  /** The spec the page holds, as the YAML file its download button gives. */
+  async function downloadedSpec(page: Page, name: string): Promise<string> {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-yaml')]);
+    const path = join(root, name);
+    await download.saveAs(path);
+    return path;
+  }
+
+  const tileValue = async (page: Page, id: string) => Number(await page.getAttribute(`#${id}`, 'data-value'));
+
+  it('refuses the page without the token', async () => {
+    const page = await browser.newPage();
+    const response = await page.goto(new URL('/', url).href);
+    assert.equal(response!.status(), 401);
+    assert.match(await page.textContent('body') ?? '', /no token/);
+    assert.equal(await page.$('#spec-editor'), null);
+    await page.close();
+  });
+
+  it('edits the spec, scores like the CLI, undoes, and saves the CLI’s results folder', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('request', (request) => {
+      if (new URL(request.url()).origin !== new URL(url).origin) problems.push(`request outside the lab's origin: ${request.url()}`);
+    });
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+    assert.equal(new URL(page.url()).search, '', 'the token leaves the address bar');
+
+    // At first: the saved run's numbers, every difference zero.
+    const savedMetrics = JSON.parse(await readFile(join(saved, 'metrics.json'), 'utf8')) as MetricsFile;
+    const first = await page.evaluate(() => (window as LabWindow).__zeroshotLab!);
+    assert.deepEqual(first.metrics, savedMetrics);
+    assert.equal(await tileValue(page, 'tile-accuracy'), savedMetrics.strategies.sum.accuracy);
+    assert.equal(await page.textContent('#tile-accuracy .value'), `${(100 * savedMetrics.strategies.sum.accuracy).toFixed(1)}%`);
+    assert.equal(await page.isDisabled('#undo'), true);
+
+    // Add a prompt: the numbers change, and equal a CLI run of the downloaded spec.
+    const added = await scoredAfter(page, async () => {
+      await page.fill('#class-0-add', ADDED_PROMPT);
+      await page.press('#class-0-add', 'Enter');
+    });
+    assert.notEqual(added.metrics.strategies.sum.accuracy, savedMetrics.strategies.sum.accuracy);
+    assert.equal(await page.inputValue('#class-0-prompt-2'), ADDED_PROMPT);
+    const addedSpec = await downloadedSpec(page, 'added.yaml');
+    assert.match(await readFile(addedSpec, 'utf8'), new RegExp(ADDED_PROMPT));
+    const addedCli = cliRun(addedSpec, join(root, 'cli-added'));
+    const difference = added.metrics.strategies.sum.accuracy - savedMetrics.strategies.sum.accuracy;
+    assert.equal(await page.getAttribute('#tile-accuracy .delta', 'data-difference'), String(difference));
+
+    // Remove the probe class: scored again, like the CLI.
+    const removed = await scoredAfter(page, () => page.click('#class-7-remove'));
+    assert.deepEqual(removed.metrics.classes, savedMetrics.classes.slice(0, 7));
+    assert.equal(await page.$('#class-7-name'), null);
+    const removedSpec = await downloadedSpec(page, 'removed.yaml');
+    const removedCli = cliRun(removedSpec, join(root, 'cli-removed'));
+
+    // Undo (the keyboard's, then the button's) brings back each earlier spec's numbers; redo returns.
+    const undone = await scoredAfter(page, async () => {
+      await page.locator('body').click({ position: { x: 5, y: 5 } });
+      await page.keyboard.press('Control+z');
+    });
+    assert.equal(undone.specHash, added.specHash);
+    assert.deepEqual(undone.metrics, added.metrics);
+    assert.equal(await page.inputValue('#class-7-name'), 'animal');
+    const twice = await scoredAfter(page, () => page.click('#undo'));
+    assert.deepEqual(twice.metrics, savedMetrics);
+    assert.equal(await page.isDisabled('#undo'), true);
+    const redone = await scoredAfter(page, () => page.click('#redo'));
+    assert.deepEqual(redone.metrics, added.metrics);
+    await scoredAfter(page, () => page.keyboard.press('Control+Shift+z'));
+
+    assert.deepEqual(removed.metrics, await removedCli);
+    assert.deepEqual(added.metrics, await addedCli);
+
+    // A confusion cell lists its images; an image shows every prompt's score.
+    await page.click('#confusion-details summary');
+    await page.click('#confusion-table .cell-button >> nth=0');
+    await page.waitForSelector('#cell-images .lab-thumb');
+    await page.click('#cell-images .lab-thumb >> nth=0');
+    await page.waitForSelector('#image-scores .image-score-table');
+    assert.equal(await page.locator('#image-scores .image-score-table tbody tr').count(), 15, '14 prompts + the added one');
+    assert.ok(await page.locator('#cell-images img').first().evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0), 'the thumbnail loads');
+
+    // Save as run: the folder the server wrote equals the CLI's for the same spec.
+    await page.click('#save-run');
+    const folder = await page.waitForSelector('#saved-folder', { timeout: 30_000 }).then((el) => el.getAttribute('data-folder'));
+    const differences = await resultsFolderDifferences(join(`${saved}-lab`, folder!), join(root, 'cli-removed'));
+    assert.deepEqual(differences, []);
+
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+});

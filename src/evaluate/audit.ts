@@ -5,6 +5,7 @@ import { auditGroups, intersectPartitions, partitionByAttribute, tallyOutcomes, 
 import { auditProbes, type ProbeAudit, type ProbeGroupRates } from './probes.js';
 import { analysePrompts, compareStrategy, type PromptAnalysis, type StrategyComparisonRow } from './prompt_analysis.js';
 import { auditRankingBias, DEFAULT_RANKING_DEPTH, type RankingBiasAudit } from './ranking_bias.js';
+import type { TallyMemo } from './tally_memo.js';
 
 export interface AuditOptions {
   /** Bootstrap resamples per interval; 0 skips the intervals. */
@@ -45,6 +46,8 @@ export interface AuditInput {
   readonly promptClass: Int32Array;
   readonly prompts: readonly string[];
   readonly options?: Partial<AuditOptions>;
+  /** Bootstrap draws kept between audits of the same images (the prompt lab); the results are the same without. */
+  readonly tallyMemo?: TallyMemo;
 }
 
 export interface AttributeAudit extends GroupAudit {
@@ -152,10 +155,10 @@ export function auditPredictions(input: AuditInput): AuditResult {
   const partitions = auditedPartitions(input.attributes, options.intersections);
   const names = [...input.predictions.keys()];
   const predictions = [...input.predictions.values()];
-  const populationTallies = tallyOutcomes(population, truth, predictions, C, options.bootstrap, options.seed);
+  const populationTallies = tallyOutcomes(population, truth, predictions, C, options.bootstrap, options.seed, input.tallyMemo);
   const attributeAudits: AttributeAudit[][] = names.map(() => []);
   for (const partition of partitions) {
-    const tallies = tallyOutcomes(partition, truth, predictions, C, options.bootstrap, options.seed);
+    const tallies = tallyOutcomes(partition, truth, predictions, C, options.bootstrap, options.seed, input.tallyMemo);
     predictions.forEach((predicted, s) => {
       const groups = auditGroups({ partition, tallies: tallies[s], truth, predicted, classes, probe, minGroupSize: options.minGroupSize });
       attributeAudits[s].push({ ...groups, probes: auditProbes(partition, tallies[s], classes, probe, options.minGroupSize) });

@@ -1,6 +1,7 @@
 import { argmaxRows } from '../score/strategies.js';
 import { classificationMetrics, confusionCells, DENSE_CONFUSION_MAX_CLASSES, type ConfusionCell } from './classification.js';
 import { forEachStratifiedResample, percentileInterval, type Interval } from './bootstrap.js';
+import type { TallyMemo } from './tally_memo.js';
 
 /** Images split by the value(s) of one attribute (e.g. gender) or of several at once (race × gender). */
 export interface Partition {
@@ -120,7 +121,7 @@ function addCells(histogram: Int32Array, C: number, counts: Int32Array, offset: 
  * paired and the random draws are paid for once. Counting a histogram of (truth, prediction) cells
  * and folding it into counters afterwards keeps the per-image work to one increment per strategy.
  */
-export function tallyOutcomes(partition: Partition, truth: Int32Array, predictions: readonly Int32Array[], numClasses: number, replicates: number, seed: number): OutcomeTallies[] {
+export function tallyOutcomes(partition: Partition, truth: Int32Array, predictions: readonly Int32Array[], numClasses: number, replicates: number, seed: number, memo?: TallyMemo): OutcomeTallies[] {
   const C = numClasses;
   const stride = 3 * C;
   const numGroups = partition.groups.length;
@@ -140,6 +141,12 @@ export function tallyOutcomes(partition: Partition, truth: Int32Array, predictio
       addCells(histogram, C, tally.observed, g * stride);
     });
   });
+  // Repeated tallies of the same images (the prompt lab) move the memo's counts instead of drawing again.
+  const memoised = memo?.resampled(partition, cellOf, C, replicates, seed);
+  if (memoised) {
+    memoised.forEach((resampled, s) => tallies[s].resampled.set(resampled));
+    return tallies;
+  }
   const strata = partition.groups.map((group) => group.members);
   forEachStratifiedResample(strata, replicates, seed, (b, g, drawn) => {
     for (let s = 0; s < tallies.length; s++) {

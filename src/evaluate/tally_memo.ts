@@ -1,0 +1,111 @@
+// Bootstrap tallies of the same images, again and again (the prompt lab re-audits after every edit): the draws of a
+// partition's resamples depend only on its groups and the seed, so they are drawn once and kept as multiplicities
+// (how often each image is drawn in each replicate); a new set of predictions then moves only the counts of the
+// images whose (truth, prediction) cell changed since the last tally. The counts are the same integers
+// tallyOutcomes gets from the draws themselves.
+import { forEachStratifiedResample } from './bootstrap.js';
+import type { Partition } from './groups.js';
+
+/** Multiplicities of one partition's resamples, and the last tally of each strategy slot to move from. */
+interface PartitionDraws {
+  readonly groupOf: Int32Array;
+  readonly numGroups: number;
+  readonly replicates: number;
+  /** weights[i · replicates + b]: how often image i is drawn in replicate b (within its group). */
+  readonly weights: Uint8Array;
+  readonly last: ({ readonly cells: Int32Array; readonly numClasses: number; readonly resampled: Int32Array } | undefined)[];
+}
+
+/** Adds `sign` × image i's multiplicities to the counters of its cell, in every replicate. */
+function addImage(draws: PartitionDraws, i: number, cell: number, sign: number, C: number, out: Int32Array): void {
+  const { replicates, weights, numGroups } = draws;
+  const stride = 3 * C;
+  const t = Math.floor(cell / C) - 1;
+  const p = cell % C;
+  const g = draws.groupOf[i];
+  const base = i * replicates;
+  for (let b = 0; b < replicates; b++) {
+    const w = weights[base + b];
+    if (w === 0) continue;
+    const offset = (b * numGroups + g) * stride;
+    out[offset + p] += sign * w;
+    if (t < 0) continue;
+    out[offset + C + t] += sign * w;
+    if (p === t) out[offset + 2 * C + t] += sign * w;
+  }
+}
+
+const sameGroups = (a: Int32Array, b: Int32Array) => a.length === b.length && a.every((g, i) => g === b[i]);
+
+export class TallyMemo {
+  private readonly partitions = new Map<string, PartitionDraws | null>();
+  private bytes = 0;
+
+  /** `maxBytes`: multiplicities kept at most (one byte per image and replicate and partition). */
+  constructor(private readonly maxBytes = 256 * 2 ** 20) {}
+
+  private draws(partition: Partition, replicates: number, seed: number): PartitionDraws | null {
+    const key = `${partition.name}\u0000${replicates}\u0000${seed}`;
+    const known = this.partitions.get(key);
+    if (known !== undefined && (known === null || sameGroups(known.groupOf, partition.groupOf))) return known;
+    if (known) this.bytes -= known.weights.length;
+    const n = partition.groupOf.length;
+    let draws: PartitionDraws | null = null;
+    if (this.bytes + n * replicates <= this.maxBytes) {
+      const weights = new Uint8Array(n * replicates);
+      let overflow = false;
+      forEachStratifiedResample(partition.groups.map((g) => g.members), replicates, seed, (b, _g, drawn) => {
+        for (let k = 0; k < drawn.length; k++) {
+          const at = drawn[k] * replicates + b;
+          if (weights[at] === 255) overflow = true;
+          else weights[at] += 1;
+        }
+      });
+      // An image drawn 255 times in one replicate (groups of thousands, vanishingly rare): no memo for it.
+      if (!overflow) draws = { groupOf: partition.groupOf, numGroups: partition.groups.length, replicates, weights, last: [] };
+    }
+    this.partitions.set(key, draws);
+    if (draws) this.bytes += draws.weights.length;
+    return draws;
+  }
+
+  /**
+   * The resampled counters ([replicate][group][3C], as OutcomeTallies.resampled) of each strategy's cells
+   * ((truth + 1)·C + predicted per image), or null when this partition is not memoised (tally it directly).
+   */
+  resampled(partition: Partition, cellsOf: readonly Int32Array[], numClasses: number, replicates: number, seed: number): Int32Array[] | null {
+    if (replicates === 0) return null;
+    const draws = this.draws(partition, replicates, seed);
+    if (!draws) return null;
+    const size = replicates * draws.numGroups * 3 * numClasses;
+    const inPartition = draws.groupOf.reduce((n, g) => n + (g >= 0 ? 1 : 0), 0);
+    const done: { cells: Int32Array; numClasses: number; resampled: Int32Array }[] = [];
+    return cellsOf.map((cells, s) => {
+      // Moving from the tally with the fewest changed images (another strategy's often differs least); from
+      // nothing when more than half changed, which costs one pass instead of two per changed image.
+      let reference: (typeof done)[number] | undefined;
+      let fewest = Math.floor(inPartition / 2);
+      for (const candidate of [...done, ...draws.last]) {
+        if (!candidate || candidate.numClasses !== numClasses || candidate.cells.length !== cells.length) continue;
+        let changed = 0;
+        for (let i = 0; i < cells.length && changed < fewest; i++) if (draws.groupOf[i] >= 0 && candidate.cells[i] !== cells[i]) changed++;
+        if (changed < fewest) {
+          fewest = changed;
+          reference = candidate;
+        }
+      }
+      const out = reference ? reference.resampled.slice() : new Int32Array(size);
+      for (let i = 0; i < cells.length; i++) {
+        if (draws.groupOf[i] < 0) continue;
+        if (!reference) addImage(draws, i, cells[i], 1, numClasses, out);
+        else if (reference.cells[i] !== cells[i]) {
+          addImage(draws, i, reference.cells[i], -1, numClasses, out);
+          addImage(draws, i, cells[i], 1, numClasses, out);
+        }
+      }
+      done.push({ cells, numClasses, resampled: out });
+      draws.last[s] = { cells, numClasses, resampled: out };
+      return out;
+    });
+  }
+}

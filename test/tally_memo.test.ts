@@ -1,0 +1,34 @@
+// TallyMemo (the prompt lab's bootstrap): tallies that move the kept draws' counts equal tallyOutcomes' own draws.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Mulberry32 } from '../src/evaluate/bootstrap.js';
+import { partitionByAttribute, tallyOutcomes, wholePopulation } from '../src/evaluate/groups.js';
+import { TallyMemo } from '../src/evaluate/tally_memo.js';
+
+test('memoised bootstrap tallies equal fresh ones over successive edits, class count changes and new partitions', () => {
+  const random = new Mulberry32(7);
+  const n = 500;
+  const values = Array.from({ length: n }, (_, i) => (i % 7 === 0 ? null : ['a', 'b', 'c'][Math.floor(random.next() * 3)]));
+  const memo = new TallyMemo();
+  let C = 4;
+  let truth = Int32Array.from({ length: n }, () => Math.floor(random.next() * (C + 1)) - 1);
+  let predictions = [0, 1, 2].map(() => Int32Array.from({ length: n }, () => Math.floor(random.next() * C)));
+  for (let edit = 0; edit < 8; edit++) {
+    if (edit === 5) {
+      // A class added: every cell code changes.
+      C = 5;
+      truth = Int32Array.from(truth, (t) => (t >= 0 && random.next() < 0.2 ? 4 : t));
+    }
+    // A few predictions move; one strategy changes a lot.
+    predictions = predictions.map((p, s) => Int32Array.from(p, (c) => (random.next() < (s === 2 ? 0.7 : 0.05) ? Math.floor(random.next() * C) : Math.min(c, C - 1))));
+    for (const partition of [wholePopulation(n), partitionByAttribute('g', values)]) {
+      const fresh = tallyOutcomes(partition, truth, predictions, C, 50, 3);
+      const memoised = tallyOutcomes(partition, truth, predictions, C, 50, 3, memo);
+      assert.deepEqual(memoised, fresh, `edit ${edit}, partition ${partition.name}`);
+    }
+  }
+  // Another seed or replicate count is another set of draws.
+  const partition = partitionByAttribute('g', values);
+  assert.deepEqual(tallyOutcomes(partition, truth, predictions, C, 40, 9, memo), tallyOutcomes(partition, truth, predictions, C, 40, 9));
+  assert.deepEqual(tallyOutcomes(partition, truth, predictions, C, 0, 9, memo), tallyOutcomes(partition, truth, predictions, C, 0, 9));
+});

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ImageEntry, SkippedEntry } from './input/images.js';
-import { listImageSource, type ImagesInput } from './input/image_sources.js';
+import { listImageSource, type ImagesInput, type SourceListing } from './input/image_sources.js';
 import { attachedLabelMatch, labelIndices, matchLabelFile, readLabelMap, type DuplicateLabelPolicy, type LabelMatch } from './input/labels.js';
 import { checkPromptsAfterTruncation, loadSpec, promptCounts, type Spec } from './input/spec.js';
 import { ClipModel, type ModelOptions, type ModelSource } from './encode/model.js';
@@ -39,8 +39,10 @@ export interface RunOptions extends ModelOptions {
   readonly batchSize?: number;
   /** Embedding cache file (default: ~/.cache/zeroshot/embeddings.sqlite); false: no cache. */
   readonly cache?: string | false;
-  /** Threads that decode and preprocess images while the model runs (0: the main thread). */
+  /** Threads that decode and preprocess images while the model runs (0: the main thread; default: cores − 1, at least 1). */
   readonly preprocessWorkers?: number;
+  /** Read and hash every image, even those whose content hash the cache remembers by path, size, mtime and inode. */
+  readonly rehash?: boolean;
   /** PIL's MAX_IMAGE_PIXELS: larger images warn, twice as large are refused (default 89,478,485; Infinity: none). */
   readonly maxImagePixels?: number;
   /** Keep the first `dim` coordinates of every embedding, renormalised (Matryoshka models such as jina-clip v2). */
@@ -51,6 +53,8 @@ export interface RunOptions extends ModelOptions {
   readonly audit?: Partial<AuditOptions>;
   /** Best classes kept per image and strategy (predictions.csv's top-N columns; at least 5 for top-5 accuracy). */
   readonly topKPredictions?: number;
+  /** The images, already listed, in place of listing `images` (collect: the plan's, whose folder need not be there). */
+  readonly listing?: SourceListing;
   /** Where the image embeddings come from: the vision tower (embedImages) by default; `collect` gives the shards'. */
   readonly imageEmbedder?: (images: readonly ImageEntry[], options: ImageEmbeddingOptions, scope: ImageScope) => Promise<EmbeddedImages>;
 }
@@ -93,6 +97,9 @@ export interface RunCounts {
   readonly encoded: number;
   /** Embedded images with the same content as an earlier file of the folder (copies): encoded once for all. */
   readonly shared_content: number;
+  /** Files read to hash their content, and files whose hash the cache remembered by their unchanged stamp (not read). */
+  readonly hashes_read: number;
+  readonly hashes_remembered: number;
   readonly failed: number;
   readonly labelled: number;
   /** Embedded images without a label (left out of the metrics). */
@@ -109,7 +116,8 @@ export interface RunCounts {
 
 export interface RunResult {
   readonly version: string;
-  readonly model: ModelSource & { readonly threads: number; readonly family: string; readonly variant: string };
+  /** `device`: cpu or cuda (absent: cpu). */
+  readonly model: ModelSource & { readonly threads: number; readonly device?: string; readonly family: string; readonly variant: string };
   readonly spec: Spec;
   readonly strategies: readonly Strategy[];
   /** Keys (paths relative to the images folder) of the images that were embedded, in order. */
@@ -156,6 +164,8 @@ export interface RunResult {
   readonly counts: RunCounts;
   readonly timings: Record<string, number>;
   readonly batchSize: number;
+  /** Threads that decoded and preprocessed the images (0: the main thread); absent where no image was preprocessed here. */
+  readonly preprocessWorkers?: number;
   /** Cache file and this run's hits and misses; null without a cache. */
   readonly cache: (CacheSessionStats & { readonly path: string; readonly model_fp: string; readonly preprocess_fp: string }) | null;
 }
@@ -219,10 +229,10 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
   // Tars and file lists bring label rows of their own (.cls/.json members, other columns): they label the run when a
   // label column or groups are asked for without a labels CSV. Only those columns' values are kept.
   const attachedLabels = !options.labels && (options.labelColumn !== undefined || !!options.groups?.length);
-  const listing = await listImageSource(options.images, {
+  const listing = options.listing ?? (await listImageSource(options.images, {
     imageColumn: options.imageColumn,
     columns: attachedLabels ? [options.labelColumn ?? 'label', ...(options.groups ?? [])] : [],
-  });
+  }));
   const classes = spec.classes.map((c) => c.name);
 
   // Labels are checked before the model loads, so a bad column or value fails in a second, not after encoding.
@@ -290,6 +300,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       batchSize,
       cache: cache && { store: cache, scope: { modelFp, preprocessFp } },
       onProgress: hooks.onProgress,
+      rehash: options.rehash,
       // Images read with a warning (e.g. PIL's DecompressionBombWarning): kept, said, and listed in run.json.
       onImageWarning: (image, warning) => {
         imageWarnings.push({ image, warning });
@@ -327,7 +338,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
 
     const result: RunResult = {
       version: VERSION,
-      model: { ...model.source, threads: model.threads, family: model.family.family, variant: model.family.variant },
+      model: { ...model.source, threads: model.threads, device: model.device, family: model.family.family, variant: model.family.variant },
       spec,
       strategies,
       imageKeys: images.keys,
@@ -359,6 +370,8 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
         cache_hits: images.cacheHits,
         encoded: images.encoded,
         shared_content: images.sharedContent,
+        hashes_read: images.hashesRead,
+        hashes_remembered: images.hashesRemembered,
         failed: images.failures.length,
         labelled,
         unlabelled: labelRows ? images.keys.length - labelled : 0,
@@ -369,6 +382,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       },
       timings,
       batchSize,
+      preprocessWorkers: preprocessor.workers,
       cache: cache && { path: cache.path, model_fp: modelFp, preprocess_fp: preprocessFp, ...cache.stats() },
     };
     if (images.keys.length === 0) {

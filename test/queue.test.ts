@@ -262,3 +262,14 @@ test('PostgreSQL unreachable mid-run: the job fails with an error naming the sto
   await assertOneRowPerImage(store);
   assert.deepEqual(await collect(plan, store, join(dir, 'collected')), golden);
 });
+
+test('SIGTERM: the worker takes no new shard, finishes the running one and exits 0; the other shards stay queued', async () => {
+  const { queue, store } = await enqueued('term', 'folder');
+  const worker = startWorker(queue, store);
+  await worker.waitFor(/shard \d+ of plan \w+: started/);
+  worker.child.kill('SIGTERM');
+  assert.deepEqual(await worker.exited, { code: 0, signal: null }, worker.log());
+  assert.match(worker.log(), /SIGTERM: taking no new shard, finishing the running one/);
+  assert.equal(worker.log().match(/images embedded/g)?.length, 1, worker.log());
+  assert.deepEqual(await jobCounts(queue), { waiting: SHARDS - 1, active: 0, delayed: 0, prioritized: 0, completed: 1, failed: 0 });
+});

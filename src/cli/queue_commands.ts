@@ -27,6 +27,7 @@ interface WorkerFlags {
   threads: number;
   preprocessReference?: 'original' | 'transformers';
   batchSize: number;
+  workers?: number;
   cache?: string | false;
   quiet?: boolean;
 }
@@ -84,7 +85,7 @@ export function addQueueCommands(program: Command, helpers: QueueCommandHelpers)
       .command('worker')
       .description('embed the shards queued by `zeroshot enqueue` into a shared store, one job after another, until stopped (SIGINT/SIGTERM: finishes the running shard)')
       .addOption(redisOption())
-      .requiredOption('--store <folder|url>', 'where shards go, the same for every worker and collect: a shared folder (one plan per folder) or postgres://… (default: $ZEROSHOT_STORE)', process.env.ZEROSHOT_STORE)
+      .addOption(new Option('--store <folder|url>', 'where shards go, the same for every worker and collect: a shared folder (one plan per folder) or postgres://…').env('ZEROSHOT_STORE').makeOptionMandatory())
       .option('--queue <name>', 'queue name, as given to enqueue', DEFAULT_QUEUE)
       .option('--concurrency <n>', 'shards embedded at once, each in its own process', positiveInt('--concurrency'), 1)
       .option('--lock-duration <ms>', "a job's lock: another worker takes the shard over when this worker stops renewing it for this long", positiveInt('--lock-duration'), 30_000)
@@ -94,6 +95,7 @@ export function addQueueCommands(program: Command, helpers: QueueCommandHelpers)
       .option('--images <dir>', "the images folder on this machine (default: each plan's)")
       .option('--model <id|folder>', "model (default: each plan's)")
       .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size'), 32)
+      .option('--workers <n>', 'image decoding and preprocessing threads of each shard (default: cores − 1, at least 1)', positiveInt('--workers'))
       .option('--cache <file>', 'embedding cache on this machine (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
       .option('--no-cache', 'do not read or write the embedding cache')
       .option('-q, --quiet', 'log only failures and errors'),
@@ -112,9 +114,11 @@ export function addQueueCommands(program: Command, helpers: QueueCommandHelpers)
         threads: flags.threads,
         preprocessReference: flags.preprocessReference,
         batchSize: flags.batchSize,
+        preprocessWorkers: flags.workers,
         cache: flags.cache,
       },
     };
+    const lastSaid = new Map<string, number>();
     const worker = await startShardWorker({
       redisUrl: flags.redis,
       queueName: flags.queue,
@@ -126,7 +130,12 @@ export function addQueueCommands(program: Command, helpers: QueueCommandHelpers)
       processor: PROCESSOR,
       processorEnv: processorEnvironment(settings),
       onEvent: (event) => {
-        if (!flags.quiet || event.kind === 'failed' || event.kind === 'error') log(`worker: ${describe(event)}`);
+        if (flags.quiet && event.kind !== 'failed' && event.kind !== 'error') return;
+        const line = `worker: ${describe(event)}`;
+        // While Redis is away every connection reports each reconnection attempt: one line per error per 10 s.
+        if (event.kind === 'error' && Date.now() - (lastSaid.get(line) ?? -Infinity) < 10_000) return;
+        lastSaid.set(line, Date.now());
+        log(line);
       },
     });
     let signals = 0;

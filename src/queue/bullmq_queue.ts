@@ -71,13 +71,17 @@ async function connectRedis(url: string, name: string): Promise<Redis> {
   }
   if (protocol !== 'redis:' && protocol !== 'rediss:') throw new Error(`--redis ${urlLabel(url)}: give a redis:// or rediss:// URL`);
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: null, connectionName: name, retryStrategy: (times) => Math.min(times * 200, 5000) });
+  // The socket's own error (ECONNREFUSED, ENOTFOUND, …) says more than the rejection ("Connection is closed").
+  // Later ones reach the worker through BullMQ's 'error' event; without a listener ioredis would print each.
+  let socketError: unknown;
+  redis.on('error', (error: unknown) => (socketError ??= error));
   try {
     await redis.connect();
     await redis.ping();
     return redis;
   } catch (error) {
     redis.disconnect();
-    throw new Error(`cannot reach Redis at ${urlLabel(url)} (${messageOf(error)}); is redis-server running there, and is --redis right?`);
+    throw new Error(`cannot reach Redis at ${urlLabel(url)} (${messageOf(socketError ?? error)}); is redis-server running there, and is --redis right?`);
   }
 }
 
@@ -107,6 +111,8 @@ export async function enqueuePlan(redisUrl: string, plan: ShardPlan, options: En
   checkQueueName(queueName);
   const connection = await connectRedis(redisUrl, 'zeroshot-enqueue');
   const queue = new Queue<ShardJobData, ShardJobResult>(queueName, { connection, prefix: PREFIX });
+  // Connection trouble rejects the calls below; BullMQ would print the event itself without a listener.
+  queue.on('error', () => {});
   try {
     await connection.set(planKey(queueName, plan.id), gzipSync(JSON.stringify(plan)), 'EX', KEEP_FAILED_SECONDS);
     const existing = await Promise.all(plan.shards.map((shard) => queue.getJob(shardJobId(plan.id, shard.index))));
@@ -221,7 +227,9 @@ export async function startShardWorker(options: ShardWorkerOptions): Promise<Sha
   });
   worker.on('stalled', (jobId) => emit({ kind: 'stalled', jobId }));
   worker.on('lockRenewalFailed', (jobIds) => jobIds.forEach((jobId) => emit({ kind: 'lock-lost', jobId })));
-  worker.on('error', (error) => emit({ kind: 'error', error: `${messageOf(error)} (Redis ${urlLabel(options.redisUrl)})` }));
+  const onError = (error: Error) => emit({ kind: 'error', error: `${messageOf(error)} (Redis ${urlLabel(options.redisUrl)})` });
+  worker.on('error', onError);
+  queue.on('error', onError);
 
   let stopping: Promise<void> | undefined;
   let emptyCheck: NodeJS.Timeout | undefined;
@@ -240,7 +248,7 @@ export async function startShardWorker(options: ShardWorkerOptions): Promise<Sha
         const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
         if (Object.values(counts).every((count) => count === 0)) void stop();
       } catch (error) {
-        emit({ kind: 'error', error: `${messageOf(error)} (Redis ${urlLabel(options.redisUrl)})` });
+        onError(error as Error);
       } finally {
         checking = false;
       }

@@ -12,6 +12,7 @@ import { openSqliteCache as openEmbeddingCache, type SqliteEmbeddingCache as Emb
 import { canonicalJson, fileStamp, fingerprint, hashFileContent, modelFingerprint, STAMP_SETTLE_MS } from '../src/encode/cache/fingerprint.js';
 import { npyFloat32Header } from '../src/encode/cache/npy.js';
 import { itemEmbedding, itemHash, WRITER_DIM, WRITER_SCOPE } from './helpers/cache_writer.js';
+import { checkPutAndGet, checkReadOnly } from './helpers/cache_contract.js';
 
 const WRITER_SCRIPT = fileURLToPath(new URL('./helpers/cache_writer.ts', import.meta.url));
 const SCOPE: ImageScope = { modelFp: 'a'.repeat(64), preprocessFp: 'b'.repeat(64) };
@@ -120,29 +121,9 @@ test('default cache path: $ZEROSHOT_CACHE, else $XDG_CACHE_HOME/zeroshot, else ~
   assert.match(defaultEmbeddingCachePath({}), /\/\.cache\/zeroshot\/embeddings\.sqlite$/);
 });
 
-test('images and texts: put, get back exact copies, count hits and misses', () => {
+test('images and texts: put, get back exact copies, count hits and misses', async () => {
   const path = join(scratch(), 'nested', 'folder', 'cache.sqlite');
-  const { cache, warnings } = open(path);
-  const images = imageEntries(40, 512);
-  cache.putImageEmbeddings(SCOPE, images.slice(0, 32));
-  cache.putTextEmbeddings('m', [{ text: 'a photo of a cat', embedding: Float32Array.of(1, -2.5, 3e-8) }]);
-
-  const got = cache.getImageEmbeddings(SCOPE, images.map((e) => e.contentHash));
-  got.slice(0, 32).forEach((embedding, i) => assert.deepEqual(embedding, images[i].embedding));
-  assert.deepEqual(got.slice(32), Array(8).fill(undefined));
-  // Another model or preprocessing: another key.
-  assert.equal(cache.getImageEmbeddings({ ...SCOPE, preprocessFp: 'other' }, [images[0].contentHash])[0], undefined);
-  assert.deepEqual(cache.getTextEmbeddings('m', ['a photo of a cat', 'a photo of a dog']), [Float32Array.of(1, -2.5, 3e-8), undefined]);
-  // Copies: changing what was returned changes nothing cached.
-  got[0]![0] = 42;
-  assert.deepEqual(cache.getImageEmbeddings(SCOPE, [images[0].contentHash])[0], images[0].embedding);
-
-  assert.deepEqual(cache.stats(), { image_hits: 33, image_misses: 9, text_hits: 1, text_misses: 1, writes_disabled: false });
-  cache.close();
-  const reopened = open(path).cache;
-  assert.deepEqual(reopened.getImageEmbeddings(SCOPE, [images[5].contentHash])[0], images[5].embedding);
-  reopened.close();
-  assert.deepEqual(warnings, []);
+  await checkPutAndGet(async (options) => open(path, options));
 });
 
 test('a renamed or copied image is a hit: the key is its content, not its path', async () => {
@@ -217,21 +198,10 @@ test('a location that cannot be created → null and one warning, not an error',
   assert.match(warnings[0], /cannot be used: '.*' is a folder, not a file/);
 });
 
-test('read-only: cached embeddings are used, nothing is written, no warning; a missing file → null + warning', () => {
+test('read-only: cached embeddings are used, nothing is written, no warning; a missing file → null + warning', async () => {
   const dir = scratch();
   const path = join(dir, 'cache.sqlite');
-  const images = imageEntries(3, 16);
-  const writer = open(path).cache;
-  writer.putImageEmbeddings(SCOPE, images.slice(0, 2));
-  writer.close();
-
-  const { cache, warnings } = open(path, { readOnly: true });
-  assert.equal(cache.stats().writes_disabled, true);
-  assert.deepEqual(cache.getImageEmbeddings(SCOPE, images.map((e) => e.contentHash)), [images[0].embedding, images[1].embedding, undefined]);
-  cache.putImageEmbeddings(SCOPE, images.slice(2));
-  cache.recordImagePaths(SCOPE, [{ contentHash: images[2].contentHash, path: 'x.jpg' }]);
-  cache.close();
-  assert.deepEqual(warnings, []);
+  await checkReadOnly(async (options) => open(path, options));
   assert.equal(cacheStats(path).models[0].images, 2);
 
   const missing: string[] = [];

@@ -98,7 +98,7 @@ test('zeroshot run: end to end on a folder, with bad files recorded and skipped'
 
   const runJson = JSON.parse(await readFile(join(out, 'run.json'), 'utf8'));
   assert.deepEqual(runJson.counts, {
-    found: 9, ignored_files: 1, embedded: 6, cache_hits: 0, encoded: 6, shared_content: 0, failed: 3, labelled: 5, unlabelled: 1, labels_without_image: 1,
+    found: 9, ignored_files: 1, embedded: 6, cache_hits: 0, encoded: 6, shared_content: 0, hashes_read: 9, hashes_remembered: 0, failed: 3, labelled: 5, unlabelled: 1, labels_without_image: 1,
     label_rows: 6, duplicate_label_rows: 0, skipped: 0,
   });
   assert.deepEqual(runJson.skipped, []);

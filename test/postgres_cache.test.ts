@@ -117,13 +117,29 @@ test('openCache takes a postgres:// URL; a repeated key in one lookup is answere
   assert.deepEqual(stats.models.map((m) => [m.label?.id, m.images, m.preprocessings[0].paths]), [['test-model', 1, 1]]);
 });
 
+test("files' content hashes are remembered by path and whole stamp, for every machine using the store", { skip }, async () => {
+  const url = await freshUrl();
+  const stamp = (path: string, mtimeNs: bigint) => ({ path, size: 10, mtimeNs, ctimeNs: mtimeNs, dev: 1n, ino: 2n });
+  const writer = (await opener(url)()).cache;
+  await writer.fileHashes!.set([
+    { file: stamp('/data/a.jpg', 1n), sha256: 'old' },
+    { file: stamp('/data/a.jpg', 5n), sha256: 'a'.repeat(64) },
+    { file: stamp('/data/b.jpg', 1n), sha256: 'b'.repeat(64) },
+  ]);
+  await writer.close();
+  const reader = (await opener(url)()).cache;
+  const got = await reader.fileHashes!.get([stamp('/data/a.jpg', 5n), stamp('/data/b.jpg', 2n), stamp('/data/c.jpg', 1n), stamp('/data/b.jpg', 1n)]);
+  assert.deepEqual(got, ['a'.repeat(64), undefined, undefined, 'b'.repeat(64)]);
+  await reader.close();
+});
+
 test('schema: created on first open (also by several processes at once), versioned in table meta', { skip }, async () => {
   const url = await freshUrl();
   const stores = await Promise.all([1, 2, 3].map(() => openPostgresStore(url)));
   await Promise.all(stores.map((store) => store.close()));
   assert.deepEqual(await sql(url, 'SELECT format, schema_version FROM meta'), [{ format: 'zeroshot-embedding-cache', schema_version: STORE_SCHEMA_VERSION }]);
   const tables = await sql<{ table_name: string }>(url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1");
-  assert.deepEqual(tables.map((t) => t.table_name), ['image_embeddings', 'image_paths', 'meta', 'models', 'shards', 'text_embeddings']);
+  assert.deepEqual(tables.map((t) => t.table_name), ['file_hashes', 'image_embeddings', 'image_paths', 'meta', 'models', 'shards', 'text_embeddings']);
   // Read-only on an empty database: nothing to use, nothing created.
   const empty = await freshUrl();
   const warnings: string[] = [];

@@ -13,6 +13,7 @@ import {
   type ModelLabel,
   type OpenCacheOptions,
 } from './embedding_cache.js';
+import { stampKey, type FileHashMemo } from './fingerprint.js';
 import { float32FromLittleEndian, float32ToLittleEndian } from './npy.js';
 import type { ShardPlan } from '../../shards/plan.js';
 import type { ShardMetadata } from '../../shards/shard_files.js';
@@ -52,6 +53,11 @@ const SCHEMA = `
     embedding BYTEA NOT NULL,              -- little-endian float32
     PRIMARY KEY (model_fp, text)
   );
+  CREATE TABLE file_hashes (              -- content hashes of model and image files, so a run need not re-read them
+    path   TEXT PRIMARY KEY,               -- absolute, as the machine that hashed it saw it
+    stamp  TEXT NOT NULL,                  -- fingerprint.ts stampKey: size, mtime and ctime in ns, device, inode
+    sha256 TEXT NOT NULL
+  );
   CREATE TABLE shards (                   -- a row is a committed shard: its done mark
     plan_id      TEXT NOT NULL,
     shard        INTEGER NOT NULL,
@@ -61,7 +67,7 @@ const SCHEMA = `
   );
   INSERT INTO meta (format, schema_version) VALUES ('${CACHE_FORMAT}', ${STORE_SCHEMA_VERSION});
 `;
-const TABLES = ['image_embeddings', 'image_paths', 'meta', 'models', 'shards', 'text_embeddings'];
+const TABLES = ['file_hashes', 'image_embeddings', 'image_paths', 'meta', 'models', 'shards', 'text_embeddings'];
 /** Serialises the first initialisation of a database between processes: pg_advisory_xact_lock's key ('ZSEC'). */
 const INIT_LOCK = 0x5a534543;
 /** Rows per INSERT: about 4 MB of parameters for 512-dim embeddings. */
@@ -331,13 +337,42 @@ export class PostgresStore implements EmbeddingCache, ShardStore {
     );
   }
 
+  /** Files' content hashes by path and stamp, shared by the machines: the same stamp on a shared file system is the same file. */
+  get fileHashes(): FileHashMemo {
+    return {
+      get: async (files) => {
+        const found = await this.lookup(files.map((file) => file.path), (client) =>
+          client.query<{ key: string; value: { stamp: string; sha256: string } }>(
+            "SELECT path AS key, json_build_object('stamp', stamp, 'sha256', sha256) AS value FROM file_hashes WHERE path = ANY($1::text[])",
+            [[...new Set(files.map((file) => file.path))]],
+          ),
+        );
+        return found.map((row, i) => (row?.stamp === stampKey(files[i]) ? row.sha256 : undefined));
+      },
+      set: async (entries) => {
+        // One row per path in a statement (the last stamp given wins): ON CONFLICT DO UPDATE may not touch a row twice.
+        const latest = sortedBy([...new Map(entries.map((e) => [e.file.path, e])).values()], (e) => e.file.path);
+        if (!latest.length) return;
+        await this.write(async (client) => {
+          for (const chunk of chunks(latest)) {
+            await client.query(
+              `INSERT INTO file_hashes (path, stamp, sha256) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+               ON CONFLICT (path) DO UPDATE SET stamp = excluded.stamp, sha256 = excluded.sha256`,
+              [chunk.map((e) => e.file.path), chunk.map((e) => stampKey(e.file)), chunk.map((e) => e.sha256)],
+            );
+          }
+        });
+      },
+    };
+  }
+
   async getImageEmbeddings(scope: ImageScope, contentHashes: readonly string[]): Promise<(Float32Array | undefined)[]> {
-    const found = await this.lookup(contentHashes, (client) =>
-      client.query<{ key: string; embedding: Buffer }>(
-        'SELECT content_hash AS key, embedding FROM image_embeddings WHERE model_fp = $1 AND preprocess_fp = $2 AND content_hash = ANY($3::text[])',
+    const found = (await this.lookup(contentHashes, (client) =>
+      client.query<{ key: string; value: Buffer }>(
+        'SELECT content_hash AS key, embedding AS value FROM image_embeddings WHERE model_fp = $1 AND preprocess_fp = $2 AND content_hash = ANY($3::text[])',
         [scope.modelFp, scope.preprocessFp, [...new Set(contentHashes)]],
       ),
-    );
+    )).map((bytes) => bytes && float32FromLittleEndian(bytes));
     const hits = found.filter(Boolean).length;
     this.session.image_hits += hits;
     this.session.image_misses += found.length - hits;
@@ -365,12 +400,12 @@ export class PostgresStore implements EmbeddingCache, ShardStore {
   }
 
   async getTextEmbeddings(modelFp: string, texts: readonly string[]): Promise<(Float32Array | undefined)[]> {
-    const found = await this.lookup(texts, (client) =>
-      client.query<{ key: string; embedding: Buffer }>(
-        'SELECT text AS key, embedding FROM text_embeddings WHERE model_fp = $1 AND text = ANY($2::text[])',
+    const found = (await this.lookup(texts, (client) =>
+      client.query<{ key: string; value: Buffer }>(
+        'SELECT text AS key, embedding AS value FROM text_embeddings WHERE model_fp = $1 AND text = ANY($2::text[])',
         [modelFp, [...new Set(texts)]],
       ),
-    );
+    )).map((bytes) => bytes && float32FromLittleEndian(bytes));
     const hits = found.filter(Boolean).length;
     this.session.text_hits += hits;
     this.session.text_misses += found.length - hits;
@@ -478,16 +513,13 @@ export class PostgresStore implements EmbeddingCache, ShardStore {
     }
   }
 
-  /** Each key's embedding, or undefined; all undefined once the cache is off. */
-  private async lookup(keys: readonly string[], select: (client: pg.PoolClient) => Promise<pg.QueryResult<{ key: string; embedding: Buffer }>>): Promise<(Float32Array | undefined)[]> {
+  /** The value of each key (`select` returns rows of key and value), or undefined; all undefined once the cache is off. */
+  private async lookup<V>(keys: readonly string[], select: (client: pg.PoolClient) => Promise<pg.QueryResult<{ key: string; value: V }>>): Promise<(V | undefined)[]> {
     if (this.state === 'off' || !keys.length) return keys.map(() => undefined);
     try {
-      const { rows } = await this.run('reading embeddings', select);
-      const byKey = new Map(rows.map((row) => [row.key, row.embedding]));
-      return keys.map((key) => {
-        const bytes = byKey.get(key);
-        return bytes ? float32FromLittleEndian(bytes) : undefined;
-      });
+      const { rows } = await this.run('reading the cache', select);
+      const byKey = new Map(rows.map((row) => [row.key, row.value]));
+      return keys.map((key) => byKey.get(key));
     } catch (error) {
       if (!(error instanceof StoreError) || !isStorageFailure(error.cause ?? error)) throw error;
       this.stop('off', `${error.message}; continuing without the cache`);

@@ -203,6 +203,30 @@ describe('WebDataset tars', () => {
     await assert.rejects(listImageSource(join(fixture.dir, 'junk.tar')), /no image members in '.*junk\.tar' \(0 other members; 'junk\.tar': the tar is damaged at its start \(Invalid tar header/);
   });
 
+  it('zeroshot plan over tars: each shard embedded from its members, collect labelled by the samples, as the folder run', async () => {
+    const plan = join(fixture.dir, 'tars-plan.json');
+    const model = ['--model', FIXTURE, '--offline', '--threads', '1'];
+    const planned = await zeroshot(['plan', join(fixture.dir, 'shards', '{00000..00001}.tar'), '--shard-size', '3', '--out', plan, ...model]);
+    assert.equal(planned.code, 0, planned.stderr);
+    const manifest = JSON.parse(await readFile(plan, 'utf8'));
+    assert.deepEqual(manifest.images_input, { kind: 'webdataset', spec: join(fixture.dir, 'shards', '{00000..00001}.tar') });
+    assert.equal(manifest.images_root, join(fixture.dir, 'shards'));
+    assert.equal(manifest.images[0], '00000.tar/s0.jpg');
+    for (const k of [0, 1, 2]) {
+      const embedded = await zeroshot(['embed', plan, '--shard', `${k}/3`, '--no-cache', '--batch-size', '4', ...model]);
+      assert.equal(embedded.code, 0, embedded.stderr);
+    }
+    const out = join(fixture.dir, 'out-collect');
+    const collected = await zeroshot(['collect', plan, '--label-column', 'cls', '--groups', 'gender', ...runFlags(fixture.spec, out)]);
+    assert.equal(collected.code, 0, collected.stderr);
+    assert.deepEqual(byFileName(await similarities(out)), await similarities(fixture.folderOut));
+    const rows = await predictions(out);
+    const folderRows = await predictions(fixture.folderOut);
+    assert.deepEqual(rows.map((r) => [r.label, r['group:gender'], r.sum]), folderRows.map((r) => [r.label, r['group:gender'], r.sum]));
+    const run = JSON.parse(await readFile(join(out, 'run.json'), 'utf8'));
+    assert.equal(run.images_input.kind, 'webdataset');
+  });
+
   it('lists samples as WebDataset groups them, and reads members in place', async () => {
     assert.deepEqual(sampleKeyOf('a/b/s01.seg.png'), { sample: 'a/b/s01', extension: 'seg.png' });
     assert.deepEqual(sampleKeyOf('./s01.JPG'), { sample: 's01', extension: 'jpg' });

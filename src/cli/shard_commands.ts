@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import type { RunOptions } from '../pipeline.js';
 import { readPlan, selectShard, shardsFolder, writePlan } from '../shards/plan.js';
-import { embedShard, planListing, planShards, shardEmbeddings } from '../shards/shard_run.js';
+import { collectListing, embedShard, planShards, shardEmbeddings } from '../shards/shard_run.js';
 import type { Device } from '../encode/model.js';
 import { defaultWorkerCount } from '../encode/image/preprocess.js';
 import { openShardStore } from '../shards/shard_store.js';
@@ -49,7 +49,7 @@ export function addShardCommands(program: Command, helpers: ShardCommandHelpers)
     program
       .command('plan')
       .description('cut a folder of images into shards for `zeroshot embed` on many machines (a manifest: sorted paths, shards, model)')
-      .argument('<images>', 'folder of images (searched recursively)')
+      .argument('<images>', "folder of images (searched recursively), WebDataset tars ('data/{00000..00099}.tar') or a list of files (.csv, .parquet)")
       .requiredOption('--shard-size <n>', 'images per shard', positiveInt('--shard-size'))
       .requiredOption('--out <plan.json>', 'manifest to write; the shard files go beside it, in PLAN.shards/'),
   ).action(async (images: string, flags: ModelFlags & { shardSize: number; out: string }) => {
@@ -64,7 +64,7 @@ export function addShardCommands(program: Command, helpers: ShardCommandHelpers)
       .description("embed one shard of a plan (a done shard is skipped, a partial one redone)")
       .argument('<plan>', 'manifest written by `zeroshot plan`')
       .option('--shard <K/N>', 'shard K (0-based) of N; default: $SLURM_ARRAY_TASK_ID or $JOB_COMPLETION_INDEX')
-      .option('--images <dir>', "the images folder on this machine (default: the plan's)")
+      .option('--images <dir>', "the images folder on this machine, for tars the folder holding them (default: the plan's)")
       .option('--model <id|folder>', "model (default: the plan's)")
       .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size'), 32)
       .option('--workers <n>', 'image decoding and preprocessing threads (default: cores − 1, at least 1)', positiveInt('--workers'), defaultWorkerCount())
@@ -99,7 +99,7 @@ export function addShardCommands(program: Command, helpers: ShardCommandHelpers)
         .command('collect')
         .description("score a plan's embedded shards and write the results folder, as `zeroshot run` on the same images would")
         .argument('<plan>', 'manifest written by `zeroshot plan`')
-        .option('--images <dir>', "where the images are on this machine, for the report's thumbnails (default: the plan's; collect itself reads no image)")
+        .option('--images <dir>', "where the images are on this machine, for the report's thumbnails (default: the plan's; collect itself reads no image); for tars or a list whose label rows label the run, their --images")
         .option('--model <id|folder>', "model, for the text embeddings (default: the plan's)")
         .option('--spec <name|file>', 'built-in spec or YAML/JSON file', 'fairface-race')
         .option('--store <folder|url>', "where the shards are: the folder or postgres://… given to `zeroshot worker --store` (default: the plan's shard files, PLAN.shards/)"),
@@ -112,7 +112,7 @@ export function addShardCommands(program: Command, helpers: ShardCommandHelpers)
       await runCommand(
         { ...flags, images: flags.images ?? plan.images_root, model: flags.model ?? plan.model.id },
         undefined,
-        { listing: planListing(plan, flags.images), imageEmbedder: shardEmbeddings(plan, planPath, store) },
+        { listing: await collectListing(plan, flags.images, !flags.labels && (flags.labelColumn !== undefined || !!flags.groups)), imageEmbedder: shardEmbeddings(plan, planPath, store) },
       );
     } finally {
       await store.close();

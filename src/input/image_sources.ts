@@ -17,7 +17,7 @@ export interface ImagesInput {
   readonly kind: ImagesInputKind;
   /** --images as given. */
   readonly spec: string;
-  /** The folder, the list, or the tars, as absolute paths (tars in key order). */
+  /** The folder, the list, or the tars, as absolute paths (tars in key order); empty where not listed (collect). */
   readonly files: readonly string[];
 }
 

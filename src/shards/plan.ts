@@ -5,6 +5,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { ImageScope, ModelLabel } from '../encode/cache/embedding_cache.js';
 import { fingerprint } from '../encode/cache/fingerprint.js';
 import type { ImageEntry, ImageListing } from '../input/images.js';
+import type { ImagesInputKind } from '../input/image_sources.js';
 
 export const PLAN_FORMAT = 'zeroshot-shard-plan';
 export const PLAN_VERSION = 1;
@@ -35,6 +36,11 @@ export interface ShardPlan {
    * Absent when every name is UTF-8.
    */
   readonly raw_names?: Readonly<Record<string, string>>;
+  /**
+   * WebDataset tars or a file list: the kind and `--images` with absolute paths (collect lists it again for the
+   * images' own label rows). Absent for a folder. Keys of tar members are `<tar>/<member>`, the tar under images_root.
+   */
+  readonly images_input?: { readonly kind: Exclude<ImagesInputKind, 'folder'>; readonly spec: string };
 }
 
 /**
@@ -48,6 +54,7 @@ export function makePlan(
   scope: ImageScope,
   shardSize: number,
   rawNames: ReadonlyMap<string, Uint8Array> = new Map(),
+  imagesInput?: ShardPlan['images_input'],
 ): ShardPlan {
   if (!Number.isInteger(shardSize) || shardSize < 1) throw new Error(`--shard-size ${shardSize}: give a whole number of images ≥ 1`);
   if (!keys.length) throw new Error(`--images '${imagesRoot}': no images to plan`);
@@ -58,7 +65,8 @@ export function makePlan(
     count: Math.min(shardSize, images.length - index * shardSize),
   }));
   const raw = rawNames.size ? { raw_names: Object.fromEntries([...rawNames].map(([key, bytes]) => [key, Buffer.from(bytes).toString('base64')])) } : {};
-  const body = { images_root: resolve(imagesRoot), model, model_fp: scope.modelFp, preprocess_fp: scope.preprocessFp, shard_size: shardSize, shards, images, ...raw };
+  const input = imagesInput ? { images_input: imagesInput } : {};
+  const body = { images_root: resolve(imagesRoot), model, model_fp: scope.modelFp, preprocess_fp: scope.preprocessFp, shard_size: shardSize, shards, images, ...raw, ...input };
   const head = { format: PLAN_FORMAT, version: PLAN_VERSION } as const;
   return { ...head, id: fingerprint({ ...head, ...body }), ...body };
 }

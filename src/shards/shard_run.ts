@@ -4,21 +4,23 @@ import { defaultEmbeddingCachePath, type ImageScope } from '../encode/cache/embe
 import { embedImages, type EmbeddedImages, type EmbeddingProgress, type ImageEmbeddingOptions, type ImageFailure } from '../encode/embed.js';
 import { createImagePreprocessor } from '../encode/image/preprocess.js';
 import { ClipModel, type ModelOptions } from '../encode/model.js';
-import { listImages, type ImageEntry } from '../input/images.js';
-import type { SourceListing } from '../input/image_sources.js';
+import type { ImageEntry } from '../input/images.js';
+import { absoluteImagesSpec, listImageSource, resolveTarMembers, type SourceListing } from '../input/image_sources.js';
 import { imageScope } from '../pipeline.js';
 import { makePlan, planEntries, rawNamesOf, shardsFolder, type ShardPlan, type ShardRange } from './plan.js';
 import { folderShardStore, type ShardStore } from './shard_store.js';
 
 /** Lists `images` and cuts it into shards; the model is loaded for its fingerprints (embed and collect check them). */
 export async function planShards(images: string, shardSize: number, modelOptions: ModelOptions): Promise<ShardPlan> {
-  const listing = await listImages(images);
+  const listing = await listImageSource(images);
+  const { kind } = listing.input;
+  const input = kind === 'folder' ? undefined : { kind, spec: await absoluteImagesSpec(images) };
   const model = await ClipModel.load(modelOptions);
   const preprocessor = createImagePreprocessor(model.family.preprocess, 0);
   try {
     const { id, revision, dtype } = model.source;
     const keys = listing.images.map((image) => image.key);
-    return makePlan(keys, listing.root, { id, revision, dtype }, await imageScope(model, preprocessor), shardSize, rawNamesOf(listing));
+    return makePlan(keys, listing.root, { id, revision, dtype }, await imageScope(model, preprocessor), shardSize, rawNamesOf(listing), input);
   } finally {
     await Promise.all([preprocessor.close(), model.dispose()]);
   }
@@ -60,7 +62,8 @@ export async function embedShard(plan: ShardPlan, options: EmbedShardOptions): P
   try {
     const scope = await imageScope(model, preprocessor, cache?.fileHashes);
     checkScope(plan, scope, options.planPath);
-    const entries = planEntries(plan, options.images ?? plan.images_root, options.shard);
+    const root = options.images ?? plan.images_root;
+    const entries = await resolveTarMembers(root, planEntries(plan, root, options.shard));
     const dim = (await model.imageEmbeddingDim()) ?? (await probedImageEmbeddingDim(model));
     const imageWarnings: { image: string; warning: string }[] = [];
     const images = await embedImages(entries, {
@@ -115,7 +118,18 @@ async function probedImageEmbeddingDim(model: ClipModel): Promise<number> {
  * folder, which need not be there: the shards hold the embeddings, and labels are matched by key.
  */
 export function planListing(plan: ShardPlan, root: string = plan.images_root): SourceListing {
-  return { root, images: planEntries(plan, root), ignored: 0, skipped: [], input: { kind: 'folder', spec: root, files: [root] } };
+  const input = plan.images_input ? { ...plan.images_input, files: [] } : { kind: 'folder' as const, spec: root, files: [root] };
+  return { root, images: planEntries(plan, root), ignored: 0, skipped: [], input };
+}
+
+/**
+ * collect's listing: the plan's (planListing), except that tars and file lists are listed again (`images`, default
+ * the plan's --images) when the run takes its labels from them (`attachedLabels`: --label-column or --groups without
+ * --labels), for their label rows: a tar's whole bytes are read once.
+ */
+export async function collectListing(plan: ShardPlan, images: string | undefined, attachedLabels: boolean): Promise<SourceListing> {
+  if (plan.images_input && attachedLabels) return listImageSource(images ?? plan.images_input.spec);
+  return planListing(plan, plan.images_input ? undefined : images);
 }
 
 /**

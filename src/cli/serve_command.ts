@@ -50,6 +50,7 @@ export function addServeCommand(program: Command, helpers: ServeCommandHelpers):
       modelCacheDir: flags.modelCache,
       offline: flags.offline,
       threads: given('threads') ? flags.threads : undefined,
+      device: given('device') ? flags.device : undefined,
       preprocessReference: given('preprocessReference') ? flags.preprocessReference : undefined,
       exifRotate: flags.exifRotate,
       logitScale: flags.logitScale,

@@ -35,7 +35,7 @@ import { changesFromSaved } from './changes.js';
 import { labSpecOfRun, resolveLabSpec, type ResolvedLabSpec } from './lab_spec.js';
 import { TextEmbeddingQueue } from './text_queue.js';
 
-export interface LabSessionOptions extends Pick<ModelOptions, 'modelCacheDir' | 'offline' | 'threads' | 'preprocessReference' | 'exifRotate' | 'logitScale' | 'logitBias'> {
+export interface LabSessionOptions extends Pick<ModelOptions, 'modelCacheDir' | 'offline' | 'threads' | 'device' | 'preprocessReference' | 'exifRotate' | 'logitScale' | 'logitBias'> {
   /** Embedding cache file (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite); false: none. */
   readonly cache?: string | false;
   /** Where save-as-run writes its folders (default: `<results>-lab` beside the results folder). */
@@ -159,6 +159,7 @@ export class LabSession {
         modelCacheDir: options.modelCacheDir,
         offline: options.offline,
         threads: options.threads ?? run.model.threads,
+        device: options.device ?? (run.model.device as ModelOptions['device']),
         preprocessReference: options.preprocessReference,
         exifRotate: options.exifRotate,
         // Learned values the run was given on the command line (its files do not hold them).
@@ -391,7 +392,7 @@ export class LabSession {
     const n = this.saved.table.keys.length;
     const result: RunResult = {
       version: VERSION,
-      model: { ...this.model.source, threads: this.model.threads, family: this.model.family.family, variant: this.model.family.variant },
+      model: { ...this.model.source, threads: this.model.threads, device: this.model.device, family: this.model.family.family, variant: this.model.family.variant },
       spec,
       strategies,
       imageKeys: this.saved.table.keys,
@@ -414,6 +415,8 @@ export class LabSession {
       counts: { ...run.counts, embedded: n, cache_hits: n, encoded: 0, shared_content: 0, labelled: entry.labelled, unlabelled: this.saved.labels ? n - entry.labelled : 0 },
       timings: { score_s: Number(((performance.now() - started) / 1000).toFixed(3)) },
       batchSize: run.batch_size,
+      // What the saved run decoded with: a run with the same flags on this machine says the same.
+      preprocessWorkers: run.preprocess_workers,
       cache: this.cache && { path: this.cache.path, model_fp: this.scope.modelFp, preprocess_fp: this.scope.preprocessFp, ...this.cache.stats() },
     };
     const folder = await this.freshFolderName(spec.name);

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'playwright-core';
 import type { MetricsFile } from '../src/report/result_files.js';
+import { History } from '../src/web/lab/history.js';
+import { LatestRequest } from '../src/web/lab/latest.js';
 import { resultsFolderDifferences } from './helpers/results_equality.js';
 
 const run = promisify(execFile);
@@ -189,7 +191,64 @@ describe('prompt lab in Chromium', () => {
     const differences = await resultsFolderDifferences(join(`${saved}-lab`, folder!), join(root, 'cli-removed'));
     assert.deepEqual(differences, []);
 
+    // A spec the server refuses (the labels name White, which is gone) leaves the numbers and says why; undo mends it.
+    const shownHash = await page.evaluate(() => document.body.dataset.specHash);
+    await page.click('#class-0-remove');
+    await page.waitForFunction(() => document.body.dataset.state === 'error', null, { timeout: 20_000 });
+    assert.match(await page.textContent('#notice') ?? '', /cannot be scored: .*'White'/);
+    assert.equal(await page.evaluate(() => document.body.dataset.specHash), shownHash);
+    await page.click('#undo');
+    await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 20_000 });
+    assert.equal(await page.isHidden('#notice'), true);
+
+    // A burst of edits: the numbers shown are the last spec's.
+    const burst = ['a photo of a black person', 'a portrait of a black person', 'a black face'];
+    const last = await scoredAfter(page, async () => {
+      for (const prompt of burst) {
+        await page.fill('#class-1-add', prompt);
+        await page.press('#class-1-add', 'Enter');
+      }
+    });
+    const analysed = last.metrics.groups!.prompts!.prompts.map((p) => p.prompt);
+    for (const prompt of [...burst, ADDED_PROMPT]) assert.ok(analysed.includes(prompt), prompt);
+
     assert.deepEqual(problems, []);
     await page.close();
+  });
+});
+
+describe('the lab page\'s request order and history', () => {
+  it('delivers only the newest answer, however late the older ones come', async () => {
+    const answers: string[] = [];
+    const busy: boolean[] = [];
+    const delays: Record<string, number> = { slow: 120, fast: 10, late: 60 };
+    const latest = new LatestRequest<string, string>({
+      delayMs: 5,
+      send: (request) => new Promise((resolve) => setTimeout(() => resolve(request), delays[request])),
+      onAnswer: (answer) => answers.push(answer),
+      onError: (error) => assert.fail(String(error)),
+      onBusy: (b) => busy.push(b),
+    });
+    const slow = latest.now('slow');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    latest.schedule('late');
+    latest.schedule('fast');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await slow;
+    assert.deepEqual(answers, ['fast']);
+    assert.equal(busy.at(-1), false);
+  });
+
+  it('undoes and redoes, drops the redo branch on a new edit, and skips no-op edits', () => {
+    const history = new History({ n: 0 });
+    assert.equal(history.push({ n: 0 }), false);
+    history.push({ n: 1 });
+    history.push({ n: 2 });
+    assert.deepEqual(history.undo(), { n: 1 });
+    assert.deepEqual(history.redo(), { n: 2 });
+    history.undo();
+    history.push({ n: 3 });
+    assert.equal(history.canRedo, false);
+    assert.deepEqual([history.undo(), history.undo(), history.undo()], [{ n: 1 }, { n: 0 }, null]);
   });
 });

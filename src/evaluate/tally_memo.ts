@@ -16,22 +16,55 @@ interface PartitionDraws {
   readonly last: ({ readonly cells: Int32Array; readonly numClasses: number; readonly resampled: Int32Array } | undefined)[];
 }
 
-/** Adds `sign` × image i's multiplicities to the counters of its cell, in every replicate. */
-function addImage(draws: PartitionDraws, i: number, cell: number, sign: number, C: number, out: Int32Array): void {
-  const { replicates, weights, numGroups } = draws;
-  const stride = 3 * C;
-  const t = Math.floor(cell / C) - 1;
-  const p = cell % C;
-  const g = draws.groupOf[i];
-  const base = i * replicates;
-  for (let b = 0; b < replicates; b++) {
-    const w = weights[base + b];
-    if (w === 0) continue;
-    const offset = (b * numGroups + g) * stride;
-    out[offset + p] += sign * w;
-    if (t < 0) continue;
-    out[offset + C + t] += sign * w;
-    if (p === t) out[offset + 2 * C + t] += sign * w;
+/** Accumulators (one per group and cell) folded into the counters at once, at most this many alive (4 bytes × replicates each). */
+const MAX_ACCUMULATORS = 2048;
+
+/**
+ * Adds `sign` × each listed image's multiplicities to the counters of its cell, in every replicate. The rows of
+ * images of one (group, cell) are summed first, a tight loop over replicates, then folded into the 3C counters.
+ */
+class CellRows {
+  private readonly rows = new Map<number, Int32Array>();
+  private readonly cells: number;
+
+  constructor(private readonly draws: PartitionDraws, private readonly C: number, private readonly out: Int32Array) {
+    this.cells = (C + 1) * C;
+  }
+
+  add(i: number, cell: number, sign: 1 | -1): void {
+    const { replicates, weights } = this.draws;
+    const key = this.draws.groupOf[i] * this.cells + cell;
+    let row = this.rows.get(key);
+    if (!row) {
+      if (this.rows.size >= MAX_ACCUMULATORS) this.fold();
+      this.rows.set(key, (row = new Int32Array(replicates)));
+    }
+    const base = i * replicates;
+    if (sign > 0) for (let b = 0; b < replicates; b++) row[b] += weights[base + b];
+    else for (let b = 0; b < replicates; b++) row[b] -= weights[base + b];
+  }
+
+  /** Moves the accumulated rows into the counters: predicted, support and hits of the cell's classes. */
+  fold(): void {
+    const { replicates, numGroups } = this.draws;
+    const { C, out } = this;
+    const stride = 3 * C;
+    for (const [key, row] of this.rows) {
+      const g = Math.floor(key / this.cells);
+      const cell = key % this.cells;
+      const t = Math.floor(cell / C) - 1;
+      const p = cell % C;
+      for (let b = 0; b < replicates; b++) {
+        const m = row[b];
+        if (m === 0) continue;
+        const offset = (b * numGroups + g) * stride;
+        out[offset + p] += m;
+        if (t < 0) continue;
+        out[offset + C + t] += m;
+        if (p === t) out[offset + 2 * C + t] += m;
+      }
+    }
+    this.rows.clear();
   }
 }
 
@@ -82,7 +115,7 @@ export class TallyMemo {
     const done: { cells: Int32Array; numClasses: number; resampled: Int32Array }[] = [];
     return cellsOf.map((cells, s) => {
       // Moving from the tally with the fewest changed images (another strategy's often differs least); from
-      // nothing when more than half changed, which costs one pass instead of two per changed image.
+      // nothing when more than half changed, which adds each image once instead of twice.
       let reference: (typeof done)[number] | undefined;
       let fewest = Math.floor(inPartition / 2);
       for (const candidate of [...done, ...draws.last]) {
@@ -95,14 +128,16 @@ export class TallyMemo {
         }
       }
       const out = reference ? reference.resampled.slice() : new Int32Array(size);
+      const rows = new CellRows(draws, numClasses, out);
       for (let i = 0; i < cells.length; i++) {
         if (draws.groupOf[i] < 0) continue;
-        if (!reference) addImage(draws, i, cells[i], 1, numClasses, out);
+        if (!reference) rows.add(i, cells[i], 1);
         else if (reference.cells[i] !== cells[i]) {
-          addImage(draws, i, reference.cells[i], -1, numClasses, out);
-          addImage(draws, i, cells[i], 1, numClasses, out);
+          rows.add(i, reference.cells[i], -1);
+          rows.add(i, cells[i], 1);
         }
       }
+      rows.fold();
       done.push({ cells, numClasses, resampled: out });
       draws.last[s] = { cells, numClasses, resampled: out };
       return out;

@@ -87,3 +87,22 @@ export { mcnemarExact, discordantPairs, type McNemarTest } from './evaluate/comp
 export { predictionAgreement, type Agreement } from './evaluate/compare/agreement.js';
 export { runSweep, type SweepOutcome, type SweepHooks } from './cli/sweep.js';
 export { parseSweepFile, readSweepFile, SweepFileError, type SweepPlan, type SweepCombination } from './cli/sweep_file.js';
+// Running on many machines: a plan of shards, one embed per shard into a store, collect scores them as run would.
+export {
+  makePlan,
+  readPlan,
+  writePlan,
+  checkPlan,
+  selectShard,
+  shardsFolder,
+  planEntries,
+  PLAN_FORMAT,
+  PLAN_VERSION,
+  type ShardPlan,
+  type ShardRange,
+} from './shards/plan.js';
+export { planShards, embedShard, shardEmbeddings, planListing, type EmbedShardOptions } from './shards/shard_run.js';
+export { folderShardStore, openShardStore, type ShardStore, type ShardOutput } from './shards/shard_store.js';
+export { readShard, shardFiles, SHARD_FORMAT, type ShardMetadata, type ShardDone } from './shards/shard_files.js';
+export { DEVICES, type Device } from './encode/model.js';
+export { defaultWorkerCount } from './encode/image/preprocess.js';

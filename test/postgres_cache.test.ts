@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,12 +29,20 @@ const SCOPE: ImageScope = { modelFp: 'c'.repeat(64), preprocessFp: 'd'.repeat(64
 const skip = postgresUnavailable();
 
 let server: TestPostgres;
+const scratchDirs: string[] = [];
 before(async () => {
   if (!skip) server = await testPostgres();
 });
 after(async () => {
   await server?.close();
+  await Promise.all(scratchDirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
+
+async function scratch(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'zs-pg-test-'));
+  scratchDirs.push(dir);
+  return dir;
+}
 
 /** A URL of a fresh database, with `password` in it (loopback trusts: any password is accepted). */
 async function freshUrl(password?: string): Promise<string> {
@@ -196,7 +204,7 @@ test('a shard committed twice, or by two workers at once, leaves one row per ima
   assert.deepEqual(stored.embeddings, a.embeddings);
 
   // The same as the folder store keeps it.
-  const folder = folderShardStore(await mkdtemp(join(tmpdir(), 'zs-pg-folder-')));
+  const folder = folderShardStore(await scratch());
   await folder.commit(plan, shard1);
   assert.deepEqual(await folder.read(plan, 1), await store.read(plan, 1));
 
@@ -271,7 +279,7 @@ test('connection errors name the server and the fix, never the password', { skip
 
 test('zeroshot run --cache postgres:// twice: the same outputs, the second from the store; cache stats and check', { skip }, async () => {
   const url = await freshUrl('s3cret-pw');
-  const dir = await mkdtemp(join(tmpdir(), 'zs-pg-run-'));
+  const dir = await scratch();
   const run = async (out: string) => {
     const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, 'run', '--images', IMAGES, '--model', MODEL, '--offline', '--cache', url, '--out', join(dir, out)]);
     const runJson = await readFile(join(dir, out, 'run.json'), 'utf8');

@@ -3,13 +3,23 @@
 // The test reaches it through a TCP relay on loopback, so `stop()` makes it unreachable mid-run (open connections
 // reset, new ones refused) and `start()` brings it back on the same port, without stopping a server others share.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 
-const BIN = '/usr/lib/postgresql/15/bin';
+/** Debian's newest installed PostgreSQL: /usr/lib/postgresql/<version>/bin, or undefined. */
+function postgresBin(): string | undefined {
+  let versions: string[];
+  try {
+    versions = readdirSync('/usr/lib/postgresql').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return undefined;
+  }
+  const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
+  return newest && join('/usr/lib/postgresql', newest, 'bin');
+}
 
 export interface TestPostgres {
   /** postgres://postgres@127.0.0.1:PORT/DB of a fresh database, through the relay. */
@@ -27,8 +37,7 @@ export interface TestPostgres {
 /** Why no test database can be had here (no $ZEROSHOT_TEST_POSTGRES and no Debian postgresql), else undefined. */
 export function postgresUnavailable(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.ZEROSHOT_TEST_POSTGRES) return undefined;
-  if (!existsSync(join(BIN, 'initdb'))) return `no ZEROSHOT_TEST_POSTGRES and no ${BIN}/initdb (apt-get install postgresql)`;
-  return undefined;
+  return postgresBin() ? undefined : 'no ZEROSHOT_TEST_POSTGRES and no /usr/lib/postgresql/*/bin (apt-get install postgresql)';
 }
 
 /** A fresh database for this test file; call close() in after(). */
@@ -87,8 +96,8 @@ function sharedServer(adminUrl: string): BackingServer {
 
 /** initdb + pg_ctl in a temporary folder, as the postgres user when this is root (initdb refuses root). */
 async function ownServer(): Promise<BackingServer> {
-  const reason = postgresUnavailable();
-  if (reason) throw new Error(reason);
+  const bin = postgresBin();
+  if (!bin) throw new Error(postgresUnavailable());
   const root = userInfo().uid === 0;
   const dir = mkdtempSync(join(tmpdir(), 'zs-pg-'));
   if (root) {
@@ -97,7 +106,7 @@ async function ownServer(): Promise<BackingServer> {
   }
   chmodSync(dir, 0o700);
   const run = (tool: string, args: string[]) => {
-    const command = root ? ['runuser', ['-u', 'postgres', '--', join(BIN, tool), ...args]] as const : [join(BIN, tool), args] as const;
+    const command = root ? ['runuser', ['-u', 'postgres', '--', join(bin, tool), ...args]] as const : [join(bin, tool), args] as const;
     execFileSync(command[0], command[1], { stdio: ['ignore', 'pipe', 'pipe'] });
   };
   const data = join(dir, 'data');
@@ -107,17 +116,25 @@ async function ownServer(): Promise<BackingServer> {
   const settings = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
   run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-w', '-o', settings, 'start']);
   const stopServer = () => {
-    spawnSync(root ? 'runuser' : join(BIN, 'pg_ctl'), [...(root ? ['-u', 'postgres', '--', join(BIN, 'pg_ctl')] : []), '-D', data, '-m', 'immediate', '-w', 'stop'], { stdio: 'ignore' });
+    spawnSync(root ? 'runuser' : join(bin, 'pg_ctl'), [...(root ? ['-u', 'postgres', '--', join(bin, 'pg_ctl')] : []), '-D', data, '-m', 'immediate', '-w', 'stop'], { stdio: 'ignore' });
     rmSync(dir, { recursive: true, force: true });
   };
-  // A test file that dies early must not leave a server behind.
+  // A test file that ends early (an error, the runner's SIGTERM or a Ctrl-C) must not leave a server behind.
+  const onSignal = (signal: NodeJS.Signals) => {
+    stopServer();
+    process.kill(process.pid, signal);
+  };
   process.once('exit', stopServer);
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
   return {
     host: '127.0.0.1',
     port,
     adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres`,
     stop: async () => {
       process.removeListener('exit', stopServer);
+      process.removeListener('SIGTERM', onSignal);
+      process.removeListener('SIGINT', onSignal);
       stopServer();
     },
   };

@@ -14,7 +14,8 @@ import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import sharp from 'sharp';
-import { postgresUnavailable, testPostgres, type TestPostgres } from './helpers/postgres_server.js';
+import { shardJobId, urlLabel } from '../src/queue/bullmq_queue.js';
+import { freePort, postgresUnavailable, testPostgres, type TestPostgres } from './helpers/postgres_server.js';
 import { startTestRedis, type TestRedis } from './helpers/redis_server.js';
 
 const execFileAsync = promisify(execFile);
@@ -272,4 +273,18 @@ test('SIGTERM: the worker takes no new shard, finishes the running one and exits
   assert.match(worker.log(), /SIGTERM: taking no new shard, finishing the running one/);
   assert.equal(worker.log().match(/images embedded/g)?.length, 1, worker.log());
   assert.deepEqual(await jobCounts(queue), { waiting: SHARDS - 1, active: 0, delayed: 0, prioritized: 0, completed: 1, failed: 0 });
+});
+
+test('job ids from the plan id and shard; URLs shown without their password; an unreachable Redis said in words', async () => {
+  assert.equal(shardJobId('0123456789abcdef0123', 7), '0123456789abcdef-7');
+  assert.equal(urlLabel('redis://user:secret@redis.internal:6380/2'), 'redis://user@redis.internal:6380/2');
+  assert.equal(urlLabel('redis://:secret@127.0.0.1:6379'), 'redis://127.0.0.1:6379');
+  const dir = await mkdtemp(join(tmpdir(), 'zs-queue-down-'));
+  const port = await freePort();
+  await assert.rejects(zeroshot(['worker', '--redis', `redis://:secret@127.0.0.1:${port}`, '--store', dir]), (error: { stderr: string }) => {
+    assert.match(error.stderr, new RegExp(`cannot reach Redis at redis://127\\.0\\.0\\.1:${port} \\(connect ECONNREFUSED`));
+    assert.doesNotMatch(error.stderr, /secret/);
+    return true;
+  });
+  await assert.rejects(zeroshot(['worker', '--redis', 'http://127.0.0.1:1', '--store', dir]), /give a redis:\/\/ or rediss:\/\/ URL/);
 });

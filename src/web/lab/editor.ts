@@ -109,9 +109,9 @@ function strategiesPart(spec: LabSpec, resolved: ScoredSpec | null, edit: (next:
     h('div', { className: 'choices' }, choices.map((name) => h('label', { className: 'choice' },
       h('input', { type: 'checkbox', id: `strategy-${name}`, checked: inUse.includes(name), on: { change: (e) => toggle(name, (e.target as HTMLInputElement).checked) } }),
       name))),
-    h('label', { className: 'choice' },
+    h('label', { className: 'choice', title: 'The strategies zeroshot run uses without --strategies (they follow the prompts per class)' },
       h('input', { type: 'checkbox', id: 'strategy-defaults', checked: spec.strategies === undefined, on: { change: (e) => edit(setStrategies(spec, (e.target as HTMLInputElement).checked ? null : inUse)) } }),
-      'the spec’s defaults (as zeroshot run without --strategies)'));
+      'the defaults'));
 }
 
 export function renderEditor(el: HTMLElement, input: EditorInput): void {
@@ -136,7 +136,7 @@ export function renderEditor(el: HTMLElement, input: EditorInput): void {
     spec.classes.map((_, k) => classPart(spec, k, onEdit)),
     adder('add-class', 'New class name', 'Add a class…', 'Add class', (name) => {
       const fresh = freshClassName(spec, name);
-      onEdit(addClass(spec, fresh, templated ? fresh : `a photo of ${fresh}`));
+      onEdit(addClass(spec, fresh, fresh));
     }),
     strategiesPart(spec, resolved, onEdit),
   ]);

@@ -170,7 +170,12 @@ async function start(): Promise<void> {
   }
   startState(session);
   byId('title').textContent = `Prompt lab · ${session.run.spec.name}`;
-  byId('subtitle').textContent = [session.run.model.id, `${int(session.images.count)} images`, `saved run of ${session.run.finished_at?.slice(0, 16).replace('T', ' ') ?? '?'} UTC`].join(' · ');
+  const { model } = session.run;
+  // A folder model's id is its path: its last part names it well enough here (the whole path on hover).
+  const subtitle = byId('subtitle');
+  subtitle.textContent = [model.kind === 'folder' ? (model.id.split(/[\\/]/).filter(Boolean).pop() ?? model.id) : model.id, `${int(session.images.count)} images`,
+    `saved run ${session.run.finished_at?.slice(0, 16).replace('T', ' ') ?? ''} UTC`].join(' · ');
+  subtitle.title = `${model.id} · ${model.dtype}`;
   drawEditor();
   byId('undo').addEventListener('click', undo);
   byId('redo').addEventListener('click', redo);

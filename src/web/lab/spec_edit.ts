@@ -30,7 +30,7 @@ function withEntries(spec: LabSpec, index: number, change: (entries: string[]) =
   });
 }
 
-/** A class with a name no other class has ("new class", "new class 2", …), and one entry. */
+/** A class with one entry (its first prompt, or its first name for the templates). */
 export function addClass(spec: LabSpec, name: string, firstEntry: string): LabSpec {
   const added: LabClass = isTemplated(spec) ? { name, names: [firstEntry || name] } : { name, prompts: firstEntry ? [firstEntry] : [] };
   return { ...spec, classes: [...spec.classes, added] };

@@ -292,6 +292,8 @@ test('zeroshot run --cache postgres:// twice: the same outputs, the second from 
   assert.deepEqual([first.run.counts.cache_hits, first.run.counts.encoded], [0, 14]);
   assert.deepEqual([second.run.counts.cache_hits, second.run.counts.encoded], [14, 0]);
   assert.equal(second.run.cache.image_hits, 14);
+  // The files' content hashes came from the store too: nothing was read again.
+  assert.deepEqual([second.run.counts.hashes_read, second.run.counts.hashes_remembered], [0, 14]);
   assert.equal(second.run.cache.text_misses, 0);
   assert.equal(second.run.cache.path, url.replace(':s3cret-pw', ''));
   for (const text of [first.output, first.runJson, second.output, second.runJson]) assert.ok(!text.includes('s3cret-pw'));

@@ -16,7 +16,7 @@ import { scriptWarning } from './encode/text/scripts.js';
 import { defaultStrategies, parseStrategy, type Strategy } from './score/strategies.js';
 import { classificationMetrics, type ClassificationMetrics } from './evaluate/classification.js';
 import { auditPredictions, type AuditOptions, type AuditResult, type ImageAttribute } from './evaluate/audit.js';
-import type { TallyMemo } from './evaluate/tally_memo.js';
+import type { AuditMemo } from './evaluate/audit_memo.js';
 
 export const VERSION: string = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version;
 
@@ -421,8 +421,8 @@ export interface EmbeddingsToScore {
   readonly learned?: ProbabilityScoring;
   readonly labels?: EmbeddingLabels;
   readonly audit?: Partial<AuditOptions>;
-  /** Bootstrap draws kept between scores of the same images (the prompt lab); the results are the same without. */
-  readonly tallyMemo?: TallyMemo;
+  /** What audits of the same images keep between them (the prompt lab's edits); the results are the same without. */
+  readonly auditMemo?: AuditMemo;
 }
 
 /** RunResult's scored part. */
@@ -476,7 +476,7 @@ export async function scoreEmbeddings(input: EmbeddingsToScore, onWarning?: (mes
       promptClass: spec.promptClass,
       prompts: spec.prompts,
       options: input.audit,
-      tallyMemo: input.tallyMemo,
+      memo: input.auditMemo,
     });
   }
   return { similarity, probabilities: probabilityMatrix, predictions, topClasses: scored.topClasses, topCount: scored.topCount, metrics, audit };

@@ -5,7 +5,7 @@ import { auditGroups, intersectPartitions, partitionByAttribute, tallyOutcomes, 
 import { auditProbes, type ProbeAudit, type ProbeGroupRates } from './probes.js';
 import { analysePrompts, compareStrategy, type PromptAnalysis, type StrategyComparisonRow } from './prompt_analysis.js';
 import { auditRankingBias, DEFAULT_RANKING_DEPTH, type RankingBiasAudit } from './ranking_bias.js';
-import type { TallyMemo } from './tally_memo.js';
+import type { AuditMemo } from './audit_memo.js';
 
 export interface AuditOptions {
   /** Bootstrap resamples per interval; 0 skips the intervals. */
@@ -46,8 +46,8 @@ export interface AuditInput {
   readonly promptClass: Int32Array;
   readonly prompts: readonly string[];
   readonly options?: Partial<AuditOptions>;
-  /** Bootstrap draws kept between audits of the same images (the prompt lab); the results are the same without. */
-  readonly tallyMemo?: TallyMemo;
+  /** What audits of the same images keep between them (the prompt lab): bootstrap draws, rankings; the same results without. */
+  readonly memo?: AuditMemo;
 }
 
 export interface AttributeAudit extends GroupAudit {
@@ -155,10 +155,10 @@ export function auditPredictions(input: AuditInput): AuditResult {
   const partitions = auditedPartitions(input.attributes, options.intersections);
   const names = [...input.predictions.keys()];
   const predictions = [...input.predictions.values()];
-  const populationTallies = tallyOutcomes(population, truth, predictions, C, options.bootstrap, options.seed, input.tallyMemo);
+  const populationTallies = tallyOutcomes(population, truth, predictions, C, options.bootstrap, options.seed, input.memo);
   const attributeAudits: AttributeAudit[][] = names.map(() => []);
   for (const partition of partitions) {
-    const tallies = tallyOutcomes(partition, truth, predictions, C, options.bootstrap, options.seed, input.tallyMemo);
+    const tallies = tallyOutcomes(partition, truth, predictions, C, options.bootstrap, options.seed, input.memo);
     predictions.forEach((predicted, s) => {
       const groups = auditGroups({ partition, tallies: tallies[s], truth, predicted, classes, probe, minGroupSize: options.minGroupSize });
       attributeAudits[s].push({ ...groups, probes: auditProbes(partition, tallies[s], classes, probe, options.minGroupSize) });
@@ -186,7 +186,7 @@ export function auditPredictions(input: AuditInput): AuditResult {
     ...(input.similarity
       ? {
           prompts: analysePrompts({ similarity: input.similarity, promptClass: input.promptClass, prompts: input.prompts, classes, truth, strategies: scoreLevelStrategies(input.predictions.keys()) }),
-          ranking_bias: auditRankingBias(input.similarity, input.prompts, input.promptClass, classes, partitions, options.rankingK),
+          ranking_bias: auditRankingBias(input.similarity, input.prompts, input.promptClass, classes, partitions, options.rankingK, input.memo),
         }
       : { prompts: null, prompts_omitted: input.similarityOmitted ?? 'no similarity matrix was given', ranking_bias: [] }),
   };

@@ -1,7 +1,7 @@
 import { argmaxRows } from '../score/strategies.js';
 import { classificationMetrics, confusionCells, DENSE_CONFUSION_MAX_CLASSES, type ConfusionCell } from './classification.js';
 import { forEachStratifiedResample, percentileInterval, type Interval } from './bootstrap.js';
-import type { TallyMemo } from './tally_memo.js';
+import type { AuditMemo } from './audit_memo.js';
 
 /** Images split by the value(s) of one attribute (e.g. gender) or of several at once (race × gender). */
 export interface Partition {
@@ -121,7 +121,7 @@ function addCells(histogram: Int32Array, C: number, counts: Int32Array, offset: 
  * paired and the random draws are paid for once. Counting a histogram of (truth, prediction) cells
  * and folding it into counters afterwards keeps the per-image work to one increment per strategy.
  */
-export function tallyOutcomes(partition: Partition, truth: Int32Array, predictions: readonly Int32Array[], numClasses: number, replicates: number, seed: number, memo?: TallyMemo): OutcomeTallies[] {
+export function tallyOutcomes(partition: Partition, truth: Int32Array, predictions: readonly Int32Array[], numClasses: number, replicates: number, seed: number, memo?: AuditMemo): OutcomeTallies[] {
   const C = numClasses;
   const stride = 3 * C;
   const numGroups = partition.groups.length;

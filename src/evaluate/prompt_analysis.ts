@@ -47,13 +47,15 @@ export function predictionsWithoutEachPrompt(similarity: ScoreMatrix, promptClas
   return Array.from(promptClass, (c, removed) => {
     const others = members[c].filter((j) => j !== removed);
     const rescored = others.length === 0 ? new Float64Array(rows).fill(-Infinity) : classScoreFromColumns(similarity, others, strategy);
-    return Int32Array.from(rescored, (score, i) => {
+    // A plain loop, not Int32Array.from with a callback: this runs images × prompts × strategies times.
+    const predicted = new Int32Array(rows);
+    for (let i = 0; i < rows; i++) {
       // The best of the classes other than c, with its score.
       const rival = best[i] === c ? runnerUp[i] : best[i];
-      if (rival < 0) return c;
-      const rivalScore = allPrompts[i * C + rival];
-      return score > rivalScore || (score === rivalScore && c < rival) ? c : rival;
-    });
+      const score = rescored[i];
+      predicted[i] = rival < 0 || score > allPrompts[i * C + rival] || (score === allPrompts[i * C + rival] && c < rival) ? c : rival;
+    }
+    return predicted;
   });
 }
 

@@ -1,4 +1,5 @@
 import type { ScoreMatrix } from '../score/similarity.js';
+import type { AuditMemo } from './audit_memo.js';
 import type { Partition } from './groups.js';
 
 /** The default ranking depth of MaxSkew@k and NDKL (Berg et al. 2022 evaluate at 1000). */
@@ -101,9 +102,12 @@ export function auditRankingBias(
   classes: readonly string[],
   partitions: readonly Partition[],
   rankingK: number = DEFAULT_RANKING_DEPTH,
+  /** Rankings kept from earlier audits of the same images (the prompt lab). */
+  memo?: AuditMemo,
 ): RankingBiasAudit[] {
   const everyImage = Int32Array.from({ length: similarity.rows }, (_, i) => i);
-  const rankings = prompts.map((_, j) => rankByPrompt(similarity, j, everyImage));
+  const rank = (j: number) => rankByPrompt(similarity, j, everyImage);
+  const rankings = prompts.map((prompt, j) => (memo ? memo.ranking(prompt, similarity.rows, () => rank(j)) : rank(j)));
   return partitions.map((partition): RankingBiasAudit => {
     const numGroups = partition.groups.length;
     const n = partition.groups.reduce((total, group) => total + group.members.length, 0);

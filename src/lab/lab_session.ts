@@ -10,7 +10,7 @@ import { openCache } from '../encode/cache/open_cache.js';
 import { createImagePreprocessor, type ImagePreprocessor } from '../encode/image/preprocess.js';
 import { ClipModel, type ModelOptions } from '../encode/model.js';
 import type { ImageAttribute } from '../evaluate/audit.js';
-import { TallyMemo } from '../evaluate/tally_memo.js';
+import { AuditMemo } from '../evaluate/audit_memo.js';
 import { listImages } from '../input/images.js';
 import { labelIndices } from '../input/labels.js';
 import { checkPromptsAfterTruncation } from '../input/spec.js';
@@ -105,8 +105,8 @@ function cellCounts(truth: Int32Array | null, predicted: Int32Array, numClasses:
 
 export class LabSession {
   private readonly scoredSpecs = new Map<string, ScoredSpecEntry>();
-  /** The bootstrap's draws over these images, drawn once: each edit moves only the counts of changed predictions. */
-  private readonly tallyMemo = new TallyMemo();
+  /** The audit's draws and rankings over these images, made once: each edit redoes only what it changed. */
+  private readonly auditMemo = new AuditMemo();
   private savedHash = '';
   private saveCounter = 0;
 
@@ -296,7 +296,7 @@ export class LabSession {
       learned: modelScoring(this.model).learned,
       labels,
       audit: { ...settings, bootstrap },
-      tallyMemo: this.tallyMemo,
+      auditMemo: this.auditMemo,
     });
     const metrics = metricsFile({ spec, metrics: scored.metrics, audit: scored.audit });
     const truth = labels?.truth ?? null;

@@ -1,8 +1,10 @@
-// Bootstrap tallies of the same images, again and again (the prompt lab re-audits after every edit): the draws of a
-// partition's resamples depend only on its groups and the seed, so they are drawn once and kept as multiplicities
-// (how often each image is drawn in each replicate); a new set of predictions then moves only the counts of the
-// images whose (truth, prediction) cell changed since the last tally. The counts are the same integers
-// tallyOutcomes gets from the draws themselves.
+// What audits of the same images, again and again (the prompt lab re-audits after every edit), can keep between
+// them, with results equal to an audit without it:
+// - the bootstrap's draws: a partition's resamples depend only on its groups and the seed, so they are drawn once
+//   and kept as multiplicities (how often each image is drawn in each replicate); a new set of predictions then
+//   moves only the counts of the images whose (truth, prediction) cell changed since the last tally, the same
+//   integers tallyOutcomes gets from the draws themselves;
+// - each prompt's ranking of the images (ranking bias): a prompt's scores of the same images do not change.
 import { forEachStratifiedResample } from './bootstrap.js';
 import type { Partition } from './groups.js';
 
@@ -70,12 +72,27 @@ class CellRows {
 
 const sameGroups = (a: Int32Array, b: Int32Array) => a.length === b.length && a.every((g, i) => g === b[i]);
 
-export class TallyMemo {
+/** Rankings kept at most (4 bytes per image each); the oldest go first. */
+const MAX_RANKINGS = 4096;
+
+export class AuditMemo {
   private readonly partitions = new Map<string, PartitionDraws | null>();
+  private readonly rankings = new Map<string, Int32Array>();
   private bytes = 0;
 
   /** `maxBytes`: multiplicities kept at most (one byte per image and replicate and partition). */
   constructor(private readonly maxBytes = 256 * 2 ** 20) {}
+
+  /** Images in descending order of `prompt`'s scores (rankByPrompt), over `rows` images: kept by prompt text. */
+  ranking(prompt: string, rows: number, rank: () => Int32Array): Int32Array {
+    const key = `${rows}\u0000${prompt}`;
+    let ranking = this.rankings.get(key);
+    if (!ranking) {
+      if (this.rankings.size >= MAX_RANKINGS) this.rankings.delete(this.rankings.keys().next().value!);
+      this.rankings.set(key, (ranking = rank()));
+    }
+    return ranking;
+  }
 
   private draws(partition: Partition, replicates: number, seed: number): PartitionDraws | null {
     const key = `${partition.name}\u0000${replicates}\u0000${seed}`;

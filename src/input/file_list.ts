@@ -82,7 +82,7 @@ export async function listFileList(path: string, options: FileListOptions = {}):
   const root = dirname(resolve(path));
   const read = extname(path).toLowerCase() === '.parquet' ? parquetRows(path) : csvRows(path);
   const images: ImageEntry[] = [];
-  const rowOfImage: LabelRow[] = [];
+  const rowOfImage: (LabelRow | null)[] = [];
   const skipped: SkippedEntry[] = [];
   const rowOfKey = new Map<string, number>();
   let otherColumns: string[] = [];
@@ -115,9 +115,11 @@ export async function listFileList(path: string, options: FileListOptions = {}):
       const earlier = rowOfKey.get(key);
       if (earlier !== undefined) return void skipped.push({ path: key, reason: `${where} names the file of row ${earlier} again (the first row is kept)` });
       rowOfKey.set(key, rowNumber);
+      images.push({ key, path: file });
+      // No row object where no label column is kept (a run labelled by a CSV, or not at all): a million lists rows.
+      if (!labelColumns.length) return void rowOfImage.push(null);
       const labels: Record<string, string> = Object.create(null);
       labelColumns.forEach((column, c) => (labels[column] = values[c]));
-      images.push({ key, path: file });
       rowOfImage.push(labels);
     },
   );

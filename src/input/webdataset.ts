@@ -126,11 +126,12 @@ async function listTar(shard: TarShard, columnNames: Set<string>, keep: Readonly
         out.ignored += 1;
         continue;
       }
-      sampleRow ??= Object.create(null) as Record<string, string>;
       for (const [column, value] of columns) {
         columnNames.add(column);
+        if (keep !== null && !keep.has(column)) continue;
+        sampleRow ??= Object.create(null) as Record<string, string>;
         // A member named for the column (`.cls`) wins over a `.json` field of that name, whatever their order.
-        if ((keep === null || keep.has(column)) && (parsed.extension !== 'json' || !(column in sampleRow))) sampleRow[column] = value;
+        if (parsed.extension !== 'json' || !(column in sampleRow)) sampleRow[column] = value;
       }
     }
   } catch (error) {

@@ -1,6 +1,7 @@
 // `zeroshot enqueue` and `zeroshot worker`: a plan's shards as jobs on a BullMQ queue in Redis, embedded by as many
 // workers as are running, into a shared store (a folder, or PostgreSQL); `zeroshot collect --store` scores them.
 import { Option, type Command } from 'commander';
+import type { Device } from '../encode/model.js';
 import { readPlan } from '../shards/plan.js';
 import { DEFAULT_QUEUE, enqueuePlan, startShardWorker, urlLabel, type ShardWorkerEvent } from '../queue/bullmq_queue.js';
 import { processorEnvironment, type ProcessorSettings } from '../queue/processor_settings.js';
@@ -24,10 +25,12 @@ interface WorkerFlags {
   modelCache?: string;
   offline?: boolean;
   dtype: string;
+  device: Device;
   threads: number;
   preprocessReference?: 'original' | 'transformers';
   batchSize: number;
   workers?: number;
+  rehash?: boolean;
   cache?: string | false;
   quiet?: boolean;
 }
@@ -98,6 +101,7 @@ export function addQueueCommands(program: Command, helpers: QueueCommandHelpers)
       .option('--workers <n>', 'image decoding and preprocessing threads of each shard (default: cores − 1, at least 1)', positiveInt('--workers'))
       .option('--cache <file>', 'embedding cache on this machine (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
       .option('--no-cache', 'do not read or write the embedding cache')
+      .option('--rehash', 'read and hash every image again, even those whose content hash the cache remembers')
       .option('-q, --quiet', 'log only failures and errors'),
     false,
   ).action(async (flags: WorkerFlags) => {
@@ -111,10 +115,12 @@ export function addQueueCommands(program: Command, helpers: QueueCommandHelpers)
         modelCacheDir: flags.modelCache,
         offline: flags.offline,
         dtype: flags.dtype,
+        device: flags.device,
         threads: flags.threads,
         preprocessReference: flags.preprocessReference,
         batchSize: flags.batchSize,
         preprocessWorkers: flags.workers,
+        rehash: flags.rehash,
         cache: flags.cache,
       },
     };

@@ -10,7 +10,7 @@ export interface ProcessorSettings {
   readonly images?: string;
   /** The model of every plan (default: each plan's own). */
   readonly model?: string;
-  readonly embed: Pick<EmbedShardOptions, 'modelCacheDir' | 'offline' | 'dtype' | 'threads' | 'preprocessReference' | 'batchSize' | 'preprocessWorkers' | 'cache'>;
+  readonly embed: Pick<EmbedShardOptions, 'modelCacheDir' | 'offline' | 'dtype' | 'device' | 'threads' | 'preprocessReference' | 'batchSize' | 'preprocessWorkers' | 'rehash' | 'cache'>;
 }
 
 const VARIABLE = 'ZEROSHOT_WORKER';

@@ -275,7 +275,7 @@ test('SIGTERM: the worker takes no new shard, finishes the running one and exits
   assert.deepEqual(await jobCounts(queue), { waiting: SHARDS - 1, active: 0, delayed: 0, prioritized: 0, completed: 1, failed: 0 });
 });
 
-test('job ids from the plan id and shard; URLs shown without their password; an unreachable Redis said in words', async () => {
+test('job ids from the plan id and shard; URLs shown without their password; an unreachable Redis said in words; --device cuda without CUDA refused at start', async () => {
   assert.equal(shardJobId('0123456789abcdef0123', 7), '0123456789abcdef-7');
   assert.equal(urlLabel('redis://user:secret@redis.internal:6380/2'), 'redis://user@redis.internal:6380/2');
   assert.equal(urlLabel('redis://:secret@127.0.0.1:6379'), 'redis://127.0.0.1:6379');
@@ -287,4 +287,6 @@ test('job ids from the plan id and shard; URLs shown without their password; an 
     return true;
   });
   await assert.rejects(zeroshot(['worker', '--redis', 'http://127.0.0.1:1', '--store', dir]), /give a redis:\/\/ or rediss:\/\/ URL/);
+  // No CUDA here: refused before taking any shard (and before reaching Redis).
+  await assert.rejects(zeroshot(['worker', '--redis', `redis://127.0.0.1:${port}`, '--store', dir, '--device', 'cuda']), /--device cuda: /);
 });

@@ -2,6 +2,7 @@
 // workers as are running, into a shared store (a folder, or PostgreSQL); `zeroshot collect --store` scores them.
 import { Option, type Command } from 'commander';
 import type { Device } from '../encode/model.js';
+import { cudaPreflightProblem, systemCudaEnvironment } from '../encode/cuda_check.js';
 import { readPlan } from '../shards/plan.js';
 import { DEFAULT_QUEUE, enqueuePlan, startShardWorker, urlLabel, type ShardWorkerEvent } from '../queue/bullmq_queue.js';
 import { processorEnvironment, type ProcessorSettings } from '../queue/processor_settings.js';
@@ -105,6 +106,9 @@ export function addQueueCommands(program: Command, helpers: QueueCommandHelpers)
       .option('-q, --quiet', 'log only failures and errors'),
     false,
   ).action(async (flags: WorkerFlags) => {
+    // Checked here, not by each shard: a worker without CUDA would otherwise fail every shard it takes.
+    const cudaProblem = flags.device === 'cuda' ? cudaPreflightProblem(systemCudaEnvironment()) : undefined;
+    if (cudaProblem) throw new Error(`--device cuda: ${cudaProblem}`);
     const settings: ProcessorSettings = {
       redis: flags.redis,
       queue: flags.queue,

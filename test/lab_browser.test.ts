@@ -215,6 +215,35 @@ describe('prompt lab in Chromium', () => {
     assert.deepEqual(problems, []);
     await page.close();
   });
+
+  it('switches to templates and back, as the spec parser fills them', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(url);
+    await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+    const templated = await scoredAfter(page, () => page.click('#use-templates'));
+    assert.equal(await page.inputValue('#template-0'), 'a photo of {article} {name}');
+    const prompts = templated.metrics.groups!.prompts!.prompts.map((p) => p.prompt);
+    assert.deepEqual(prompts.slice(0, 4), ['a photo of a White', 'a photo of a Black', 'a photo of a Latino_Hispanic', 'a photo of an East Asian']);
+    const two = await scoredAfter(page, async () => {
+      await page.fill('#add-template', 'a portrait of {article} {name} person');
+      await page.press('#add-template', 'Enter');
+    });
+    assert.equal(two.metrics.groups!.prompts!.prompts.length, 16);
+    // A template without {name} is the parser's error, said as it says it.
+    await page.fill('#template-1', 'a portrait');
+    await page.press('#template-1', 'Enter');
+    await page.waitForFunction(() => document.body.dataset.state === 'error', null, { timeout: 20_000 });
+    assert.match(await page.textContent('#notice') ?? '', /has no \{name\}/);
+    await page.click('#undo');
+    await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 20_000 });
+    // Written out, each class lists the prompts its templates made: the same scores.
+    await page.click('#use-prompts');
+    await page.waitForFunction(() => document.body.dataset.state === 'ready' && !!document.getElementById('class-0-prompt-1'), null, { timeout: 20_000 });
+    assert.equal(await page.inputValue('#class-0-prompt-1'), 'a portrait of a White person');
+    assert.equal(await page.$('#template-0'), null);
+    assert.deepEqual((await page.evaluate(() => (window as LabWindow).__zeroshotLab!)).metrics, two.metrics);
+    await page.close();
+  });
 });
 
 describe('the lab page\'s request order and history', () => {

@@ -97,9 +97,8 @@ async function checkout(pool: pg.Pool): Promise<pg.PoolClient & { done(broken?: 
 interface Address {
   /** The URL without password (or password-like query parameters), for run.json, `path`/`location` and messages. */
   readonly display: string;
-  /** host:port/database, for messages. */
-  readonly server: string;
   readonly host: string;
+  readonly port: string;
   readonly user: string;
   readonly database: string;
   readonly password: string;
@@ -112,17 +111,24 @@ function parseAddress(url: string): Address {
   } catch {
     throw new StoreError(`'${url.replace(/\/\/([^@/:]*):[^@/]*@/, '//$1@')}' is not a valid PostgreSQL URL; give postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`, false);
   }
-  const password = decodeURIComponent(parsed.password) || parsed.searchParams.get('password') || '';
+  const decode = (text: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      return text;
+    }
+  };
+  const password = decode(parsed.password) || parsed.searchParams.get('password') || '';
   const shown = new URL(parsed);
   shown.password = '';
   for (const key of [...shown.searchParams.keys()]) if (/pass|secret|key/i.test(key)) shown.searchParams.delete(key);
   const host = parsed.hostname || 'localhost';
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || decodeURIComponent(parsed.username) || 'postgres';
+  const database = decode(parsed.pathname.replace(/^\//, '')) || decode(parsed.username) || 'postgres';
   return {
     display: shown.toString(),
-    server: `${host}:${parsed.port || 5432}/${database}`,
     host,
-    user: decodeURIComponent(parsed.username) || 'postgres',
+    port: parsed.port || '5432',
+    user: decode(parsed.username) || 'postgres',
     database,
     password,
   };
@@ -154,7 +160,7 @@ function isStorageFailure(error: unknown): boolean {
 /** What happened and what to do, naming host:port/database; never the password. */
 function explain(address: Address, error: unknown): string {
   const { code, message } = { code: (error as PgError | null)?.code, message: error instanceof Error ? error.message : String(error) };
-  const [host, port] = address.server.split('/')[0].split(':');
+  const { host, port } = address;
   switch (code) {
     case 'ECONNREFUSED':
       return `nothing accepts connections at ${host}:${port}: start PostgreSQL there, or correct the URL's host and port`;
@@ -179,9 +185,9 @@ function explain(address: Address, error: unknown): string {
   return code ? `${code}: ${message}` : message;
 }
 
-/** `text` with the password cut out, should a driver message ever quote it. */
+/** `text` with the password cut out, should a driver message ever quote it (one or two characters would cut up words). */
 function redact(address: Address, text: string): string {
-  return address.password ? text.split(address.password).join('…') : text;
+  return address.password.length >= 3 ? text.split(address.password).join('…') : text;
 }
 
 function storeError(address: Address, doing: string, error: unknown): StoreError {
@@ -202,12 +208,14 @@ async function checkSchema(client: pg.PoolClient, address: Address): Promise<Che
   if (!tables.length) return 'empty';
   const refuse = (holds: string) =>
     new StoreError(`PostgreSQL database ${address.display} is not a zeroshot store (${holds}); it was left unchanged. Give a database of its own (createdb NAME) in the URL.`, false);
-  if (!tables.includes('meta')) return Promise.reject(refuse(`it has tables ${tables.slice(0, 10).join(', ')}${tables.length > 10 ? ', …' : ''}`));
+  if (!tables.includes('meta')) throw refuse(`it has tables ${tables.slice(0, 10).join(', ')}${tables.length > 10 ? ', …' : ''}`);
   let meta: { format: string; schema_version: number } | undefined;
   try {
     meta = (await client.query<{ format: string; schema_version: number }>('SELECT format, schema_version FROM meta LIMIT 1')).rows[0];
-  } catch {
-    throw refuse('its table meta is not ours');
+  } catch (error) {
+    // Class 42 (no such column, wrong type): a table meta of another application.
+    if ((error as PgError).code?.startsWith('42')) throw refuse('its table meta is not ours');
+    throw error;
   }
   if (meta?.format !== CACHE_FORMAT) throw refuse(`its table meta holds ${meta ? `format '${meta.format}'` : 'no row'}`);
   if (meta.schema_version > STORE_SCHEMA_VERSION) {

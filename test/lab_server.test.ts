@@ -226,3 +226,17 @@ test('SIGINT while new prompts are encoding: exit code 0 and the cache passes it
   assert.equal(check.code, 0, check.stdout + check.stderr);
   assert.match(check.stdout, /: ok/);
 });
+
+test('serve --images runs first (as zeroshot run, into --out), then serves that folder; SIGTERM exits 0', async () => {
+  const out = join(ROOT, 'fresh');
+  await writeFile(join(ROOT, 'fresh.yaml'), SPEC);
+  const fresh = await serve([...RUN_ARGS, '--spec', join(ROOT, 'fresh.yaml'), '--out', out, '-q']);
+  try {
+    const session = (await (await fetch(`${fresh.base}/api/session`, { headers: { authorization: `Bearer ${fresh.token}` } })).json()) as SessionResponse;
+    assert.deepEqual(session.metrics, JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')));
+    assert.equal(session.save_dir, 'fresh-lab');
+  } finally {
+    fresh.child.kill('SIGTERM');
+  }
+  assert.equal(await fresh.exited, 0, fresh.stderr());
+});

@@ -1,0 +1,154 @@
+/**
+ * The prompt lab's edit loop (issue 13): with the cache warm, the time from an edit that adds one prompt to the
+ * updated numbers, over the lab's HTTP API (POST /api/score: the new prompt through the text tower, scoring, the
+ * metrics and the audit, JSON), for 10,954 images: the 2,000 FairFace validation images (../shared/data/fairface-val)
+ * repeated, as symbolic links, to that count. The model is the demo's toy CLIP (fixtures/demo-clip, both towers),
+ * the spec fairface-race (14 prompts), labels race, --groups gender. Median and p90 over EDITS edits (a new prompt
+ * each), with the run's 1,000 bootstrap resamples and with none. Writes bench/LAB.md; skipped, saying why, without
+ * the images.
+ *
+ *   npm run bench:lab     # = node --import tsx bench/lab_edit.ts
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { LabSession } from '../src/lab/lab_session.js';
+import { runZeroShot } from '../src/pipeline.js';
+import { writeResults } from '../src/report/results.js';
+import { startLabServer } from '../src/server/lab_server.js';
+import type { LabSpec, ScoreResponse } from '../src/server/lab_api.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DATA_DIR = resolve(REPO, '..', 'shared', 'data', 'fairface-val');
+const MODEL = join(REPO, 'fixtures', 'demo-clip');
+const OUT_MD = join(REPO, 'bench', 'LAB.md');
+const IMAGES = 10_954;
+const EDITS = 20;
+const COMMAND = 'npm run bench:lab   # = node --import tsx bench/lab_edit.ts';
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/** IMAGES symbolic links to the FairFace images (copyK/<name>) and their labels CSV. */
+function makeImageFolder(root: string): { images: string; labels: string } {
+  const source = join(DATA_DIR, 'val');
+  const names = readdirSync(source).filter((n) => n.endsWith('.jpg')).sort();
+  const rows = parseCsv(readFileSync(join(DATA_DIR, 'fairface_label_val.csv'), 'utf8'), { columns: true }) as Record<string, string>[];
+  const labelOf = new Map(rows.map((row) => [row.file.replace(/^val\//, ''), row]));
+  const images = join(root, 'images');
+  const lines = ['file,race,gender'];
+  for (let i = 0; i < IMAGES; i++) {
+    const name = names[i % names.length];
+    const folder = join(images, `copy${Math.floor(i / names.length)}`);
+    if (i % names.length === 0) mkdirSync(folder, { recursive: true });
+    symlinkSync(join(source, name), join(folder, name));
+    const row = labelOf.get(name)!;
+    lines.push(`copy${Math.floor(i / names.length)}/${name},${row.race},${row.gender}`);
+  }
+  const labels = join(root, 'labels.csv');
+  writeFileSync(labels, lines.join('\n') + '\n');
+  return { images, labels };
+}
+
+/** EDITS edits, each adding a new prompt to the saved spec's first class; the POST's wall time of each. */
+async function timeEdits(base: string, token: string, saved: LabSpec, bootstrap: number, tag: string, count = EDITS): Promise<{ ms: number[]; cpuMs: number[]; encoded: number[]; server: ScoreResponse['timings'][] }> {
+  const ms: number[] = [];
+  const cpuMs: number[] = [];
+  const encoded: number[] = [];
+  const server: ScoreResponse['timings'][] = [];
+  for (let k = 0; k < count; k++) {
+    const spec: LabSpec = { ...saved, classes: saved.classes.map((c, i) => (i === 0 ? { ...c, prompts: [...c.prompts!, `a photo of a ${c.name.toLowerCase()} person, ${tag} take ${k}`] } : c)) };
+    const started = performance.now();
+    const cpu = process.cpuUsage();
+    const response = await fetch(`${base}/api/score`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ spec, bootstrap }),
+    });
+    const body = (await response.json()) as ScoreResponse;
+    ms.push(performance.now() - started);
+    const used = process.cpuUsage(cpu);
+    cpuMs.push((used.user + used.system) / 1000);
+    if (!response.ok) throw new Error(`POST /api/score: ${response.status} ${JSON.stringify(body)}`);
+    encoded.push(body.encoded_prompts);
+    server.push(body.timings);
+  }
+  return { ms, cpuMs, encoded, server };
+}
+
+function summary(ms: number[]) {
+  const sorted = [...ms].sort((a, b) => a - b);
+  return { median: round1(quantile(sorted, 0.5)), p90: round1(quantile(sorted, 0.9)), min: round1(sorted[0]), max: round1(sorted[sorted.length - 1]) };
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(join(DATA_DIR, 'val')) || !existsSync(join(DATA_DIR, 'fairface_label_val.csv'))) {
+    console.log(`bench/lab_edit.ts: skipped: the FairFace images are not at ${DATA_DIR} (val/ and fairface_label_val.csv)`);
+    return;
+  }
+  const startLoad = loadavg().map((x) => x.toFixed(2)).join(' ');
+  const root = mkdtempSync(join(tmpdir(), 'zs-bench-lab-'));
+  try {
+    const { images, labels } = makeImageFolder(root);
+    const cache = join(root, 'cache.sqlite');
+    const results = join(root, 'results');
+    const runStarted = performance.now();
+    const result = await runZeroShot({ images, spec: 'fairface-race', labels, labelColumn: 'race', groups: ['gender'], model: MODEL, offline: true, cache, audit: { bootstrap: 1000 } });
+    await writeResults(result, results);
+    const runSeconds = (performance.now() - runStarted) / 1000;
+    console.log(`run: ${result.counts.embedded} images (${result.counts.encoded} encoded, ${result.counts.shared_content} copies) in ${runSeconds.toFixed(1)} s`);
+
+    const openStarted = performance.now();
+    const session = await LabSession.open(results, { cache });
+    const openSeconds = (performance.now() - openStarted) / 1000;
+    const server = await startLabServer(session);
+    const base = new URL(server.url).origin;
+    try {
+      const saved = session.session().spec;
+      // The first edit loads the text tower: timed on its own.
+      const first = (await timeEdits(base, server.token, saved, 1000, 'first', 1)).ms[0];
+      const withIntervals = await timeEdits(base, server.token, saved, 1000, 'bootstrap');
+      const without = await timeEdits(base, server.token, saved, 0, 'no-bootstrap');
+      const rows = [
+        { name: 'with intervals (bootstrap 1000)', ...summary(withIntervals.ms), cpu: summary(withIntervals.cpuMs), texts: summary(withIntervals.server.map((t) => t.texts_ms)) },
+        { name: 'without intervals (bootstrap 0)', ...summary(without.ms), cpu: summary(without.cpuMs), texts: summary(without.server.map((t) => t.texts_ms)) },
+      ];
+      if (![...withIntervals.encoded, ...without.encoded].every((n) => n === 1)) throw new Error('an edit did not encode exactly its one new prompt');
+      const md = [
+        '# The prompt lab: time from an edit to the updated numbers',
+        '',
+        `\`${COMMAND}\``,
+        '',
+        `${IMAGES.toLocaleString('en')} images (the 2,000 FairFace validation images repeated as links; their embeddings from the warm cache), ` +
+          'the demo model (fixtures/demo-clip: CLIP architecture, 4 MB, 32-d embeddings), spec fairface-race (14 prompts, 7 classes) + 1 new prompt per edit, ' +
+          'labels race, `--groups gender`: every strategy, metrics, audit (gaps, intervals), prompt analysis.',
+        `Each edit: POST /api/score over HTTP on 127.0.0.1 with a new prompt (through the text tower, one prompt), to the parsed JSON; ${EDITS} edits per row.`,
+        '',
+        '| edit | median ms | p90 ms | min ms | max ms | CPU ms of the process, median / p90 | text embedding (cache or tower), median ms |',
+        '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+        ...rows.map((r) => `| ${r.name} | ${r.median} | ${r.p90} | ${r.min} | ${r.max} | ${r.cpu.median} / ${r.cpu.p90} | ${r.texts.median} |`),
+        '',
+        'Wall times are what the user waits for; the CPU time (all threads of the one process that is client and server) is',
+        'what the edit costs, less sensitive to the other jobs of a shared machine (see the load average below).',
+        '',
+        `First edit of a session (loads the text tower): ${round1(first)} ms. Opening the session (run.json, predictions.csv, ` +
+          `${IMAGES.toLocaleString('en')} embeddings from the cache, the saved spec scored): ${openSeconds.toFixed(2)} s. The run that made the folder: ${runSeconds.toFixed(1)} s.`,
+        '',
+        `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, load average ${startLoad} at the start and ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end; ${new Date().toISOString().slice(0, 10)}.`,
+        'Goal (issue 13): under 200 ms.',
+        '',
+      ].join('\n');
+      writeFileSync(OUT_MD, md);
+      console.log(md);
+    } finally {
+      await server.close();
+      await session.close();
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+await main();

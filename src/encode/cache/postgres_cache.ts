@@ -151,10 +151,13 @@ function isConnectionFailure(error: unknown): boolean {
   return /^E[A-Z]+$/.test(code) || /^(08|57P)/.test(code);
 }
 
-/** Storage trouble a run survives without the cache: connection loss, a full disk, no right to write. */
+/**
+ * Storage trouble a run survives without the cache: connection loss, a full disk (53), a server-side limit such as
+ * a prompt too long for the index (54), an I/O error (58), a read-only server (25006), no right to write (42501).
+ */
 function isStorageFailure(error: unknown): boolean {
   const code = (error as PgError | null)?.code ?? '';
-  return isConnectionFailure(error) || /^(53|58)/.test(code) || code === '25006' || code === '42501';
+  return isConnectionFailure(error) || /^(53|54|58)/.test(code) || code === '25006' || code === '42501';
 }
 
 /** What happened and what to do, naming host:port/database; never the password. */
@@ -175,6 +178,8 @@ function explain(address: Address, error: unknown): string {
       return `the server does not let user '${address.user}' connect to database '${address.database}' (${message}): allow it in pg_hba.conf or use another user`;
     case '3D000':
       return `database '${address.database}' does not exist on ${host}:${port}: create it (createdb -h ${host} -p ${port} ${address.database}) or correct the URL's database`;
+    case '54000':
+      return `a key too large for the store's index (${message}; a prompt of several KB?): shorten it, or run with --no-cache`;
     case '53100':
       return `the server's disk is full (${message}): free space on it`;
     case '42501':

@@ -185,7 +185,7 @@ export function auditPredictions(input: AuditInput): AuditResult {
     strategies,
     ...(input.similarity
       ? {
-          prompts: analysePrompts({ similarity: input.similarity, promptClass: input.promptClass, prompts: input.prompts, classes, truth, strategies: scoreLevelStrategies(input.predictions.keys()) }),
+          prompts: analysePrompts({ similarity: input.similarity, promptClass: input.promptClass, prompts: input.prompts, classes, truth, strategies: scoreLevelStrategies(input.predictions.keys()), memo: input.memo }),
           ranking_bias: auditRankingBias(input.similarity, input.prompts, input.promptClass, classes, partitions, options.rankingK, input.memo),
         }
       : { prompts: null, prompts_omitted: input.similarityOmitted ?? 'no similarity matrix was given', ranking_bias: [] }),

@@ -4,7 +4,8 @@
 //   and kept as multiplicities (how often each image is drawn in each replicate); a new set of predictions then
 //   moves only the counts of the images whose (truth, prediction) cell changed since the last tally, the same
 //   integers tallyOutcomes gets from the draws themselves;
-// - each prompt's ranking of the images (ranking bias): a prompt's scores of the same images do not change.
+// - each prompt's ranking of the images (ranking bias), and a class's scores from a set of prompts (the prompt
+//   analysis's leave-one-out): a prompt's scores of the same images do not change.
 import { forEachStratifiedResample } from './bootstrap.js';
 import type { Partition } from './groups.js';
 
@@ -72,12 +73,14 @@ class CellRows {
 
 const sameGroups = (a: Int32Array, b: Int32Array) => a.length === b.length && a.every((g, i) => g === b[i]);
 
-/** Rankings kept at most (4 bytes per image each); the oldest go first. */
+/** Rankings kept at most (4 bytes per image each), and class-score columns (8 bytes per image each); the oldest go first. */
 const MAX_RANKINGS = 4096;
+const MAX_CLASS_SCORES = 512;
 
 export class AuditMemo {
   private readonly partitions = new Map<string, PartitionDraws | null>();
   private readonly rankings = new Map<string, Int32Array>();
+  private readonly columns = new Map<string, Float64Array>();
   private bytes = 0;
 
   /** `maxBytes`: multiplicities kept at most (one byte per image and replicate and partition). */
@@ -92,6 +95,16 @@ export class AuditMemo {
       this.rankings.set(key, (ranking = rank()));
     }
     return ranking;
+  }
+
+  /** One class's scores per image from a set of prompts by a strategy (the prompt analysis), kept by `key`. */
+  classScores(key: string, score: () => Float64Array): Float64Array {
+    let scores = this.columns.get(key);
+    if (!scores) {
+      if (this.columns.size >= MAX_CLASS_SCORES) this.columns.delete(this.columns.keys().next().value!);
+      this.columns.set(key, (scores = score()));
+    }
+    return scores;
   }
 
   private draws(partition: Partition, replicates: number, seed: number): PartitionDraws | null {

@@ -1,5 +1,6 @@
 import { scoreMatrix, type ScoreMatrix } from '../score/similarity.js';
 import { argmaxRows, classScoresFromPrompts, promptsByClass, strategyDefinition, strategyName, type Strategy } from '../score/strategies.js';
+import type { AuditMemo } from './audit_memo.js';
 import type { Interval } from './bootstrap.js';
 import { accuracyOfPredictions, classificationMetrics } from './classification.js';
 import { blockAccuracy, blockBalancedAccuracy, estimateForGroup, type OutcomeTallies } from './groups.js';
@@ -30,10 +31,18 @@ function classScoreFromColumns(similarity: ScoreMatrix, columns: Int32Array, str
  * class is rescored. A class left without prompts gets score −∞, so it can no longer be predicted
  * (rather than scoring 0, or NaN for `mean`).
  */
-export function predictionsWithoutEachPrompt(similarity: ScoreMatrix, promptClass: Int32Array, numClasses: number, strategy: Strategy): Int32Array[] {
+export function predictionsWithoutEachPrompt(
+  similarity: ScoreMatrix,
+  promptClass: Int32Array,
+  numClasses: number,
+  strategy: Strategy,
+  /** The strategy's class scores with every prompt, when the caller has them. */
+  allPrompts: Float64Array = classScoresFromPrompts(similarity, promptClass, numClasses, strategy),
+  /** Prompt texts, with `memo`: a class's scores without one prompt are kept by strategy and remaining prompts. */
+  kept?: { readonly prompts: readonly string[]; readonly memo: AuditMemo },
+): Int32Array[] {
   const C = numClasses;
   const rows = similarity.rows;
-  const allPrompts = classScoresFromPrompts(similarity, promptClass, C, strategy);
   const members = promptsByClass(promptClass, C);
   // Each row's best class and its best other class (ties to the class listed first, as argmaxRows): a change to
   // one class's score then decides the row's new argmax without rescanning the other classes.
@@ -46,7 +55,12 @@ export function predictionsWithoutEachPrompt(similarity: ScoreMatrix, promptClas
   }
   return Array.from(promptClass, (c, removed) => {
     const others = members[c].filter((j) => j !== removed);
-    const rescored = others.length === 0 ? new Float64Array(rows).fill(-Infinity) : classScoreFromColumns(similarity, others, strategy);
+    const rescore = () => classScoreFromColumns(similarity, others, strategy);
+    const rescored = others.length === 0
+      ? new Float64Array(rows).fill(-Infinity)
+      : kept
+        ? kept.memo.classScores(`${strategyName(strategy)}\u0000${rows}\u0000${Array.from(others, (j) => kept.prompts[j]).join('\u0000')}`, rescore)
+        : rescore();
     // A plain loop, not Int32Array.from with a callback: this runs images × prompts × strategies times.
     const predicted = new Int32Array(rows);
     for (let i = 0; i < rows; i++) {
@@ -92,6 +106,8 @@ export interface PromptAnalysisInput {
   readonly truth: Int32Array;
   /** Score-level strategies to rerun without each prompt. */
   readonly strategies: readonly Strategy[];
+  /** Kept from earlier analyses of the same images (the prompt lab); the same results without. */
+  readonly memo?: AuditMemo;
 }
 
 /** Which prompts win images of their own class, and what each prompt adds to each strategy's accuracy. */
@@ -100,12 +116,14 @@ export function analysePrompts(input: PromptAnalysisInput): PromptAnalysis {
   const C = classes.length;
   const strategies = input.strategies.filter((s) => !strategyDefinition(s).needsEmbeddings);
   const accuracyOf = (predicted: Int32Array) => accuracyOfPredictions(truth, predicted);
-  const baseline = strategies.map((s) => accuracyOf(argmaxRows(classScoresFromPrompts(similarity, promptClass, C, s), C)));
+  const scores = strategies.map((s) => classScoresFromPrompts(similarity, promptClass, C, s));
+  const baseline = scores.map((classScores) => accuracyOf(argmaxRows(classScores, C)));
   const top = topPromptCounts(similarity, promptClass, truth);
   const support = new Int32Array(C);
   for (const t of truth) if (t >= 0) support[t] += 1;
   const promptsPerClass = promptsByClass(promptClass, C).map((m) => m.length);
-  const withoutEach = similarity.cols < 2 ? null : strategies.map((s) => predictionsWithoutEachPrompt(similarity, promptClass, C, s).map(accuracyOf));
+  const kept = input.memo && { prompts: input.prompts, memo: input.memo };
+  const withoutEach = similarity.cols < 2 ? null : strategies.map((s, k) => predictionsWithoutEachPrompt(similarity, promptClass, C, s, scores[k], kept).map(accuracyOf));
   const prompts = input.prompts.map((text, j): PromptUsage => {
     const c = promptClass[j];
     const accuracyChange: Record<string, number | null> = {};

@@ -1,4 +1,5 @@
-// The embedding cache's contract, which every backend (SQLite today; a shared PostgreSQL store next) implements.
+// The embedding cache's contract, which every backend implements: SQLite (sqlite_cache.ts, the embedded default) and a
+// shared PostgreSQL store (postgres_cache.ts).
 // Keys: images by (model fingerprint, preprocessing fingerprint, content hash), texts by (model fingerprint, text).
 // Puts are idempotent (an existing key keeps its embedding), so a batch written twice, by a retried worker or by
 // two runs at once, leaves one row per key.

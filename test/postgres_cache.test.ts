@@ -138,6 +138,8 @@ test("files' content hashes are remembered by path and whole stamp, for every ma
   const reader = (await opener(url)()).cache;
   const got = await reader.fileHashes!.get([stamp('/data/a.jpg', 5n), stamp('/data/b.jpg', 2n), stamp('/data/c.jpg', 1n), stamp('/data/b.jpg', 1n)]);
   assert.deepEqual(got, ['a'.repeat(64), undefined, undefined, 'b'.repeat(64)]);
+  // Another machine's own copy at the same path keeps its hash beside this one's.
+  assert.deepEqual(await reader.fileHashes!.get([stamp('/data/a.jpg', 1n)]), ['old']);
   await reader.close();
 });
 

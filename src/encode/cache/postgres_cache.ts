@@ -54,9 +54,10 @@ const SCHEMA = `
     PRIMARY KEY (model_fp, text)
   );
   CREATE TABLE file_hashes (              -- content hashes of model and image files, so a run need not re-read them
-    path   TEXT PRIMARY KEY,               -- absolute, as the machine that hashed it saw it
+    path   TEXT NOT NULL,                  -- absolute, as the machine that hashed it saw it
     stamp  TEXT NOT NULL,                  -- fingerprint.ts stampKey: size, mtime and ctime in ns, device, inode
-    sha256 TEXT NOT NULL
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (path, stamp)              -- machines with their own copies at one path each keep theirs
   );
   CREATE TABLE shards (                   -- a row is a committed shard: its done mark
     plan_id      TEXT NOT NULL,
@@ -350,27 +351,30 @@ export class PostgresStore implements EmbeddingCache, ShardStore {
     );
   }
 
-  /** Files' content hashes by path and stamp, shared by the machines: the same stamp on a shared file system is the same file. */
+  /**
+   * Files' content hashes by path and whole stamp, shared by the machines: the same stamp on a shared file system is
+   * the same file, and a stamp taken on another machine's own copy does not match.
+   */
   get fileHashes(): FileHashMemo {
     return {
       get: async (files) => {
-        const found = await this.lookup(files.map((file) => file.path), (client) =>
-          client.query<{ key: string; value: { stamp: string; sha256: string } }>(
-            "SELECT path AS key, json_build_object('stamp', stamp, 'sha256', sha256) AS value FROM file_hashes WHERE path = ANY($1::text[])",
-            [[...new Set(files.map((file) => file.path))]],
+        // Keyed by path and stamp together: the tab cannot occur in a stamp.
+        const keys = files.map((file) => `${stampKey(file)}\t${file.path}`);
+        return this.lookup(keys, (client) =>
+          client.query<{ key: string; value: string }>(
+            `SELECT f.stamp || E'\\t' || f.path AS key, f.sha256 AS value
+             FROM file_hashes AS f JOIN unnest($1::text[], $2::text[]) AS q (path, stamp) USING (path, stamp)`,
+            [files.map((file) => file.path), files.map(stampKey)],
           ),
         );
-        return found.map((row, i) => (row?.stamp === stampKey(files[i]) ? row.sha256 : undefined));
       },
       set: async (entries) => {
-        // One row per path in a statement (the last stamp given wins): ON CONFLICT DO UPDATE may not touch a row twice.
-        const latest = sortedBy([...new Map(entries.map((e) => [e.file.path, e])).values()], (e) => e.file.path);
-        if (!latest.length) return;
+        const unique = sortedBy([...new Map(entries.map((e) => [`${stampKey(e.file)}\t${e.file.path}`, e])).entries()], ([key]) => key).map(([, e]) => e);
+        if (!unique.length) return;
         await this.write(async (client) => {
-          for (const chunk of chunks(latest)) {
+          for (const chunk of chunks(unique)) {
             await client.query(
-              `INSERT INTO file_hashes (path, stamp, sha256) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
-               ON CONFLICT (path) DO UPDATE SET stamp = excluded.stamp, sha256 = excluded.sha256`,
+              'INSERT INTO file_hashes (path, stamp, sha256) SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING',
               [chunk.map((e) => e.file.path), chunk.map((e) => stampKey(e.file)), chunk.map((e) => e.sha256)],
             );
           }

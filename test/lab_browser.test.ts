@@ -211,6 +211,8 @@ describe('prompt lab in Chromium', () => {
     });
     const analysed = last.metrics.groups!.prompts!.prompts.map((p) => p.prompt);
     for (const prompt of [...burst, ADDED_PROMPT]) assert.ok(analysed.includes(prompt), prompt);
+    // The open image's scores follow the spec: 15 prompts and the burst's 3.
+    await page.waitForFunction(() => document.querySelectorAll('#image-scores .image-score-table tbody tr').length === 18, null, { timeout: 10_000 });
 
     assert.deepEqual(problems, []);
     await page.close();

@@ -8,7 +8,7 @@ import { byId, fill, h } from '../common/dom.js';
 import { fixed, int, plural } from '../common/format.js';
 import { drawConfusionHeatmap, markHeatmapCell, type HeatmapCell } from '../common/heatmap.js';
 import { cellImages, imageScores, thumbnailUrl } from './api.js';
-import { classLabel, lab, truthLabel } from './context.js';
+import { cellIndices, classLabel, lab, truthLabel } from './context.js';
 
 /** Thumbnails listed per cell; the rest are counted. */
 const CELL_IMAGES_SHOWN = 48;
@@ -24,7 +24,7 @@ function currentCells(): readonly (readonly [number, number, number])[] {
 }
 
 export function renderConfusion(): void {
-  const { scored, strategy, cell } = lab();
+  const { scored, strategy } = lab();
   const el = byId('heatmap');
   const confusion = scored && strategy ? (scored.metrics?.strategies[strategy]?.confusion ?? null) : null;
   const classes = scored?.spec.classes ?? [];
@@ -36,13 +36,14 @@ export function renderConfusion(): void {
     heatmapCells = [];
   } else {
     heatmapCells = drawConfusionHeatmap(el, { classes, columnLabels: classes.map((_, k) => classLabel(k)), confusion, onCell: showCell });
-    markHeatmapCell(el, heatmapCells, cell);
+    markHeatmapCell(el, heatmapCells, cellIndices());
   }
   renderConfusionTable();
 }
 
 function renderConfusionTable(): void {
-  const { scored, cell } = lab();
+  const { scored } = lab();
+  const cell = cellIndices();
   const classes = scored?.spec.classes ?? [];
   const cells = currentCells();
   const count = new Map(cells.map(([t, p, n]) => [`${t}>${p}`, n]));
@@ -64,9 +65,10 @@ function renderConfusionTable(): void {
 /** Lists the images of a cell of the current strategy (asked of the server for the newest score). */
 export function showCell(truth: number, predicted: number): void {
   const state = lab();
-  state.cell = { truth, predicted };
+  const classes = state.scored?.spec.classes ?? [];
+  state.cell = { truth: truth < 0 ? null : classes[truth], predicted: classes[predicted] };
   state.image = null;
-  markHeatmapCell(byId('heatmap'), heatmapCells, state.cell);
+  markHeatmapCell(byId('heatmap'), heatmapCells, cellIndices());
   renderConfusionTable();
   void renderCellImages();
   fill('image-scores');
@@ -74,17 +76,17 @@ export function showCell(truth: number, predicted: number): void {
 
 /** The images of the selected cell for the newest score (after a new score: the same cell, new members). */
 export async function renderCellImages(): Promise<void> {
-  const { scored, strategy, cell } = lab();
-  if (!scored || !strategy || !cell) {
+  const { scored, strategy, cell: named } = lab();
+  if (!scored || !strategy || !named) {
     fill('cell-images', empty('Click a cell of the confusion matrix to see its images.'));
     return;
   }
   const ticket = ++cellTicket;
-  const classes = scored.spec.classes;
   const head = h('div', { className: 'gallery-head' },
-    h('div', { className: 'cellname' }, cell.truth < 0 ? 'No label' : `True ${classes[cell.truth] ?? '?'}`, h('span', { className: 'arrow', 'aria-hidden': 'true' }, '→'), `predicted ${classLabel(cell.predicted)}`));
-  if (cell.truth >= classes.length || cell.predicted >= classes.length) {
-    fill('cell-images', head, empty('This cell is gone: the spec has fewer classes now.'));
+    h('div', { className: 'cellname' }, named.truth === null ? 'No label' : `True ${named.truth}`, h('span', { className: 'arrow', 'aria-hidden': 'true' }, '→'), `predicted ${named.predicted}`));
+  const cell = cellIndices();
+  if (!cell) {
+    fill('cell-images', head, empty('This cell is gone: one of its classes is no longer in the spec.'));
     return;
   }
   let images: readonly number[];

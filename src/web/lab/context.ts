@@ -2,10 +2,13 @@
 import type { LabChange, LabChangeMetric, LabSpec, ScoreResponse, SessionResponse } from '../../server/lab_api.js';
 import { History } from './history.js';
 
-/** A (true class, predicted class) cell of the confusion matrix; truth −1: images without a label. */
+/**
+ * A (true class, predicted class) cell of the confusion matrix, by class name (truth null: images without a label),
+ * so that it stays the same cell when an edit moves the classes' indices.
+ */
 export interface Cell {
-  readonly truth: number;
-  readonly predicted: number;
+  readonly truth: string | null;
+  readonly predicted: string;
 }
 
 export interface LabState {
@@ -49,4 +52,13 @@ export function classLabel(k: number): string {
 
 export function truthLabel(k: number): string {
   return k < 0 ? 'no label' : (lab().scored?.spec.classes[k] ?? '');
+}
+
+/** The selected cell's class indices in the newest score (truth −1: no label); null when none is selected or a class is gone. */
+export function cellIndices(): { readonly truth: number; readonly predicted: number } | null {
+  const { cell, scored } = lab();
+  if (!cell || !scored) return null;
+  const truth = cell.truth === null ? -1 : scored.spec.classes.indexOf(cell.truth);
+  const predicted = scored.spec.classes.indexOf(cell.predicted);
+  return (truth < 0 && cell.truth !== null) || predicted < 0 ? null : { truth, predicted };
 }

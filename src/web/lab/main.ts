@@ -8,7 +8,7 @@ import type { LAB_ROOT_ELEMENT_ID, LabSpec, ScoreResponse } from '../../server/l
 import { append, byId, h } from '../common/dom.js';
 import { int } from '../common/format.js';
 import { fetchSession, saveRun, scoreSpec, specYaml } from './api.js';
-import { renderCellImages, renderConfusion } from './confusion.js';
+import { renderCellImages, renderConfusion, showImage } from './confusion.js';
 import { lab, startState } from './context.js';
 import { renderEditor } from './editor.js';
 import { renderGroups, renderProbes } from './groups.js';
@@ -67,6 +67,8 @@ function drawStrategyViews(): void {
   renderSummary(selectStrategy);
   renderConfusion();
   void renderCellImages();
+  // The open image's scores, for this score's prompts.
+  if (state.image !== null) void showImage(state.image);
   renderGroups(selectAttribute);
   renderProbes();
   renderPrompts();
@@ -76,7 +78,6 @@ function showScore(answer: ScoreResponse): void {
   const state = lab();
   state.scored = answer;
   if (!state.strategy || !answer.spec.strategies.includes(state.strategy)) state.strategy = answer.spec.strategies[0] ?? null;
-  state.image = null;
   notice(null);
   drawStrategyViews();
   if (editorIsClean()) drawEditor();

@@ -18,7 +18,10 @@ const differenceText = (d: number | null, scale: Scale) => {
  * "+4.3 pp vs saved 35.7%", with a mark (and words for screen readers) when the saved value lies outside the new
  * value's interval; "new" when the saved run has no such number.
  */
-export function delta(change: LabChange | null, scale: Scale = 'share'): HTMLElement {
+/** What a difference needs: the saved value, the difference, and whether the saved value is outside the new interval. */
+export type Difference = Pick<LabChange, 'saved' | 'difference' | 'outside_interval'>;
+
+export function delta(change: Difference | null, scale: Scale = 'share'): HTMLElement {
   if (!change) return h('span', { className: 'delta zero' }, '');
   if (change.saved === null) return h('span', { className: 'delta new', title: 'The saved run has no such number' }, 'new');
   const d = change.difference ?? 0;

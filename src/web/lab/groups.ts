@@ -24,6 +24,7 @@ export function renderGroups(selectAttribute: (index: number) => void): void {
   const all = attributes();
   const select = byId<HTMLSelectElement>('attribute-select');
   setVisible(select.parentElement!, all.length > 0);
+  setVisible(byId('gaps-title'), all.length > 0);
   if (!all.length) {
     showChartMessage(byId('group-chart'), 'The saved run has no group audit: serve a run made with --groups to see accuracy per group.');
     fill('group-table');

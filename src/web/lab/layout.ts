@@ -36,7 +36,7 @@ export function labLayout(): HTMLElement[] {
           h('label', { className: 'controls', for: 'attribute-select' }, 'Attribute', h('select', { id: 'attribute-select' })),
           h('div', { id: 'group-chart', className: 'chart', role: 'img', 'aria-label': 'Accuracy per group with confidence intervals' }),
           h('div', { id: 'group-table', className: 'scroll' }),
-          h('h3', null, 'Gaps between groups'),
+          h('h3', { id: 'gaps-title' }, 'Gaps between groups'),
           h('div', { id: 'gaps-table', className: 'scroll' })),
         card('probes-section', 'Harm probes', '',
           h('div', { id: 'probe-chart', className: 'chart', role: 'img', 'aria-label': 'Harm-probe rate per group' }),

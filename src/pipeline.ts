@@ -11,6 +11,7 @@ import { openCache } from './encode/cache/open_cache.js';
 import { fingerprint, modelFingerprint, type FileHashMemo } from './encode/cache/fingerprint.js';
 import { scoreMatrix, truncateRows, type ScoreMatrix } from './score/similarity.js';
 import { scoreInChunks } from './score/chunked.js';
+import type { SimilarityKernel } from './score/similarity_kernel.js';
 import { probabilities, probabilityFormula, type ProbabilityScoring } from './score/probabilities.js';
 import { scriptWarning } from './encode/text/scripts.js';
 import { defaultStrategies, parseStrategy, type Strategy } from './score/strategies.js';
@@ -423,6 +424,8 @@ export interface EmbeddingsToScore {
   readonly audit?: Partial<AuditOptions>;
   /** What audits of the same images keep between them (the prompt lab's edits); the results are the same without. */
   readonly auditMemo?: AuditMemo;
+  /** The similarity kernel (default: scoreInChunks' choice by size). */
+  readonly kernel?: SimilarityKernel;
 }
 
 /** RunResult's scored part. */
@@ -444,6 +447,7 @@ export async function scoreEmbeddings(input: EmbeddingsToScore, onWarning?: (mes
     input.strategies,
     {
       threads: input.threads,
+      kernel: input.kernel,
       topClasses: Math.max(5, input.topKPredictions),
       onBlock: similarity && ((start, block) => similarity.data.set(block.data, start * promptCount)),
     },

@@ -11,6 +11,12 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import type { ErrorResponse, LabSpec, SaveRunResponse, ScoreResponse, SessionResponse } from '../src/server/lab_api.js';
 import { resultsFolderDifferences } from './helpers/results_equality.js';
+import { columnKeepingKernel } from '../src/lab/column_kernel.js';
+import { scoreInChunks } from '../src/score/chunked.js';
+import { loopKernel } from '../src/score/similarity_kernel.js';
+import { l2NormalizeRows } from '../src/score/similarity.js';
+import { Mulberry32 } from '../src/evaluate/bootstrap.js';
+import { parseStrategy } from '../src/score/strategies.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../bin/zeroshot.js', import.meta.url));
@@ -239,4 +245,23 @@ test('serve --images runs first (as zeroshot run, into --out), then serves that 
     fresh.child.kill('SIGTERM');
   }
   assert.equal(await fresh.exited, 0, fresh.stderr());
+});
+
+test('the lab kernel (kept columns) scores as the loop kernel, block by block, as prompts come and go', async () => {
+  const random = new Mulberry32(5);
+  const dim = 8;
+  const unit = (rows: number) => l2NormalizeRows(Float32Array.from({ length: rows * dim }, () => random.next() - 0.5), dim);
+  const images = unit(300);
+  const texts = unit(6);
+  const kernel = columnKeepingKernel(images, dim);
+  const strategies = ['sum', 'max', 'topk:2', 'embedding-mean'].map(parseStrategy);
+  for (const rows of [[0, 1, 2, 3], [0, 1, 2, 3, 4], [4, 1, 5, 0]]) {
+    const textEmbeddings = new Float32Array(rows.length * dim);
+    rows.forEach((r, j) => textEmbeddings.set(texts.subarray(r * dim, (r + 1) * dim), j * dim));
+    const inputs = { imageEmbeddings: images, textEmbeddings, dim, promptClass: Int32Array.from(rows, (_, j) => j % 2), numClasses: 2 };
+    const blocks: Float32Array[][] = [[], []];
+    const run = (k: typeof kernel, out: Float32Array[]) => scoreInChunks(inputs, strategies, { kernel: k, rows: 64, topClasses: 2, onBlock: (_, block) => void out.push(block.data.slice()) });
+    assert.deepEqual(await run(kernel, blocks[0]), await run(loopKernel, blocks[1]));
+    assert.deepEqual(blocks[0], blocks[1]);
+  }
 });

@@ -21,6 +21,8 @@ import { parsePredictions, readErrorsFile, readMetricsFile, readOptional, readRu
 import type { SimilarityFormat } from '../report/similarity_outputs.js';
 import { cosineScores, truncateRows, type ScoreMatrix } from '../score/similarity.js';
 import { strategyName } from '../score/strategies.js';
+import { LOOP_KERNEL_MAX_MACS } from '../score/chunked.js';
+import type { SimilarityKernel } from '../score/similarity_kernel.js';
 import {
   SCORED_SPECS_KEPT,
   THUMBNAIL_SIZE,
@@ -34,6 +36,7 @@ import {
 import { changesFromSaved } from './changes.js';
 import { labSpecOfRun, resolveLabSpec, type ResolvedLabSpec } from './lab_spec.js';
 import { TextEmbeddingQueue } from './text_queue.js';
+import { columnKeepingKernel } from './column_kernel.js';
 
 export interface LabSessionOptions extends Pick<ModelOptions, 'modelCacheDir' | 'offline' | 'threads' | 'device' | 'preprocessReference' | 'exifRotate' | 'logitScale' | 'logitBias'> {
   /** Embedding cache file (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite); false: none. */
@@ -107,6 +110,8 @@ export class LabSession {
   private readonly scoredSpecs = new Map<string, ScoredSpecEntry>();
   /** The audit's draws and rankings over these images, made once: each edit redoes only what it changed. */
   private readonly auditMemo = new AuditMemo();
+  /** Scoring's exact loop with each prompt's column of scores kept. */
+  private readonly similarityKernel: SimilarityKernel;
   private savedHash = '';
   private saveCounter = 0;
 
@@ -121,7 +126,13 @@ export class LabSession {
     private readonly imageEmbeddings: Float32Array,
     private readonly dim: number,
     readonly saveDir: string,
-  ) {}
+  ) {
+    this.similarityKernel = columnKeepingKernel(imageEmbeddings, dim);
+  }
+
+  private imageCount(): number {
+    return this.saved.table.keys.length;
+  }
 
   /** The lab over a results folder of `zeroshot run`: its images' embeddings from the cache (the missing ones encoded once). */
   static async open(resultsDir: string, options: LabSessionOptions = {}): Promise<LabSession> {
@@ -297,6 +308,8 @@ export class LabSession {
       labels,
       audit: { ...settings, bootstrap },
       auditMemo: this.auditMemo,
+      // Kept columns only where `run` would use the exact loop too (larger products go to ONNX Runtime's MatMul).
+      kernel: this.imageCount() * spec.prompts.length * this.dim <= LOOP_KERNEL_MAX_MACS ? this.similarityKernel : undefined,
     });
     const metrics = metricsFile({ spec, metrics: scored.metrics, audit: scored.audit });
     const truth = labels?.truth ?? null;

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Golden inputs and PIL-reference crops for the decoders' fidelity with PIL 9.4 on files from the wild
-(issue 15): BMP RLE escapes and short pixel data, TIFF orientation, 16-bit and premultiplied TIFFs, and the
-TIFF kinds zeroshot refuses (test/decode_robustness.test.ts checks the error for each).
+(issue 15): BMP RLE escapes and short pixel data, TIFF orientation, 16-bit and premultiplied TIFFs, CIELAB and
+old-style JPEG TIFFs, and TIFFs PIL 9.4 cannot open (test/decode_robustness.test.ts checks the error for each).
 
 Run with Debian's interpreter (python3-pil 9.4, numpy) and libtiff-tools (tiffcp):
 
@@ -9,9 +9,10 @@ Run with Debian's interpreter (python3-pil 9.4, numpy) and libtiff-tools (tiffcp
 
 Writes test/golden/images/decode/: the inputs, expected/<name>.png (the reference crop, made as in
 make_image_goldens.py) and manifest.json in the same layout as test/golden/images/manifest.json, plus
-`swapped`: TIFFs whose sides PIL swaps on load (Orientation 5-8), with the size before, `refused`: files
-PIL reads that zeroshot refuses on purpose, with PIL's mode, and `variants`: modes F and PA under other filters,
-the transformers reference and no resize, with the options (ClipPreprocessOptions fields).
+`swapped`: TIFFs whose sides PIL swaps on load (Orientation 5-8), with the size before, `unreadable`: files
+PIL 9.4 fails to open (checked here), with the reason zeroshot gives, `variants`: modes F and PA under other
+filters, the transformers reference and no resize, with the options (ClipPreprocessOptions fields), and `cielab`:
+PIL's RGB for a sample of Lab triples (test/tiff_color.test.ts).
 """
 
 import io
@@ -72,25 +73,73 @@ def write_tiff(name, arr, photometric, bits, extra=None, colormap=None, sample_f
         f.write(b"II*\0" + struct.pack("<I", 8) + struct.pack("<H", len(tags)) + entries + b"\0\0\0\0" + values + data)
 
 
-def write_ojpeg_tiff(name, jpeg, w, h):
-    """Old-style JPEG TIFF (compression 6) as early writers made it: one strip holding a whole JFIF stream,
-    also named by JPEGInterchangeFormat."""
-    tags = [(256, 4, [w]), (257, 4, [h]), (258, 3, [8, 8, 8]), (259, 3, [6]), (262, 3, [6]), (273, 4, [0]),
-            (277, 3, [3]), (278, 4, [h]), (279, 4, [len(jpeg)]), (512, 3, [1]), (513, 4, [0]), (514, 4, [len(jpeg)])]
-    ifd_size = 2 + 12 * len(tags) + 4
-    data_offset = 8 + ifd_size + 8  # after the directory and BitsPerSample's values
-    entries = b""
-    for tag, typ, vals in tags:
-        if tag in (273, 513):
-            vals = [data_offset]
-        raw = b"".join(struct.pack("<H" if typ == 3 else "<I", v) for v in vals)
+def write_tags_tiff(name, entries, blobs):
+    """Little-endian TIFF of one directory: (tag, type, values) entries (3 SHORT, 4 LONG, 5 RATIONAL as
+    (numerator, denominator) pairs), where a value that is a string is the offset of that blob, and a value
+    ("len", key) its length; the blobs follow the directory."""
+    def resolve(v, offsets):
+        if isinstance(v, str):
+            return offsets[v]
+        if isinstance(v, tuple) and v[0] == "len":
+            return len(blobs[v[1]])
+        return v
+    entries = sorted(entries)
+    ifd_size = 2 + 12 * len(entries) + 4
+    sizes = {3: 2, 4: 4, 5: 8}
+    out_of_line = sum(-(-sizes[t] * len(vals) // 2) * 2 for _, t, vals in entries if sizes[t] * len(vals) > 4)
+    offsets, at = {}, 8 + ifd_size + out_of_line
+    for key, blob in blobs.items():
+        offsets[key] = at
+        at += len(blob) + len(blob) % 2
+    ifd, values = b"", b""
+    for tag, typ, vals in entries:
+        vals = [resolve(v, offsets) for v in vals]
+        raw = b"".join(struct.pack("<II", *v) if typ == 5 else struct.pack("<H" if typ == 3 else "<I", v) for v in vals)
         if len(raw) <= 4:
-            entries += struct.pack("<HHI", tag, typ, len(vals)) + raw.ljust(4, b"\0")
+            ifd += struct.pack("<HHI", tag, typ, len(vals)) + raw.ljust(4, b"\0")
         else:
-            entries += struct.pack("<HHII", tag, typ, len(vals), 8 + ifd_size)
-            bits = raw.ljust(8, b"\0")
+            ifd += struct.pack("<HHII", tag, typ, len(vals), 8 + ifd_size + len(values))
+            values += raw + b"\0" * (len(raw) % 2)
+    data = b"".join(blob + b"\0" * (len(blob) % 2) for blob in blobs.values())
     with open(path(name), "wb") as f:
-        f.write(b"II*\0" + struct.pack("<IH", 8, len(tags)) + entries + b"\0\0\0\0" + bits + jpeg)
+        f.write(b"II*\0" + struct.pack("<IH", 8, len(entries)) + ifd + b"\0\0\0\0" + values + data)
+
+
+def jpeg_segments(jpeg):
+    """(marker, payload) of each segment before the scan, and the entropy-coded data after SOS (EOI cut off)."""
+    segments, p = [], 2
+    while True:
+        marker, length = jpeg[p + 1], struct.unpack(">H", jpeg[p + 2:p + 4])[0]
+        segments.append((marker, jpeg[p + 4:p + 2 + length]))
+        p += 2 + length
+        if marker == 0xDA:
+            return segments, jpeg[p:-2]
+
+
+def write_ojpeg_tiff(name, img, subsampling, extra=(), tables_in_tags=False, progressive=False):
+    """Old-style JPEG TIFF (compression 6, YCbCr) as early writers made them: the whole JFIF stream in the strip,
+    also named by JPEGInterchangeFormat, or (`tables_in_tags`) the scan data alone in the strip with the tables
+    in JPEGQTables / JPEGDCTables / JPEGACTables, one per component, Cr sharing Cb's."""
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90, subsampling=subsampling, progressive=progressive)
+    jpeg = buf.getvalue()
+    w, h = img.size
+    entries = [(256, 4, [w]), (257, 4, [h]), (258, 3, [8, 8, 8]), (259, 3, [6]), (262, 3, [6]), (277, 3, [3]),
+               (278, 4, [h]), (512, 3, [1]), *extra]
+    if not tables_in_tags:
+        blobs = {"jpeg": jpeg}
+        entries += [(273, 4, ["jpeg"]), (279, 4, [("len", "jpeg")]), (513, 4, ["jpeg"]), (514, 4, [("len", "jpeg")])]
+    else:
+        segments, scan = jpeg_segments(jpeg)
+        blobs = {"scan": scan}
+        for marker, payload in segments:
+            if marker == 0xDB:
+                blobs[f"q{payload[0]}"] = payload[1:65]
+            elif marker == 0xC4:
+                blobs[f"{'ac' if payload[0] >> 4 else 'dc'}{payload[0] & 15}"] = payload[1:]
+        entries += [(273, 4, ["scan"]), (279, 4, [("len", "scan")]), (519, 4, ["q0", "q1", "q1"]),
+                    (520, 4, ["dc0", "dc1", "dc1"]), (521, 4, ["ac0", "ac1", "ac1"])]
+    write_tags_tiff(name, entries, blobs)
 
 
 def bgr0_palette(img, n):
@@ -237,20 +286,33 @@ def make_inputs():
 
     # CIELAB (mode LAB), converted by ImageCms (LittleCMS) in convert("RGB"), after the resize in the original
     # reference. With separate planes PIL 9.4 unpacks a* and b* as plain bands (no sign flip).
-    base.convert("LAB").save(path("lab_150x110.tif"))
+    lab = base.convert("LAB")
+    del lab.info["icc_profile"]  # ImageCms's profile carries the time it was made
+    lab.save(path("lab_150x110.tif"))
     add("lab_150x110.tif", "TIFF CIELAB (mode LAB): resized as Lab bytes, converted by LittleCMS")
     tiffcp("-p", "separate", "-c", "lzw", path("lab_150x110.tif"), path("lab_planar_lzw_150x110.tif"))
     add("lab_planar_lzw_150x110.tif", "TIFF CIELAB, separate planes, LZW: a* and b* unpacked unsigned, as PIL 9.4 does")
 
-    # Refused on purpose (PIL reads them): inputs only.
-    refused = {}
-    buf = io.BytesIO()
-    base.save(buf, "JPEG", quality=90)
-    write_ojpeg_tiff("refused_ojpeg.tif", buf.getvalue(), *base.size)
-    refused["refused_ojpeg.tif"] = "old-style JPEG compression (6)"
+    # Old-style JPEG (compression 6): PIL reads it through libtiff's TIFFRGBAImage (chroma replicated per block,
+    # libtiff's own YCbCr conversion with YCbCrCoefficients and ReferenceBlackWhite).
+    write_ojpeg_tiff("ojpeg_420_150x110.tif", base, 2)
+    add("ojpeg_420_150x110.tif", "TIFF old-style JPEG, 4:2:0, the JFIF stream in JPEGInterchangeFormat")
+    write_ojpeg_tiff("ojpeg_422_151x111.tif", synth_rgb(151, 111, 109), 1, extra=[(530, 3, [2, 1])])
+    add("ojpeg_422_151x111.tif", "TIFF old-style JPEG, 4:2:2, odd sides")
+    write_ojpeg_tiff("ojpeg_444_refbw_150x110.tif", base, 0, extra=[
+        (529, 5, [(2126, 10000), (7152, 10000), (722, 10000)]), (530, 3, [1, 1]),
+        (532, 5, [(16, 1), (235, 1), (128, 1), (240, 1), (128, 1), (240, 1)])])
+    add("ojpeg_444_refbw_150x110.tif", "TIFF old-style JPEG, 4:4:4, Rec. 709 YCbCrCoefficients, studio-range ReferenceBlackWhite")
+    write_ojpeg_tiff("ojpeg_tables_150x110.tif", base, 2, tables_in_tags=True)
+    add("ojpeg_tables_150x110.tif", "TIFF old-style JPEG, tables in JPEGQTables/DCTables/ACTables, scan data in the strip")
+
+    # PIL 9.4 cannot open these (libtiff's OJPEG reader rejects a progressive frame): inputs only.
+    unreadable = {}
+    write_ojpeg_tiff("ojpeg_progressive_150x110.tif", base, 2, progressive=True)
+    unreadable["ojpeg_progressive_150x110.tif"] = "JPEG marker 0xc2 (progressive)"
     for tmp in ("cmyk8.tmp.tif", "rgb.tmp.tif", "rgb16.tmp.tif"):
         os.remove(path(tmp))
-    return cases, refused
+    return cases, unreadable
 
 
 def variant_cases():
@@ -287,7 +349,9 @@ def make_cielab_sample():
     width = CIELAB_SAMPLE["width"]
     assert len(triples) % width == 0
     lab = Image.frombytes("LAB", (width, len(triples) // width), triples.tobytes())
-    lab.convert("RGB").save(path("expected/cielab_sample.png"), optimize=True)
+    rgb = lab.convert("RGB")
+    del rgb.info["icc_profile"]  # ImageCms's profile carries the time it was made
+    rgb.save(path("expected/cielab_sample.png"), optimize=True)
     return {**CIELAB_SAMPLE, "count": len(triples), "expected": "expected/cielab_sample.png"}
 
 
@@ -308,7 +372,7 @@ def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
     os.makedirs(os.path.join(OUT, "expected"))
-    cases, refused = make_inputs()
+    cases, unreadable = make_inputs()
     entries = []
     swapped = []
     for name, note in cases:
@@ -325,18 +389,20 @@ def main():
                 swapped.append(entry)
             else:
                 entries.append(entry)
-    refused_entries = []
-    for name, reason in refused.items():
-        with Image.open(path(name)) as im:
-            im.load()
-            refused_entries.append({"file": name, "pil_mode": im.mode, "reason": reason})
+    for name in unreadable:
+        try:
+            with Image.open(path(name)) as im:
+                im.load()
+        except OSError:
+            continue
+        raise AssertionError(f"PIL opens {name}")
     manifest = {
         "generator": "scripts/make_decode_goldens.py",
         "reference": "Pillow %s (Debian python3-pil), crops as scripts/make_image_goldens.py makes them" % PIL.__version__,
         "pillow": PIL.__version__,
         "images": entries,
         "swapped": swapped,
-        "refused": refused_entries,
+        "unreadable": [{"file": name, "reason": reason} for name, reason in unreadable.items()],
         "variants": make_variants(),
         "cielab": make_cielab_sample(),
     }
@@ -344,7 +410,7 @@ def main():
         json.dump(manifest, f, indent=1)
         f.write("\n")
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
-    print(f"{len(entries)} golden cases, {len(swapped)} with sides swapped on load, {len(refused_entries)} refused files, "
+    print(f"{len(entries)} golden cases, {len(swapped)} with sides swapped on load, {len(unreadable)} files PIL cannot open, "
           f"{size / 1e6:.2f} MB")
 
 

@@ -1,8 +1,10 @@
 // TIFF colour kinds PIL 9.4 converts its own way: CIELAB through LittleCMS (decode/cielab.ts), checked here on
 // a committed sample of PIL's conversions (scripts/make_decode_goldens.py; the whole 2^24 cube is checked by
-// scripts/check_cielab_cube.ts). The decoded files themselves are golden crops in decode/manifest.json.
+// scripts/check_cielab_cube.ts), and old-style JPEG through libtiff (decode/tiff_ojpeg.ts). The decoded files
+// themselves are golden crops in decode/manifest.json, checked by test/image_preprocess.test.ts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +13,8 @@ import sharp from 'sharp';
 import { labToRgb, tiffLabToPil } from '../src/encode/image/decode/cielab.js';
 import { decodeImage } from '../src/encode/image/decode/index.js';
 
-const DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'golden', 'images', 'decode');
+const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const DIR = path.join(ROOT, 'test', 'golden', 'images', 'decode');
 const manifest = JSON.parse(readFileSync(path.join(DIR, 'manifest.json'), 'utf8')) as {
   cielab: { grid_step: number; hashed: number; multiplier: number; count: number; expected: string };
 };
@@ -56,5 +59,21 @@ describe('CIELAB to RGB as PIL 9.4 converts it (LittleCMS 2.14)', () => {
     assert.equal(planar.mode, 'LAB');
     assert.equal(planar.data.length, contig.data.length);
     for (let i = 0; i < contig.data.length; i++) if (planar.data[i] !== (contig.data[i] ^ (i % 3 ? 0x80 : 0))) assert.fail(`sample ${i}`);
+  });
+});
+
+describe('old-style JPEG TIFFs as PIL 9.4 reads them (libtiff OJPEG + TIFFRGBAImage)', () => {
+  const { unreadable } = JSON.parse(readFileSync(path.join(DIR, 'manifest.json'), 'utf8')) as { unreadable: { file: string; reason: string }[] };
+  assert.ok(unreadable.length >= 1);
+  for (const { file, reason } of unreadable) {
+    it(`${file}: refused as PIL cannot open it either (${reason})`, async () => {
+      await assert.rejects(decodeImage(path.join(DIR, file)), (err: Error) => err.message.includes(reason) && /PIL 9\.4 cannot open either.*tiffcp/.test(err.message));
+    });
+  }
+
+  it('without libjpeg-turbo the file is refused, saying what is missing', () => {
+    const script = `import('./src/encode/image/decode/index.ts').then((m) => m.decodeImage(${JSON.stringify(path.join(DIR, 'ojpeg_420_150x110.tif'))})).then(() => console.log('decoded'), (e) => console.log(e.message));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, env: { ...process.env, ZEROSHOT_JPEG_DECODER: 'sharp' }, encoding: 'utf8' });
+    assert.match(out, /TIFF with old-style JPEG compression \(6\): needs the system's libjpeg-turbo \(TurboJPEG\), which is turned off by ZEROSHOT_JPEG_DECODER=sharp/);
   });
 });

@@ -7,6 +7,8 @@
  * - associated (premultiplied) alpha is un-premultiplied with PIL's integer formula (its "RGBa" unpackers).
  * - PIL's modes F (32-bit float) and PA (palette + alpha) are read as grey samples, without libvips' colour handling;
  * - CIELAB is read as its raw samples, stored as PIL's mode LAB stores them (cielab.ts converts it to RGB as PIL does);
+ * - old-style JPEG (compression 6) is decoded as libtiff's OJPEG codec and TIFFRGBAImage decode it for PIL
+ *   (tiff_ojpeg.ts);
  * - tiles with separate planes, Zstandard and LZMA, which libvips cannot read, are first rewritten as a plain TIFF
  *   (tiff_plain.ts).
  * TIFFs PIL reads but this path cannot reproduce are refused with an error saying so and how to convert them, and
@@ -15,6 +17,7 @@
 import { tiffLabToPil } from './cielab.js';
 import { decodeWithSharp, openSharp, reshape8, sharpRaw, type SharpOptions } from './sharp.js';
 import { readTiffDirectory } from './tiff_ifd.js';
+import { decodeOjpeg, OjpegUnreadable } from './tiff_ojpeg.js';
 import { needsPlainTiff, plainTiffObstacle, toPlainTiff } from './tiff_plain.js';
 import type { DeclaredSize, DecodedImage, ImageMode } from './types.js';
 
@@ -76,10 +79,10 @@ const CONVERT = 'convert it to an ordinary TIFF first, e.g. `tiffcp -c lzw -p co
 
 /** Kinds of TIFF PIL reads that this decoder cannot reproduce: refused up front, with the reason. */
 function unsupportedKind(ifd: Ifd): string | null {
-  const compression = ifd.get(TAG.compression) ?? 1;
-  if (compression === 6) {
-    return "old-style JPEG compression (6), which PIL decodes through libtiff's OJPEG codec and its own upsampling and colour conversion (sharp's libtiff has no OJPEG; not reproduced)";
-  }
+  if (ifd.get(TAG.compression) !== 6) return null;
+  const photometric = ifd.get(TAG.photometric);
+  if (photometric !== 6) return `old-style JPEG compression (6) and photometric ${photometric ?? 'missing'} (PIL then unpacks libtiff's raw YCbCr blocks as RGB; only YCbCr is reproduced)`;
+  if (ifd.has(TAG.tileWidth) || (ifd.get(TAG.planarConfig) ?? 1) !== 1) return 'old-style JPEG compression (6) in tiles or separate planes (only strips with the planes together are reproduced)';
   return null;
 }
 
@@ -93,6 +96,7 @@ function pilFailsOn(ifd: Ifd): string | null {
     return `CIELAB colour in ${samples} × ${bits}-bit samples${ifd.has(TAG.extraSamples) ? ' with extra samples' : ''} (PIL reads three unsigned 8-bit samples only)`;
   }
   if (ifd.get(TAG.compression) === 34926) return 'compression 34926 (an unofficial Zstandard code, which libtiff does not know)';
+  if (ifd.get(TAG.compression) === 6 && (samples !== 3 || bits !== 8)) return `old-style JPEG compression (6) in ${samples} × ${bits}-bit samples (libtiff converts three 8-bit YCbCr samples only)`;
   if (ifd.get(TAG.sampleFormat) === 3 && (samples !== 1 || bits !== 32)) return `floating-point samples other than one 32-bit grey sample (${samples} × ${bits}-bit)`;
   if (photometric === 3 && samples > 1 && (samples !== 2 || bits !== 8 || ifd.get(TAG.extraSamples) !== 2)) {
     return `a palette with ${samples - 1} extra sample(s) other than one 8-bit unassociated alpha`;
@@ -116,6 +120,12 @@ export async function decodeTiff(bytes: Uint8Array, header: TiffHeader, options:
   const photometric = ifd.get(TAG.photometric);
   const bits = ifd.get(TAG.bitsPerSample) ?? 1;
   const compression = ifd.get(TAG.compression) ?? 1;
+  const orientation = ifd.get(TAG.orientation) ?? 1;
+  if (compression === 6) {
+    // Not through sharp: the orientation is applied here in either case, as PIL applies it on load.
+    const image = decodeOldJpeg(bytes, header, options);
+    return orientation < 2 || orientation > 8 ? image : transpose(image, orientation);
+  }
   if (needsPlainTiff(compression, ifd.has(TAG.tileWidth), ifd.get(TAG.planarConfig) ?? 1)) {
     const obstacle = plainTiffObstacle(compression);
     if (obstacle) throw new Error(`TIFF with tiles in separate colour planes and ${obstacle} (PIL reads it, zeroshot does not); ${CONVERT}`);
@@ -147,7 +157,6 @@ export async function decodeTiff(bytes: Uint8Array, header: TiffHeader, options:
     image = await decodeWithSharp(bytes, 'TIFF', mode, options);
   }
   // With exifRotate, sharp has applied the orientation already.
-  const orientation = ifd.get(TAG.orientation) ?? 1;
   return options.exifRotate || orientation < 2 || orientation > 8 ? image : transpose(image, orientation);
 }
 
@@ -167,6 +176,19 @@ async function decodeAsGrey(bytes: Uint8Array, header: TiffHeader, mode: 'F' | '
   const samples = new Float32Array(info.width * info.height);
   samples.set(new Float32Array(data.buffer, data.byteOffset, samples.length));
   return { width: info.width, height: info.height, format: 'TIFF', mode, data: samples };
+}
+
+/** Old-style JPEG as PIL reads it (tiff_ojpeg.ts); libtiff's refusals are PIL's, and said to be. */
+function decodeOldJpeg(bytes: Uint8Array, header: TiffHeader, options: SharpOptions): DecodedImage {
+  const { width, height } = header;
+  try {
+    const data = decodeOjpeg(bytes, readTiffDirectory(bytes), width, height, options.pixelLimit === false ? Infinity : options.pixelLimit);
+    return { width, height, format: 'TIFF', mode: 'RGB', data };
+  } catch (err) {
+    const reason = (err as Error).message;
+    if (err instanceof OjpegUnreadable) throw new Error(`TIFF with old-style JPEG compression (6) and ${reason}, which PIL 9.4 cannot open either (the reference pipeline fails on it); ${CONVERT}`);
+    throw new Error(`TIFF with old-style JPEG compression (6): ${reason}; ${CONVERT}`);
+  }
 }
 
 /**

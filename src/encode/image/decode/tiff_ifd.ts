@@ -23,6 +23,8 @@ export interface TiffDirectory {
   readonly entries: ReadonlyMap<number, IfdEntry>;
   /** Unsigned integer values of an entry (BYTE, SHORT, LONG, LONG8, IFD types), null for others or a missing tag. */
   integers(tag: number): number[] | null;
+  /** RATIONAL, FLOAT or DOUBLE values as libtiff reads them into floats (a rational in float32, 0 over a zero denominator). */
+  floats(tag: number): number[] | null;
 }
 
 export function readTiffDirectory(b: Uint8Array): TiffDirectory {
@@ -61,5 +63,17 @@ export function readTiffDirectory(b: Uint8Array): TiffDirectory {
     const read = entry.size === 1 ? (o: number) => b[o] : entry.size === 2 ? u16 : entry.size === 4 ? u32 : u64;
     return Array.from({ length: entry.count }, (_, k) => read(entry.offset + k * entry.size));
   };
-  return { littleEndian, bigTiff, entries, integers };
+  const floats = (tag: number): number[] | null => {
+    const entry = entries.get(tag);
+    if (!entry || ![5, 11, 12].includes(entry.type)) return null;
+    const f32 = Math.fround;
+    const read = (o: number): number => {
+      if (entry.type === 11) return view.getFloat32(o, littleEndian);
+      if (entry.type === 12) return f32(view.getFloat64(o, littleEndian));
+      const den = u32(o + 4);
+      return den === 0 ? 0 : f32(f32(u32(o)) / f32(den));
+    };
+    return Array.from({ length: entry.count }, (_, k) => read(entry.offset + k * entry.size));
+  };
+  return { littleEndian, bigTiff, entries, integers, floats };
 }

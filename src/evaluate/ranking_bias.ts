@@ -88,7 +88,15 @@ export interface RankingBiasAudit {
 
 /** Group ids down one ranking, skipping images without a group. */
 function groupsInRankOrder(ranking: Int32Array, groupOf: Int32Array): Int32Array {
-  return Int32Array.from(ranking.filter((i) => groupOf[i] >= 0), (i) => groupOf[i]);
+  // Plain loops (not filter and Int32Array.from with callbacks): this runs once per prompt and partition.
+  let count = 0;
+  for (let r = 0; r < ranking.length; r++) if (groupOf[ranking[r]] >= 0) count++;
+  const out = new Int32Array(count);
+  for (let r = 0, k = 0; r < ranking.length; r++) {
+    const g = groupOf[ranking[r]];
+    if (g >= 0) out[k++] = g;
+  }
+  return out;
 }
 
 /**

@@ -213,7 +213,11 @@ export async function scoreInChunks(inputs: ChunkedScoringInputs, strategies: re
   } finally {
     for (const product of products) await product.dispose();
   }
-  const predictions = new Map([...topClasses].map(([name, top]) => [name, Int32Array.from({ length: images }, (_, i) => top[i * topCount])]));
+  const predictions = new Map([...topClasses].map(([name, top]) => {
+    const predicted = new Int32Array(images);
+    for (let i = 0; i < images; i++) predicted[i] = top[i * topCount];
+    return [name, predicted];
+  }));
   return { predictions, topClasses, topCount };
 }
 

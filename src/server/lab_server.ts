@@ -1,6 +1,7 @@
 // The prompt lab's HTTP server: Fastify, loopback by default, a random token on every request, the Host header
 // checked against the bound address (DNS rebinding), request bodies size-limited and validated by lab_api.ts.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { hostname, networkInterfaces } from 'node:os';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { SpecError } from '../input/spec.js';
@@ -79,11 +80,17 @@ function requestToken(request: FastifyRequest): string | undefined {
   return bearer ?? (typeof header === 'string' ? header : undefined) ?? cookieValue(request.headers.cookie, TOKEN_COOKIE);
 }
 
-/** Host headers the server answers: the bound address, localhost and 127.0.0.1, with the port; any for a wildcard bind. */
-function allowedHosts(host: string, port: number): Set<string> | null {
-  if (host === '0.0.0.0' || host === '::') return null;
-  const named = host.includes(':') ? `[${host}]` : host;
-  return new Set([named, 'localhost', '127.0.0.1', '[::1]'].map((h) => `${h}:${port}`.toLowerCase()));
+/**
+ * Host headers the server answers, with the port: the bound address, localhost, 127.0.0.1 and [::1]; for a wildcard
+ * bind (0.0.0.0, ::) the machine's name and every address of its interfaces instead of the wildcard.
+ */
+function allowedHosts(host: string, port: number): Set<string> {
+  const bracketed = (address: string) => (address.includes(':') ? `[${address}]` : address);
+  const wildcard = host === '0.0.0.0' || host === '::';
+  const own = wildcard
+    ? [hostname(), ...Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address))]
+    : [host];
+  return new Set([...own.map(bracketed), 'localhost', '127.0.0.1', '[::1]'].map((h) => `${h}:${port}`.toLowerCase()));
 }
 
 function labPage(): string {
@@ -105,7 +112,7 @@ export async function startLabServer(session: LabSession, options: LabServerOpti
   const host = options.host ?? DEFAULT_LAB_HOST;
   const token = options.token ?? randomBytes(32).toString('hex');
   const app: FastifyInstance = Fastify({ bodyLimit: options.bodyLimit ?? BODY_LIMIT_BYTES, logger: false, forceCloseConnections: 'idle' });
-  let hosts: Set<string> | null = null;
+  let hosts = new Set<string>();
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('Content-Security-Policy', LAB_CONTENT_SECURITY_POLICY);
@@ -113,7 +120,7 @@ export async function startLabServer(session: LabSession, options: LabServerOpti
     reply.header('Referrer-Policy', 'no-referrer');
     reply.header('Cache-Control', 'no-store');
     const hostHeader = (request.headers.host ?? '').toLowerCase();
-    if (hosts && !hosts.has(hostHeader)) {
+    if (!hosts.has(hostHeader)) {
       return sendError(reply, 403, { error: `Host '${request.headers.host ?? ''}' is not this server's address; open the URL zeroshot serve printed` });
     }
     const url = new URL(request.url, 'http://lab');

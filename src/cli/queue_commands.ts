@@ -100,7 +100,7 @@ export function addQueueCommands(program: Command, helpers: QueueCommandHelpers)
       .option('--model <id|folder>', "model (default: each plan's)")
       .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size'), 32)
       .option('--workers <n>', 'image decoding and preprocessing threads of each shard (default: cores − 1, at least 1)', positiveInt('--workers'))
-      .option('--cache <file>', 'embedding cache on this machine (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
+      .option('--cache <file|url>', 'embedding cache: an SQLite file on this machine, or a shared PostgreSQL store postgres://… (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
       .option('--no-cache', 'do not read or write the embedding cache')
       .option('--rehash', 'read and hash every image again, even those whose content hash the cache remembers')
       .option('-q, --quiet', 'log only failures and errors'),

@@ -68,7 +68,7 @@ export function addShardCommands(program: Command, helpers: ShardCommandHelpers)
       .option('--model <id|folder>', "model (default: the plan's)")
       .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size'), 32)
       .option('--workers <n>', 'image decoding and preprocessing threads (default: cores − 1, at least 1)', positiveInt('--workers'), defaultWorkerCount())
-      .option('--cache <file>', 'embedding cache (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
+      .option('--cache <file|url>', 'embedding cache: an SQLite file, or a shared PostgreSQL store postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
       .option('--no-cache', 'do not read or write the embedding cache')
       .option('--rehash', 'read and hash every image again, even those whose content hash the cache remembers')
       .option('-q, --quiet', 'no progress output'),

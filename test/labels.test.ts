@@ -117,3 +117,20 @@ test('labels CSV: only the rows of listed images are kept, the others counted', 
   assert.deepEqual(match.rowOfImage.map((r) => r?.race), ['White']);
   assert.deepEqual([match.rows, match.labelsWithoutImage], [20001, 20000]);
 });
+
+test('label values, label maps and class names meet NFC-normalised: a decomposed "é" is the composed one', async () => {
+  const composed = 'caf\u00e9';
+  const decomposed = 'cafe\u0301';
+  const root = await folder({ 'a.jpg': 'x', 'b.jpg': 'x', 'l.csv': `file,kind\na.jpg,${decomposed}\nb.jpg,${composed}\n` });
+  const match = await matchLabelFile(join(root, 'l.csv'), await listImages(root), { labelColumn: 'kind' });
+  assert.deepEqual(Array.from(labelIndices(match.rowOfImage, 'kind', ['tea', composed]).truth), [1, 1]);
+  assert.deepEqual(Array.from(labelIndices(match.rowOfImage, 'kind', ['tea', decomposed]).truth), [1, 1]);
+  // A map's keys and its class names likewise, whatever form each is written in.
+  const mapRoot = await folder({ 'map.yaml': `${composed}: cr\u00e8me\n`, 'bad.yaml': `${composed}: tea\n${decomposed}: milk\n` });
+  const map = await readLabelMap(join(mapRoot, 'map.yaml'));
+  assert.deepEqual(Array.from(labelIndices(match.rowOfImage, 'kind', ['tea', 'cre\u0300me'], map).truth), [1, 1]);
+  const conflicting = await readLabelMap(join(mapRoot, 'bad.yaml'));
+  assert.throws(() => labelIndices(match.rowOfImage, 'kind', ['tea', 'milk'], conflicting), /--label-map: 'caf\u00e9' and 'cafe\u0301' are the same value in different Unicode forms \(NFC\) but map to 'tea' and 'milk'/);
+  // Two classes that differ only in Unicode form cannot both be labels.
+  assert.throws(() => labelIndices(match.rowOfImage, 'kind', [composed, decomposed]), /spec: classes 'caf\u00e9' and 'cafe\u0301' are the same name in different Unicode forms/);
+});

@@ -203,15 +203,29 @@ export interface LabelIndices {
   readonly unlabelled: number;
 }
 
-/** Turns label values into class indices; values that name no class are an error that lists them. */
+/**
+ * Turns label values into class indices; values that name no class are an error that lists them. Label values,
+ * label-map keys and values, and class names are compared NFC-normalised (as prompts are): an "é" typed as one
+ * code point or as "e" and a combining accent is the same letter, whichever the CSV, the map and the spec used.
+ */
 export function labelIndices(rows: readonly (LabelRow | null)[], column: string, classes: readonly string[], labelMap?: Map<string, string>): LabelIndices {
-  const index = new Map(classes.map((c, i) => [c, i]));
+  const index = new Map<string, number>();
+  classes.forEach((name, i) => {
+    const key = name.normalize('NFC');
+    const first = index.get(key);
+    if (first !== undefined) {
+      throw new Error(`spec: classes '${classes[first]}' and '${name}' are the same name in different Unicode forms (NFC); give them different names or merge them`);
+    }
+    index.set(key, i);
+  });
+  const map = labelMap && nfcLabelMap(labelMap);
   const truth = new Int32Array(rows.length).fill(-1);
   const unknown = new Map<string, number>();
   rows.forEach((row, i) => {
     const value = row?.[column];
     if (value === undefined || value === '') return;
-    const className = labelMap?.get(value) ?? value;
+    const written = value.normalize('NFC');
+    const className = map?.get(written) ?? written;
     const c = index.get(className);
     if (c === undefined) unknown.set(value, (unknown.get(value) ?? 0) + 1);
     else truth[i] = c;
@@ -225,4 +239,23 @@ export function labelIndices(rows: readonly (LabelRow | null)[], column: string,
   }
   const labelled = truth.reduce((n, t) => n + (t >= 0 ? 1 : 0), 0);
   return { truth, labelled, unlabelled: rows.length - labelled };
+}
+
+/** The label map with NFC keys and values; two keys that are one spelling once normalised must map alike. */
+function nfcLabelMap(labelMap: Map<string, string>): Map<string, string> {
+  const normalised = new Map<string, string>();
+  const keyOf = new Map<string, string>();
+  for (const [key, className] of labelMap) {
+    const k = key.normalize('NFC');
+    const v = className.normalize('NFC');
+    const earlier = normalised.get(k);
+    if (earlier !== undefined && earlier !== v) {
+      throw new Error(`--label-map: '${keyOf.get(k)}' and '${key}' are the same value in different Unicode forms (NFC) but map to '${earlier}' and '${v}'; keep one of them`);
+    }
+    if (earlier === undefined) {
+      normalised.set(k, v);
+      keyOf.set(k, key);
+    }
+  }
+  return normalised;
 }

@@ -39,6 +39,13 @@ interface WorkerFlags {
 /** The sandboxed processor, beside this file's folder in the build (dist/queue) as in the sources (src/queue). */
 const PROCESSOR = new URL(`../queue/shard_processor${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
+/** What happens to a failed shard next. */
+function failedNext(event: Extract<ShardWorkerEvent, { kind: 'failed' }>): string {
+  if (event.unrecoverable) return 'not retried, since no retry can succeed (fix it, then `zeroshot enqueue` the plan again)';
+  if (event.retryInMs === undefined) return 'no attempts left (`zeroshot enqueue` the plan again to retry it)';
+  return `retried in ${(event.retryInMs / 1000).toFixed(1)} s`;
+}
+
 function describe(event: ShardWorkerEvent): string {
   const shard = (job: { plan_id: string; shard: number }) => `shard ${job.shard} of plan ${job.plan_id.slice(0, 12)}`;
   switch (event.kind) {
@@ -49,7 +56,7 @@ function describe(event: ShardWorkerEvent): string {
     case 'completed':
       return `${shard(event.job)}: ${event.result.outcome === 'skipped' ? 'already in the store, skipped' : `${event.result.images} images embedded`} (${event.seconds.toFixed(1)} s)`;
     case 'failed':
-      return `${shard(event.job)}: failed (attempt ${event.attempt}/${event.attempts}): ${event.error}; ${event.retryInMs === undefined ? 'no attempts left (`zeroshot enqueue` the plan again to retry it)' : `retried in ${(event.retryInMs / 1000).toFixed(1)} s`}`;
+      return `${shard(event.job)}: failed (attempt ${event.attempt}/${event.attempts}): ${event.error}; ${failedNext(event)}`;
     case 'stalled':
       return `job ${event.jobId}: its worker stopped renewing its lock; back in the queue for another worker`;
     case 'lock-lost':

@@ -9,9 +9,9 @@
 // The worker runs each shard in a sandboxed processor (a child process forked by BullMQ), so ONNX Runtime, which
 // blocks the thread that calls it, never delays the lock renewals and stalled checks of the worker's own process.
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { Queue, Worker, type Job, type SandboxedJob } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job, type SandboxedJob } from 'bullmq';
 import { Redis } from 'ioredis';
-import { checkPlan, type ShardPlan } from '../shards/plan.js';
+import { checkPlan, PlanMismatchError, type ShardPlan } from '../shards/plan.js';
 
 export const DEFAULT_QUEUE = 'zeroshot';
 const PREFIX = 'bull';
@@ -145,13 +145,22 @@ export async function fetchPlan(redisUrl: string, queueName: string, planId: str
   try {
     const stored = await connection.getBuffer(planKey(queueName, planId));
     const label = `redis plan ${planId.slice(0, 12)} in queue ${queueName}`;
-    if (!stored) throw new Error(`${label} is not in Redis at ${urlLabel(redisUrl)} (expired after ${KEEP_FAILED_SECONDS / 86400} days, or removed); run \`zeroshot enqueue PLAN\` again`);
+    if (!stored) throw new PlanMismatchError(`${label} is not in Redis at ${urlLabel(redisUrl)} (expired after ${KEEP_FAILED_SECONDS / 86400} days, or removed); run \`zeroshot enqueue PLAN\` again`);
     const plan = checkPlan(JSON.parse(gunzipSync(stored).toString('utf8')) as ShardPlan, label);
-    if (plan.id !== planId) throw new Error(`${label} holds plan ${plan.id.slice(0, 12)}; run \`zeroshot enqueue PLAN\` again`);
+    if (plan.id !== planId) throw new PlanMismatchError(`${label} holds plan ${plan.id.slice(0, 12)}; run \`zeroshot enqueue PLAN\` again`);
     return plan;
   } finally {
     connection.disconnect();
   }
+}
+
+/**
+ * A processor's error as BullMQ should take it: one that no retry can cure (PlanMismatchError: the plan, the job and
+ * the worker's model disagree) fails the job at once, with its message, instead of spending the job's attempts.
+ * BullMQ recognises UnrecoverableError by its name, which survives the trip from the sandboxed child.
+ */
+export function asJobError(error: unknown): unknown {
+  return error instanceof PlanMismatchError ? new UnrecoverableError(error.message) : error;
 }
 
 export interface ShardWorkerOptions {
@@ -177,7 +186,8 @@ export type ShardWorkerEvent =
   | { readonly kind: 'started'; readonly job: ShardJobData; readonly attempt: number; readonly attempts: number }
   | { readonly kind: 'progress'; readonly job: ShardJobData; readonly progress: ShardJobProgress }
   | { readonly kind: 'completed'; readonly job: ShardJobData; readonly result: ShardJobResult; readonly seconds: number }
-  | { readonly kind: 'failed'; readonly job: ShardJobData; readonly attempt: number; readonly attempts: number; readonly error: string; readonly retryInMs?: number }
+  /** retryInMs: absent when the job failed for good (attempts spent, or `unrecoverable`: no retry could succeed). */
+  | { readonly kind: 'failed'; readonly job: ShardJobData; readonly attempt: number; readonly attempts: number; readonly error: string; readonly retryInMs?: number; readonly unrecoverable: boolean }
   /** A job whose worker stopped renewing its lock, put back in the queue by this worker's stalled check. */
   | { readonly kind: 'stalled'; readonly jobId: string }
   /** This worker could not renew a lock: another worker may take the job over (its commit is idempotent). */
@@ -223,7 +233,8 @@ export async function startShardWorker(options: ShardWorkerOptions): Promise<Sha
     if (!job) return emit({ kind: 'error', error: messageOf(error) });
     const attempts = attemptsOf(job);
     const delay = job.opts.backoff && typeof job.opts.backoff === 'object' ? (job.opts.backoff.delay ?? 0) * 2 ** Math.max(0, job.attemptsMade - 1) : 0;
-    emit({ kind: 'failed', job: job.data, attempt: job.attemptsMade, attempts, error: messageOf(error), retryInMs: job.attemptsMade < attempts ? delay : undefined });
+    const unrecoverable = error.name === 'UnrecoverableError';
+    emit({ kind: 'failed', job: job.data, attempt: job.attemptsMade, attempts, error: messageOf(error), retryInMs: job.attemptsMade < attempts && !unrecoverable ? delay : undefined, unrecoverable });
   });
   worker.on('stalled', (jobId) => emit({ kind: 'stalled', jobId }));
   worker.on('lockRenewalFailed', (jobIds) => jobIds.forEach((jobId) => emit({ kind: 'lock-lost', jobId })));

@@ -10,6 +10,14 @@ import type { ImagesInputKind } from '../input/image_sources.js';
 export const PLAN_FORMAT = 'zeroshot-shard-plan';
 export const PLAN_VERSION = 1;
 
+/**
+ * The plan itself, or the plan against the model or job at hand, is wrong: trying the same shard again cannot
+ * succeed (a queue fails such a job at once instead of spending its retries).
+ */
+export class PlanMismatchError extends Error {
+  override name = 'PlanMismatchError';
+}
+
 export interface ShardRange {
   readonly index: number;
   /** First image (index into `images`) and how many. */
@@ -87,10 +95,10 @@ export async function readPlan(path: string): Promise<ShardPlan> {
 
 /** A parsed manifest checked as readPlan checks a file: its format, version, and an id that matches its content. */
 export function checkPlan(plan: ShardPlan, path: string): ShardPlan {
-  if (plan?.format !== PLAN_FORMAT) throw new Error(`'${path}' is not a zeroshot shard plan (no "format": "${PLAN_FORMAT}")`);
-  if (plan.version > PLAN_VERSION) throw new Error(`plan '${path}' is of version ${plan.version}, newer than this zeroshot reads (${PLAN_VERSION}); upgrade`);
+  if (plan?.format !== PLAN_FORMAT) throw new PlanMismatchError(`'${path}' is not a zeroshot shard plan (no "format": "${PLAN_FORMAT}")`);
+  if (plan.version > PLAN_VERSION) throw new PlanMismatchError(`plan '${path}' is of version ${plan.version}, newer than this zeroshot reads (${PLAN_VERSION}); upgrade`);
   const { id, ...body } = plan;
-  if (fingerprint(body) !== id) throw new Error(`plan '${path}' was edited after it was made (its id does not match its content); make a new plan`);
+  if (fingerprint(body) !== id) throw new PlanMismatchError(`plan '${path}' was edited after it was made (its id does not match its content); make a new plan`);
   return plan;
 }
 

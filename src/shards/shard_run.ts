@@ -1,13 +1,14 @@
 // The three steps of a static sharded run: plan (one machine), embed (one process per shard), collect (one machine).
 import { openCache } from '../encode/cache/open_cache.js';
 import { defaultEmbeddingCachePath, type ImageScope } from '../encode/cache/embedding_cache.js';
+import type { FileHashMemo } from '../encode/cache/fingerprint.js';
 import { embedImages, type EmbeddedImages, type EmbeddingProgress, type ImageEmbeddingOptions, type ImageFailure } from '../encode/embed.js';
-import { createImagePreprocessor } from '../encode/image/preprocess.js';
+import { createImagePreprocessor, type ImagePreprocessor } from '../encode/image/preprocess.js';
 import { ClipModel, type ModelOptions } from '../encode/model.js';
 import type { ImageEntry } from '../input/images.js';
 import { absoluteImagesSpec, listImageSource, resolveTarMembers, type SourceListing } from '../input/image_sources.js';
 import { imageScope } from '../pipeline.js';
-import { makePlan, planEntries, rawNamesOf, shardsFolder, type ShardPlan, type ShardRange } from './plan.js';
+import { makePlan, planEntries, PlanMismatchError, rawNamesOf, shardsFolder, type ShardPlan, type ShardRange } from './plan.js';
 import { folderShardStore, type ShardStore } from './shard_store.js';
 
 /** Lists `images` and cuts it into shards; the model is loaded for its fingerprints (embed and collect check them). */
@@ -42,12 +43,50 @@ export interface EmbedShardOptions extends ModelOptions {
   readonly onWarning?: (message: string) => void;
   /** Where the shard goes (default: the files beside the plan). */
   readonly store?: ShardStore;
+  /** A model loaded for many shards (loadShardEmbedder), asked for once the shard needs it and left open; default: one loaded for this shard. */
+  readonly embedder?: () => Promise<ShardEmbedder>;
+}
+
+/** What embedShard's options ask of the model and preprocessing: an embedder loaded with them can serve the shard. */
+export type ShardEmbedderOptions = ModelOptions & Pick<EmbedShardOptions, 'preprocessWorkers' | 'maxImagePixels'>;
+
+/**
+ * A loaded model with its preprocessing threads, for one shard after another (a queue worker's shard process keeps
+ * one between jobs, instead of loading the model for each). Its fingerprints and embedding width are worked out on
+ * the first shard and kept: they are those of the model it loaded.
+ */
+export interface ShardEmbedder {
+  readonly model: ClipModel;
+  readonly preprocessor: ImagePreprocessor;
+  /** The fingerprints of the loaded model and its preprocessing; `fileHashes` spares re-reading its ONNX files. */
+  scope(fileHashes?: FileHashMemo): Promise<ImageScope>;
+  /** The width of its image embeddings. */
+  dim(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function loadShardEmbedder(options: ShardEmbedderOptions): Promise<ShardEmbedder> {
+  const model = await ClipModel.load(options);
+  const preprocessor = createImagePreprocessor(model.family.preprocess, options.preprocessWorkers, { maxImagePixels: options.maxImagePixels });
+  let scope: Promise<ImageScope> | undefined;
+  let dim: Promise<number> | undefined;
+  return {
+    model,
+    preprocessor,
+    scope: (fileHashes) => {
+      scope ??= imageScope(model, preprocessor, fileHashes);
+      scope.catch(() => (scope = undefined));
+      return scope;
+    },
+    dim: () => (dim ??= model.imageEmbeddingDim().then((known) => known ?? probedImageEmbeddingDim(model))),
+    close: async () => void (await Promise.all([preprocessor.close(), model.dispose()])),
+  };
 }
 
 function checkScope(plan: ShardPlan, scope: ImageScope, planPath: string): void {
   if (scope.modelFp !== plan.model_fp || scope.preprocessFp !== plan.preprocess_fp) {
     const what = scope.modelFp !== plan.model_fp ? 'model' : 'image preprocessing';
-    throw new Error(`plan '${planPath}' was made with another ${what} than this one (plan: model ${JSON.stringify(plan.model)}); give the plan's --model, --dtype and --preprocess-reference`);
+    throw new PlanMismatchError(`plan '${planPath}' was made with another ${what} than this one (plan: model ${JSON.stringify(plan.model)}); give the plan's --model, --dtype and --preprocess-reference`);
   }
 }
 
@@ -57,14 +96,16 @@ export async function embedShard(plan: ShardPlan, options: EmbedShardOptions): P
   const index = options.shard.index;
   if (await store.isDone(plan, index)) return 'skipped';
   const cache = options.cache === false ? null : await openCache(options.cache ?? defaultEmbeddingCachePath(), { onWarning: options.onWarning, required: typeof options.cache === 'string' });
-  const model = await ClipModel.load(options);
-  const preprocessor = createImagePreprocessor(model.family.preprocess, options.preprocessWorkers, { maxImagePixels: options.maxImagePixels });
+  const shared = !!options.embedder;
+  let embedder: ShardEmbedder | undefined;
   try {
-    const scope = await imageScope(model, preprocessor, cache?.fileHashes);
+    embedder = await (options.embedder ?? (() => loadShardEmbedder(options)))();
+    const { model, preprocessor } = embedder;
+    const scope = await embedder.scope(cache?.fileHashes);
     checkScope(plan, scope, options.planPath);
     const root = options.images ?? plan.images_root;
     const entries = await resolveTarMembers(root, planEntries(plan, root, options.shard));
-    const dim = (await model.imageEmbeddingDim()) ?? (await probedImageEmbeddingDim(model));
+    const dim = await embedder.dim();
     const imageWarnings: { image: string; warning: string }[] = [];
     const images = await embedImages(entries, {
       model,
@@ -103,7 +144,7 @@ export async function embedShard(plan: ShardPlan, options: EmbedShardOptions): P
     return 'embedded';
   } finally {
     await cache?.close();
-    await Promise.all([preprocessor.close(), model.dispose()]);
+    if (!shared) await embedder?.close();
   }
 }
 

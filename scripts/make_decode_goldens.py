@@ -310,6 +310,17 @@ def make_inputs():
     unreadable = {}
     write_ojpeg_tiff("ojpeg_progressive_150x110.tif", base, 2, progressive=True)
     unreadable["ojpeg_progressive_150x110.tif"] = "JPEG marker 0xc2 (progressive)"
+    # Grey with associated (premultiplied) alpha: OPEN_INFO's only grey layout with an extra sample is LA
+    # (MinIsBlack, 2 x 8 bits, unassociated alpha), so PIL 9.4 fails on these, MinIsWhite or MinIsBlack, 8 or 16 bits.
+    small = synth_rgb(48, 32, 110).convert("L")
+    small_alpha = np.asarray(synth_alpha(48, 32, 111)).astype(np.uint32)
+    for photometric, white in ((1, ""), (0, "_miniswhite")):
+        for bits, scale in ((8, 1), (16, 257)):
+            stored = (np.asarray(small).astype(np.uint32) if photometric else 255 - np.asarray(small).astype(np.uint32)) * scale
+            a = small_alpha * scale
+            name = f"la{bits}_assoc{white}_48x32.tif"
+            write_tiff(name, np.dstack([stored * a // (255 * scale), a]), photometric, bits, extra=1)
+            unreadable[name] = f"grey (photometric {photometric}) in 2 \u00d7 {bits}-bit samples, ExtraSamples 1 (associated, premultiplied alpha)"
     for tmp in ("cmyk8.tmp.tif", "rgb.tmp.tif", "rgb16.tmp.tif"):
         os.remove(path(tmp))
     return cases, unreadable

@@ -305,6 +305,13 @@ describe('TIFFs PIL 9.4 cannot open either: refused, saying so', () => {
     ['16-bit CIELAB', [[262, 8], [277, 3], [258, 16]], /CIELAB colour in 3 × 16-bit samples \(PIL reads three unsigned 8-bit samples only\)/],
     ['CIELAB + an extra sample', [[262, 8], [277, 4], [338, 0]], /CIELAB colour in 4 × 8-bit samples with extra samples/],
     ['old-style JPEG, one sample', [[259, 6], [262, 6]], /old-style JPEG compression \(6\) in 1 × 8-bit samples/],
+    // grey with an extra sample other than OPEN_INFO's one LA layout (associated alpha: golden files in tiff_color.test.ts)
+    ['16-bit grey + unassociated alpha', [[277, 2], [258, 16], [338, 2]], /grey \(photometric 1\) in 2 × 16-bit samples, ExtraSamples 2 \(unassociated alpha\)/],
+    ['MinIsWhite grey + alpha', [[262, 0], [277, 2], [338, 2]], /grey \(photometric 0\) in 2 × 8-bit samples, ExtraSamples 2/],
+    ['grey + alpha, signed', [[277, 2], [338, 2], [339, 2]], /grey \(photometric 1\) in 2 × 8-bit signed samples/],
+    ['grey + alpha, FillOrder 2', [[266, 2], [277, 2], [338, 2]], /ExtraSamples 2 \(unassociated alpha\), FillOrder 2/],
+    ['grey + an unspecified extra sample', [[277, 2], [338, 0]], /ExtraSamples 0 \(unspecified\)/],
+    ['grey in two samples, no ExtraSamples', [[277, 2]], /grey \(photometric 1\) in 2 × 8-bit samples, no ExtraSamples tag/],
   ];
   for (const [name, tags, pattern] of cases) {
     it(name, async () => {

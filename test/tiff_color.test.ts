@@ -1,6 +1,7 @@
 // TIFF colour kinds PIL 9.4 converts its own way: CIELAB through LittleCMS (decode/cielab.ts), checked here on
 // a committed sample of PIL's conversions (scripts/make_decode_goldens.py; the whole 2^24 cube is checked by
-// scripts/check_cielab_cube.ts), and old-style JPEG through libtiff (decode/tiff_ojpeg.ts). The decoded files
+// scripts/check_cielab_cube.ts), and old-style JPEG through libtiff (decode/tiff_ojpeg.ts); and kinds PIL cannot
+// open (progressive old-style JPEG, grey with associated alpha), refused as such. The decoded files
 // themselves are golden crops in decode/manifest.json, checked by test/image_preprocess.test.ts.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,15 +63,23 @@ describe('CIELAB to RGB as PIL 9.4 converts it (LittleCMS 2.14)', () => {
   });
 });
 
-describe('old-style JPEG TIFFs as PIL 9.4 reads them (libtiff OJPEG + TIFFRGBAImage)', () => {
+describe('TIFFs PIL 9.4 cannot open (checked by make_decode_goldens.py): refused, saying so', () => {
   const { unreadable } = JSON.parse(readFileSync(path.join(DIR, 'manifest.json'), 'utf8')) as { unreadable: { file: string; reason: string }[] };
-  assert.ok(unreadable.length >= 1);
+  // progressive old-style JPEG; grey + associated alpha, MinIsBlack and MinIsWhite, 8 and 16 bits
+  assert.equal(unreadable.length, 5);
   for (const { file, reason } of unreadable) {
     it(`${file}: refused as PIL cannot open it either (${reason})`, async () => {
       await assert.rejects(decodeImage(path.join(DIR, file)), (err: Error) => err.message.includes(reason) && /PIL 9\.4 cannot open either.*tiffcp/.test(err.message));
     });
   }
 
+  it('grey + unassociated alpha (mode LA), the grey layout with an extra sample PIL opens, still decodes', async () => {
+    const image = await decodeImage(path.join(DIR, 'la_150x110.tif'));
+    assert.equal(image.mode, 'LA');
+  });
+});
+
+describe('old-style JPEG TIFFs as PIL 9.4 reads them (libtiff OJPEG + TIFFRGBAImage)', () => {
   it('without libjpeg-turbo the file is refused, saying what is missing', () => {
     const script = `import('./src/encode/image/decode/index.ts').then((m) => m.decodeImage(${JSON.stringify(path.join(DIR, 'ojpeg_420_150x110.tif'))})).then(() => console.log('decoded'), (e) => console.log(e.message));`;
     const out = execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: ROOT, env: { ...process.env, ZEROSHOT_JPEG_DECODER: 'sharp' }, encoding: 'utf8' });

@@ -4,7 +4,9 @@
  * - the Orientation tag is applied when the image is loaded, as PIL 9.4's TiffImagePlugin does (its load_end
  *   transposes), also without `exifRotate`; PIL's size before loading is kept for 5–8, which swap the sides;
  * - 16-bit samples keep their high byte (PIL's ";16" unpackers), CMYK included;
- * - associated (premultiplied) alpha is un-premultiplied with PIL's integer formula (its "RGBa" unpackers).
+ * - associated (premultiplied) alpha is un-premultiplied with PIL's integer formula (its "RGBa" unpackers); grey
+ *   with associated alpha has no entry in PIL 9.4's OPEN_INFO (grey with an extra sample opens only as LA), so it
+ *   is refused, as PIL refuses it;
  * - PIL's modes F (32-bit float) and PA (palette + alpha) are read as grey samples, without libvips' colour handling;
  * - CIELAB is read as its raw samples, stored as PIL's mode LAB stores them (cielab.ts converts it to RGB as PIL does);
  * - old-style JPEG (compression 6) is decoded as libtiff's OJPEG codec and TIFFRGBAImage decode it for PIL
@@ -27,6 +29,7 @@ const TAG = {
   bitsPerSample: 258,
   compression: 259,
   photometric: 262,
+  fillOrder: 266,
   orientation: 274,
   samplesPerPixel: 277,
   planarConfig: 284,
@@ -101,7 +104,23 @@ function pilFailsOn(ifd: Ifd): string | null {
   if (photometric === 3 && samples > 1 && (samples !== 2 || bits !== 8 || ifd.get(TAG.extraSamples) !== 2)) {
     return `a palette with ${samples - 1} extra sample(s) other than one 8-bit unassociated alpha`;
   }
+  const grey = photometric ?? 0; // PIL's default photometric, 0 (MinIsWhite)
+  if ((grey === 0 || grey === 1) && samples > 1 && !isPilLa(ifd, grey, samples, bits)) {
+    const extra = ifd.get(TAG.extraSamples);
+    const signed = ifd.get(TAG.sampleFormat) === 2 ? ' signed' : '';
+    const kind = extra === undefined ? 'no ExtraSamples tag' : `ExtraSamples ${extra} (${EXTRA_SAMPLE_KINDS[extra] ?? 'unknown'})`;
+    const fillOrder = (ifd.get(TAG.fillOrder) ?? 1) === 1 ? '' : `, FillOrder ${ifd.get(TAG.fillOrder)}`;
+    return `grey (photometric ${grey}) in ${samples} × ${bits}-bit${signed} samples, ${kind}${fillOrder} (PIL reads grey with an extra sample only as mode LA: photometric 1, two unsigned 8-bit samples, unassociated alpha, FillOrder 1)`;
+  }
   return null;
+}
+
+const EXTRA_SAMPLE_KINDS: Readonly<Record<number, string>> = { 0: 'unspecified', 1: 'associated, premultiplied alpha', 2: 'unassociated alpha' };
+
+/** PIL 9.4's one grey layout with an extra sample (OPEN_INFO's LA): MinIsBlack, 2 × 8 unsigned bits, unassociated alpha, FillOrder 1. */
+function isPilLa(ifd: Ifd, photometric: number, samples: number, bits: number): boolean {
+  return photometric === 1 && samples === 2 && bits === 8 && ifd.get(TAG.extraSamples) === 2 &&
+    (ifd.get(TAG.sampleFormat) ?? 1) === 1 && (ifd.get(TAG.fillOrder) ?? 1) === 1;
 }
 
 /** PIL's mode F (one 32-bit float sample) or PA (8-bit palette index + unassociated alpha), else null. */

@@ -2,7 +2,8 @@
 // and a real PostgreSQL (test/helpers/postgres_server.ts): plan → enqueue → `zeroshot worker` processes → collect
 // --store, compared with a single-machine `zeroshot run` on the same 240 images; workers killed (SIGKILL) or frozen
 // past their lock (SIGSTOP, SIGCONT) mid-shard; enqueue twice; collect killed while writing, then rerun; the
-// database unreachable mid-run. The stores alternate between PostgreSQL and a shared folder.
+// database unreachable mid-run; a worker with another model than the plan's (its jobs fail at once). The stores
+// alternate between PostgreSQL and a shared folder (the SIGSTOP test runs on both).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -22,6 +23,8 @@ const execFileAsync = promisify(execFile);
 const CLI = fileURLToPath(new URL('../bin/zeroshot.js', import.meta.url));
 const KILLER = fileURLToPath(new URL('./helpers/kill_on_results_write.ts', import.meta.url));
 const MODEL = fileURLToPath(new URL('../fixtures/tiny-clip', import.meta.url));
+/** Another model than the plans': a worker given it cannot embed their shards. */
+const OTHER_MODEL = fileURLToPath(new URL('../fixtures/demo-clip', import.meta.url));
 const IMAGE_COUNT = 240;
 const SHARD_SIZE = 40;
 const SHARDS = IMAGE_COUNT / SHARD_SIZE;
@@ -106,8 +109,8 @@ interface RunningWorker {
 }
 
 /** A `zeroshot worker` process; `detached` gives it a process group of its own (with its shard processes). */
-function startWorker(queue: string, store: string, detached = false): RunningWorker {
-  const child = spawn(process.execPath, [CLI, 'worker', '--redis', redis.url, '--queue', queue, '--store', store, ...WORKER_FLAGS], { detached, stdio: ['ignore', 'ignore', 'pipe'] });
+function startWorker(queue: string, store: string, detached = false, flags: string[] = []): RunningWorker {
+  const child = spawn(process.execPath, [CLI, 'worker', '--redis', redis.url, '--queue', queue, '--store', store, ...WORKER_FLAGS, ...flags], { detached, stdio: ['ignore', 'ignore', 'pipe'] });
   let text = '';
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
   child.stderr!.on('data', (chunk: Buffer) => {
@@ -231,21 +234,39 @@ test('a worker SIGKILLed mid-shard: its shard process stops too, another worker 
   assert.deepEqual(await collect(plan, store, join(dir, 'collected')), golden);
 });
 
-test('a worker frozen (SIGSTOP) past its lock mid-shard: another takes the shard over; continued (SIGCONT), it adds no row to the shared folder; outputs equal', async () => {
-  const { dir, plan, queue, store } = await enqueued('stop', 'folder');
-  const frozen = startWorker(queue, store, true);
-  await frozen.waitFor(/shard \d+ of plan \w+: started/);
-  // The whole process group: the worker and its shard process, as when a machine is paused.
-  process.kill(-frozen.child.pid!, 'SIGSTOP');
-  const other = startWorker(queue, store);
-  assert.deepEqual(await other.exited, { code: 0, signal: null }, other.log());
-  assert.match(other.log(), /stopped renewing its lock; back in the queue/);
-  assert.equal(other.log().match(/images embedded/g)?.length, SHARDS, other.log());
-  process.kill(-frozen.child.pid!, 'SIGCONT');
-  assert.deepEqual(await frozen.exited, { code: 0, signal: null }, frozen.log());
-  assert.deepEqual(await jobCounts(queue), { waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: SHARDS, failed: 0 });
-  await assertOneRowPerImage(store);
-  assert.deepEqual(await collect(plan, store, join(dir, 'collected')), golden);
+for (const kind of ['postgres', 'folder'] as const) {
+  test(`a worker frozen (SIGSTOP) past its lock mid-shard: another takes the shard over; continued (SIGCONT), it adds no row to the ${kind === 'postgres' ? 'PostgreSQL store' : 'shared folder'}; outputs equal`, needs(kind), async () => {
+    const { dir, plan, queue, store } = await enqueued(`stop-${kind}`, kind);
+    const frozen = startWorker(queue, store, true);
+    await frozen.waitFor(/shard \d+ of plan \w+: started/);
+    // The whole process group: the worker and its shard process, as when a machine is paused.
+    process.kill(-frozen.child.pid!, 'SIGSTOP');
+    const other = startWorker(queue, store);
+    assert.deepEqual(await other.exited, { code: 0, signal: null }, other.log());
+    assert.match(other.log(), /stopped renewing its lock; back in the queue/);
+    assert.equal(other.log().match(/images embedded/g)?.length, SHARDS, other.log());
+    await assertOneRowPerImage(store);
+    process.kill(-frozen.child.pid!, 'SIGCONT');
+    assert.deepEqual(await frozen.exited, { code: 0, signal: null }, frozen.log());
+    // Its shard process went on and committed the shard a second time (or stopped on the lost lock): no row more.
+    assert.equal(frozen.log().match(/images embedded/g), null, frozen.log());
+    assert.deepEqual(await jobCounts(queue), { waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: SHARDS, failed: 0 });
+    await assertOneRowPerImage(store);
+    assert.deepEqual(await collect(plan, store, join(dir, 'collected')), golden);
+  });
+}
+
+test('a worker whose model is not the plan\'s: each job fails at its first attempt with the reason, not retried', async () => {
+  const { queue, store } = await enqueued('wrong-model', 'folder', ['--attempts', '3']);
+  const worker = startWorker(queue, store, false, ['--model', OTHER_MODEL]);
+  assert.deepEqual(await worker.exited, { code: 0, signal: null }, worker.log());
+  const failures = worker.log().split('\n').filter((line) => / failed \(/.test(line));
+  assert.equal(failures.length, SHARDS, worker.log());
+  for (const line of failures) {
+    assert.match(line, /failed \(attempt 1\/3\): plan 'plan \w+ \(queue [^)]+\)' was made with another model than this one .*give the plan's --model/);
+    assert.match(line, /not retried, since no retry can succeed/);
+  }
+  assert.deepEqual(await jobCounts(queue), { waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: 0, failed: SHARDS });
 });
 
 test('PostgreSQL unreachable mid-run: the job fails with an error naming the store, and its retry succeeds once the database is back', needs('postgres'), async () => {

@@ -2,17 +2,25 @@
  * The prompt lab's edit loop (issue 13): with the cache warm, the time from an edit that adds one prompt to the
  * updated numbers, over the lab's HTTP API (POST /api/score: the new prompt through the text tower, scoring, the
  * metrics and the audit, JSON), for 10,954 images: the 2,000 FairFace validation images (../shared/data/fairface-val)
- * repeated, as symbolic links, to that count. The model is the demo's toy CLIP (fixtures/demo-clip, both towers),
- * the spec fairface-race (14 prompts), labels race, --groups gender. Median and p90 over EDITS edits (a new prompt
- * each), with the run's 1,000 bootstrap resamples and with none. Writes bench/LAB.md; skipped, saying why, without
- * the images.
+ * repeated, as symbolic links, to that count. Spec fairface-race (14 prompts), labels race, --groups gender. Median
+ * and p90 over EDITS edits (a new prompt each), with the run's 1,000 bootstrap resamples and with none.
  *
- *   npm run bench:lab     # = node --import tsx bench/lab_edit.ts
+ * Two models, one per invocation (`--model NAME` or $BENCH_LAB_MODEL):
+ *   demo      fixtures/demo-clip, the demo's toy CLIP (32-d embeddings); the default;
+ *   vit-b-32  bench/models/vit-b-32, the ViT-B/32-shaped CLIP with random weights that `npm run bench` builds
+ *             (512-d, the real towers' cost); skipped, saying how to build it, when absent. Its image embeddings go
+ *             to a cache kept in bench/tmp/ (git-ignored), so only the first invocation encodes the 2,000 images.
+ * Each invocation records its model's row in bench/lab.json and writes bench/LAB.md from every row there. Skipped,
+ * saying why, without the images.
+ *
+ *   npm run bench:lab                          # = node --import tsx bench/lab_edit.ts (the demo model)
+ *   npm run bench:lab -- --model vit-b-32      # or BENCH_LAB_MODEL=vit-b-32 npm run bench:lab
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { LabSession } from '../src/lab/lab_session.js';
 import { runZeroShot } from '../src/pipeline.js';
@@ -22,14 +30,56 @@ import type { LabSpec, ScoreResponse } from '../src/server/lab_api.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DATA_DIR = resolve(REPO, '..', 'shared', 'data', 'fairface-val');
-const MODEL = join(REPO, 'fixtures', 'demo-clip');
 const OUT_MD = join(REPO, 'bench', 'LAB.md');
+const OUT_JSON = join(REPO, 'bench', 'lab.json');
 const IMAGES = 10_954;
 const EDITS = 20;
-const COMMAND = 'npm run bench:lab   # = node --import tsx bench/lab_edit.ts';
+const COMMAND = 'npm run bench:lab [-- --model demo|vit-b-32]   # = node --import tsx bench/lab_edit.ts';
+
+interface BenchModel {
+  readonly dir: string;
+  readonly description: string;
+  /** A cache that outlives the invocation (the image embeddings are costly), or none: a fresh one per invocation. */
+  readonly keptCache?: string;
+  /** Why the model is not there and how to get it; null when it is. */
+  readonly missing: () => string | null;
+}
+
+const MODELS: Record<string, BenchModel> = {
+  demo: {
+    dir: join(REPO, 'fixtures', 'demo-clip'),
+    description: 'the demo model (fixtures/demo-clip: CLIP architecture, 4 MB, 32-d embeddings)',
+    missing: () => null,
+  },
+  'vit-b-32': {
+    dir: join(REPO, 'bench', 'models', 'vit-b-32'),
+    description: 'the ViT-B/32-shaped CLIP with random weights (bench/models/vit-b-32, fp32: 512-d embeddings, the real towers)',
+    keptCache: join(REPO, 'bench', 'tmp', 'lab-vit-b-32-cache.sqlite'),
+    missing: () =>
+      ['onnx/text_model.onnx', 'onnx/vision_model.onnx', 'config.json'].every((f) => existsSync(join(REPO, 'bench', 'models', 'vit-b-32', f)))
+        ? null
+        : 'bench/models/vit-b-32 is not built: `npm run bench` builds it (or /usr/bin/python3 scripts/build_clip_fixture.py --preset vit-b-32 --out bench/models/vit-b-32)',
+  },
+};
+
+/** One model's measurements, as bench/lab.json keeps them. */
+interface LabBenchRow {
+  readonly model: string;
+  readonly description: string;
+  readonly rows: { name: string; median: number; p90: number; min: number; max: number; cpu: { median: number; p90: number }; texts: { median: number }; scoring: { median: number } }[];
+  readonly first_edit_ms: number;
+  readonly open_s: number;
+  readonly run_s: number;
+  readonly run_encoded: number;
+  readonly machine: string;
+  readonly load_start: string;
+  readonly load_end: string;
+  readonly date: string;
+}
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
 const round1 = (x: number) => Math.round(x * 10) / 10;
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 /** IMAGES symbolic links to the FairFace images (copyK/<name>) and their labels CSV. */
 function makeImageFolder(root: string): { images: string; labels: string } {
@@ -83,19 +133,16 @@ function summary(ms: number[]) {
   return { median: round1(quantile(sorted, 0.5)), p90: round1(quantile(sorted, 0.9)), min: round1(sorted[0]), max: round1(sorted[sorted.length - 1]) };
 }
 
-async function main(): Promise<void> {
-  if (!existsSync(join(DATA_DIR, 'val')) || !existsSync(join(DATA_DIR, 'fairface_label_val.csv'))) {
-    console.log(`bench/lab_edit.ts: skipped: the FairFace images are not at ${DATA_DIR} (val/ and fairface_label_val.csv)`);
-    return;
-  }
-  const startLoad = loadavg().map((x) => x.toFixed(2)).join(' ');
+async function measure(name: string, model: BenchModel): Promise<LabBenchRow> {
+  const loadStart = load();
   const root = mkdtempSync(join(tmpdir(), 'zs-bench-lab-'));
   try {
     const { images, labels } = makeImageFolder(root);
-    const cache = join(root, 'cache.sqlite');
+    if (model.keptCache) mkdirSync(dirname(model.keptCache), { recursive: true });
+    const cache = model.keptCache ?? join(root, 'cache.sqlite');
     const results = join(root, 'results');
     const runStarted = performance.now();
-    const result = await runZeroShot({ images, spec: 'fairface-race', labels, labelColumn: 'race', groups: ['gender'], model: MODEL, offline: true, cache, audit: { bootstrap: 1000 } });
+    const result = await runZeroShot({ images, spec: 'fairface-race', labels, labelColumn: 'race', groups: ['gender'], model: model.dir, offline: true, cache, audit: { bootstrap: 1000 } });
     await writeResults(result, results);
     const runSeconds = (performance.now() - runStarted) / 1000;
     console.log(`run: ${result.counts.embedded} images (${result.counts.encoded} encoded, ${result.counts.shared_content} copies) in ${runSeconds.toFixed(1)} s`);
@@ -111,37 +158,21 @@ async function main(): Promise<void> {
       const first = (await timeEdits(base, server.token, saved, 1000, 'first', 1)).ms[0];
       const withIntervals = await timeEdits(base, server.token, saved, 1000, 'bootstrap');
       const without = await timeEdits(base, server.token, saved, 0, 'no-bootstrap');
-      const rows = [
-        { name: 'with intervals (bootstrap 1000)', ...summary(withIntervals.ms), cpu: summary(withIntervals.cpuMs), texts: summary(withIntervals.server.map((t) => t.texts_ms)) },
-        { name: 'without intervals (bootstrap 0)', ...summary(without.ms), cpu: summary(without.cpuMs), texts: summary(without.server.map((t) => t.texts_ms)) },
-      ];
       if (![...withIntervals.encoded, ...without.encoded].every((n) => n === 1)) throw new Error('an edit did not encode exactly its one new prompt');
-      const md = [
-        '# The prompt lab: time from an edit to the updated numbers',
-        '',
-        `\`${COMMAND}\``,
-        '',
-        `${IMAGES.toLocaleString('en')} images (the 2,000 FairFace validation images repeated as links; their embeddings from the warm cache), ` +
-          'the demo model (fixtures/demo-clip: CLIP architecture, 4 MB, 32-d embeddings), spec fairface-race (14 prompts, 7 classes) + 1 new prompt per edit, ' +
-          'labels race, `--groups gender`: every strategy, metrics, audit (gaps, intervals), prompt analysis.',
-        `Each edit: POST /api/score over HTTP on 127.0.0.1 with a new prompt (through the text tower, one prompt), to the parsed JSON; ${EDITS} edits per row.`,
-        '',
-        '| edit | median ms | p90 ms | min ms | max ms | CPU ms of the process, median / p90 | text embedding (cache or tower), median ms |',
-        '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-        ...rows.map((r) => `| ${r.name} | ${r.median} | ${r.p90} | ${r.min} | ${r.max} | ${r.cpu.median} / ${r.cpu.p90} | ${r.texts.median} |`),
-        '',
-        'Wall times are what the user waits for; the CPU time (all threads of the one process that is client and server) is',
-        'what the edit costs, less sensitive to the other jobs of a shared machine (see the load average below).',
-        '',
-        `First edit of a session (loads the text tower): ${round1(first)} ms. Opening the session (run.json, predictions.csv, ` +
-          `${IMAGES.toLocaleString('en')} embeddings from the cache, the saved spec scored): ${openSeconds.toFixed(2)} s. The run that made the folder: ${runSeconds.toFixed(1)} s.`,
-        '',
-        `Machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, load average ${startLoad} at the start and ${loadavg().map((x) => x.toFixed(2)).join(' ')} at the end; ${new Date().toISOString().slice(0, 10)}.`,
-        'Goal (issue 13): under 200 ms.',
-        '',
-      ].join('\n');
-      writeFileSync(OUT_MD, md);
-      console.log(md);
+      const row = (label: string, timed: Awaited<ReturnType<typeof timeEdits>>) => ({ name: label, ...summary(timed.ms), cpu: summary(timed.cpuMs), texts: summary(timed.server.map((t) => t.texts_ms)), scoring: summary(timed.server.map((t) => t.score_ms)) });
+      return {
+        model: name,
+        description: model.description,
+        rows: [row('with intervals (bootstrap 1000)', withIntervals), row('without intervals (bootstrap 0)', without)],
+        first_edit_ms: round1(first),
+        open_s: Number(openSeconds.toFixed(2)),
+        run_s: Number(runSeconds.toFixed(1)),
+        run_encoded: result.counts.encoded,
+        machine: `${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores`,
+        load_start: loadStart,
+        load_end: load(),
+        date: new Date().toISOString().slice(0, 10),
+      };
     } finally {
       await server.close();
       await session.close();
@@ -149,6 +180,57 @@ async function main(): Promise<void> {
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+function markdown(rows: LabBenchRow[]): string {
+  return [
+    '# The prompt lab: time from an edit to the updated numbers',
+    '',
+    `\`${COMMAND}\``,
+    '',
+    `${IMAGES.toLocaleString('en')} images (the 2,000 FairFace validation images repeated as links; their embeddings from the warm cache), ` +
+      'spec fairface-race (14 prompts, 7 classes) + 1 new prompt per edit, labels race, `--groups gender`: every strategy, metrics, audit (gaps, intervals), prompt analysis.',
+    `Each edit: POST /api/score over HTTP on 127.0.0.1 with a new prompt (through the text tower, one prompt), to the parsed JSON; ${EDITS} edits per row.`,
+    '',
+    '| model | edit | median ms | p90 ms | min ms | max ms | CPU ms of the process, median / p90 | server: text embedding (cache or tower) / scoring and evaluation, median ms |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.flatMap((m) => m.rows.map((r) => `| ${m.model} | ${r.name} | ${r.median} | ${r.p90} | ${r.min} | ${r.max} | ${r.cpu.median} / ${r.cpu.p90} | ${r.texts.median} / ${r.scoring.median} |`)),
+    '',
+    'Wall times are what the user waits for; the CPU time (all threads of the one process that is client and server) is',
+    'what the edit costs, less sensitive to the other jobs of a shared machine (see the load averages below).',
+    '',
+    ...rows.flatMap((m) => [
+      `**${m.model}**: ${m.description}. First edit of a session (loads the text tower): ${m.first_edit_ms} ms. Opening the session (run.json, predictions.csv, ` +
+        `${IMAGES.toLocaleString('en')} embeddings from the cache, the saved spec scored): ${m.open_s.toFixed(2)} s. The run that made the folder: ${m.run_s.toFixed(1)} s ` +
+        `(${m.run_encoded.toLocaleString('en')} images encoded). Machine: ${m.machine}, load average ${m.load_start} at the start and ${m.load_end} at the end; ${m.date}.`,
+      '',
+    ]),
+    'Goal (issue 13): under 200 ms.',
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { model: { type: 'string' } } });
+  const name = values.model ?? process.env.BENCH_LAB_MODEL ?? 'demo';
+  const model = MODELS[name];
+  if (!model) throw new Error(`bench/lab_edit.ts: --model ${name} is not one of ${Object.keys(MODELS).join(', ')}`);
+  if (!existsSync(join(DATA_DIR, 'val')) || !existsSync(join(DATA_DIR, 'fairface_label_val.csv'))) {
+    console.log(`bench/lab_edit.ts: skipped: the FairFace images are not at ${DATA_DIR} (val/ and fairface_label_val.csv)`);
+    return;
+  }
+  const missing = model.missing();
+  if (missing) {
+    console.log(`bench/lab_edit.ts: skipped: ${missing}`);
+    return;
+  }
+  const measured = await measure(name, model);
+  const kept = existsSync(OUT_JSON) ? (JSON.parse(readFileSync(OUT_JSON, 'utf8')) as LabBenchRow[]) : [];
+  const rows = [...kept.filter((r) => r.model !== name), measured].sort((a, b) => Object.keys(MODELS).indexOf(a.model) - Object.keys(MODELS).indexOf(b.model));
+  writeFileSync(OUT_JSON, JSON.stringify(rows, null, 2) + '\n');
+  const md = markdown(rows);
+  writeFileSync(OUT_MD, md);
+  console.log(md);
 }
 
 await main();

@@ -1,6 +1,7 @@
 // The prompt lab in Chromium (playwright-core) against a real `zeroshot serve` on a results folder of a CLI run with
 // the demo's toy model: each edit's numbers equal a CLI run of the spec the lab downloads, undo brings the numbers
-// back, save as run writes the CLI's folder (test/helpers/results_equality.ts), and a page without the token is refused.
+// back, save as run writes the CLI’s folder (test/helpers/results_equality.ts), a page without the token is refused, and
+// the pages log no error (no console error or warning, no failed request but the refusals the test provokes).
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -108,6 +109,25 @@ describe('prompt lab in Chromium', () => {
     return path;
   }
 
+  /**
+   * Every page error, console error or warning, and failed response goes to `problems`, except the 400 the server
+   * answers a spec it refuses while `refusals.expected` (the test provokes those on purpose).
+   */
+  function watch(page: Page, problems: string[]): { expected: boolean } {
+    const refusals = { expected: false };
+    const refused = (status: number, url: string) => refusals.expected && status === 400 && new URL(url).pathname === '/api/score';
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() !== 'error' && message.type() !== 'warning') return;
+      if (/status of 400/.test(message.text()) && refused(400, message.location().url)) return;
+      problems.push(`console ${message.type()}: ${message.text()} (${message.location().url})`);
+    });
+    page.on('response', (response) => {
+      if (response.status() >= 400 && !refused(response.status(), response.url())) problems.push(`${response.status()} for ${response.url()}`);
+    });
+    return refusals;
+  }
+
   const tileValue = async (page: Page, id: string) => Number(await page.getAttribute(`#${id}`, 'data-value'));
 
   it('refuses the page without the token', async () => {
@@ -122,7 +142,7 @@ describe('prompt lab in Chromium', () => {
   it('edits the spec, scores like the CLI, undoes, and saves the CLI’s results folder', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    const refusals = watch(page, problems);
     page.on('request', (request) => {
       if (new URL(request.url()).origin !== new URL(url).origin) problems.push(`request outside the lab's origin: ${request.url()}`);
     });
@@ -193,12 +213,14 @@ describe('prompt lab in Chromium', () => {
 
     // A spec the server refuses (the labels name White, which is gone) leaves the numbers and says why; undo mends it.
     const shownHash = await page.evaluate(() => document.body.dataset.specHash);
+    refusals.expected = true;
     await page.click('#class-0-remove');
     await page.waitForFunction(() => document.body.dataset.state === 'error', null, { timeout: 20_000 });
     assert.match(await page.textContent('#notice') ?? '', /cannot be scored: .*'White'/);
     assert.equal(await page.evaluate(() => document.body.dataset.specHash), shownHash);
     await page.click('#undo');
     await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 20_000 });
+    refusals.expected = false;
     assert.equal(await page.isHidden('#notice'), true);
 
     // A burst of edits: the numbers shown are the last spec's.
@@ -220,6 +242,8 @@ describe('prompt lab in Chromium', () => {
 
   it('switches to templates and back, as the spec parser fills them', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const problems: string[] = [];
+    const refusals = watch(page, problems);
     await page.goto(url);
     await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
     const templated = await scoredAfter(page, () => page.click('#use-templates'));
@@ -232,18 +256,21 @@ describe('prompt lab in Chromium', () => {
     });
     assert.equal(two.metrics.groups!.prompts!.prompts.length, 16);
     // A template without {name} is the parser's error, said as it says it.
+    refusals.expected = true;
     await page.fill('#template-1', 'a portrait');
     await page.press('#template-1', 'Enter');
     await page.waitForFunction(() => document.body.dataset.state === 'error', null, { timeout: 20_000 });
     assert.match(await page.textContent('#notice') ?? '', /has no \{name\}/);
     await page.click('#undo');
     await page.waitForFunction(() => document.body.dataset.state === 'ready', null, { timeout: 20_000 });
+    refusals.expected = false;
     // Written out, each class lists the prompts its templates made: the same scores.
     await page.click('#use-prompts');
     await page.waitForFunction(() => document.body.dataset.state === 'ready' && !!document.getElementById('class-0-prompt-1'), null, { timeout: 20_000 });
     assert.equal(await page.inputValue('#class-0-prompt-1'), 'a portrait of a White person');
     assert.equal(await page.$('#template-0'), null);
     assert.deepEqual((await page.evaluate(() => (window as LabWindow).__zeroshotLab!)).metrics, two.metrics);
+    assert.deepEqual(problems, []);
     await page.close();
   });
 });

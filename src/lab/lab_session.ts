@@ -11,11 +11,12 @@ import { createImagePreprocessor, type ImagePreprocessor } from '../encode/image
 import { ClipModel, type ModelOptions } from '../encode/model.js';
 import type { ImageAttribute } from '../evaluate/audit.js';
 import { AuditMemo } from '../evaluate/audit_memo.js';
+import type { ImageBytesSource } from '../input/file_range.js';
 import { listImages } from '../input/images.js';
 import { labelIndices } from '../input/labels.js';
 import { checkPromptsAfterTruncation } from '../input/spec.js';
 import { imageScope, modelScoring, scoreEmbeddings, VERSION, type EmbeddingLabels, type RunResult, type RunScoring, type ScoredEmbeddings } from '../pipeline.js';
-import { reportOutput, thumbnailDataUri } from '../report/html_report.js';
+import { reportOutput, runImageSources, thumbnailDataUri } from '../report/html_report.js';
 import { metricsFile, RESULT_FILES, writeResults } from '../report/results.js';
 import { parsePredictions, readErrorsFile, readMetricsFile, readOptional, readRunFile, type ErrorLine, type MetricsFile, type PredictionTable, type RunFile } from '../report/result_files.js';
 import type { SimilarityFormat } from '../report/similarity_outputs.js';
@@ -112,6 +113,8 @@ export class LabSession {
   private readonly auditMemo = new AuditMemo();
   /** Scoring's exact loop with each prompt's column of scores kept. */
   private readonly similarityKernel: SimilarityKernel;
+  /** Where each image's bytes are (tar members as their ranges), found on the first thumbnail. */
+  private imageSources?: Promise<ImageBytesSource[]>;
   private savedHash = '';
   private saveCounter = 0;
 
@@ -379,8 +382,9 @@ export class LabSession {
 
   /** GET /api/images/:index/thumbnail: a JPEG, or null when the image cannot be read now. */
   async thumbnail(index: number): Promise<Buffer | null> {
-    const key = this.checkIndex(index);
-    const uri = await thumbnailDataUri(join(this.saved.run.images_root, key), THUMBNAIL_SIZE);
+    this.checkIndex(index);
+    this.imageSources ??= runImageSources(this.saved.run.images_root, this.saved.table.keys);
+    const uri = await thumbnailDataUri((await this.imageSources)[index], THUMBNAIL_SIZE);
     return uri === null ? null : Buffer.from(uri.slice(uri.indexOf(',') + 1), 'base64');
   }
 

@@ -5,6 +5,9 @@ import sharp from 'sharp';
 import type { AttributeAudit, AuditResult, StrategyAudit, WrittenAuditResult } from '../evaluate/audit.js';
 import { DENSE_CONFUSION_MAX_CLASSES, type WrittenClassificationMetrics } from '../evaluate/classification.js';
 import { float32FromLittleEndian } from '../encode/cache/npy.js';
+import { pathOrBytes, type ImageBytesSource } from '../input/file_range.js';
+import { resolveTarMembers } from '../input/image_sources.js';
+import { imageSource, type ImageEntry } from '../input/images.js';
 import type { GroupMetrics } from '../evaluate/groups.js';
 import type { ImageFailure } from '../pipeline.js';
 import { strategyHelp } from '../score/strategies.js';
@@ -218,13 +221,25 @@ function bestPrompts(count: number, pair: (j: number) => [number, number]): [num
   return best;
 }
 
-export async function thumbnailDataUri(path: string, size: number): Promise<string | null> {
+/** A JPEG thumbnail of an image (a path, its bytes, or its range of a tar) as a data URI; null when it cannot be read. */
+export async function thumbnailDataUri(source: ImageBytesSource, size: number): Promise<string | null> {
   try {
-    const jpeg = await sharp(path).rotate().resize(size, size, { fit: 'cover' }).jpeg({ quality: THUMBNAIL_QUALITY }).toBuffer();
+    const jpeg = await sharp(await pathOrBytes(source)).rotate().resize(size, size, { fit: 'cover' }).jpeg({ quality: THUMBNAIL_QUALITY }).toBuffer();
     return `data:image/jpeg;base64,${jpeg.toString('base64')}`;
   } catch {
     return null;
   }
+}
+
+/**
+ * Where the images of `keys` (a run's, under its images_root) are read from: the file, or for a key naming a tar
+ * member (`shard.tar/sample.jpg`) its range of the tar, found by listing only the tars the keys name. A tar that no
+ * longer holds a member leaves that key's path, which then reads as no thumbnail.
+ */
+export async function runImageSources(imagesRoot: string, keys: readonly string[]): Promise<ImageBytesSource[]> {
+  const files: ImageEntry[] = keys.map((key) => ({ key, path: join(imagesRoot, key) }));
+  const entries = await resolveTarMembers(imagesRoot, files).catch(() => files);
+  return Promise.all(entries.map(imageSource));
 }
 
 /** A URL for `path` relative to the report's folder, each segment percent-encoded. */
@@ -275,10 +290,10 @@ export async function loadReportData(resultsDir: string, options: ReportOptions 
   const shownRows = [...new Set(Object.values(cells).flatMap((list) => list.flatMap((cell) => cell.rows)))].sort((a, b) => a - b);
   const imageOfRow = new Map(shownRows.map((row, i) => [row, i]));
   const imagesRoot = isAbsolute(run.images_root) ? run.images_root : join(resultsDir, run.images_root);
-  const sources = await mapConcurrently(shownRows, THUMBNAIL_CONCURRENCY, async (row) => {
-    const path = join(imagesRoot, table.keys[row]);
-    return settings.thumbnails === 'embed' ? thumbnailDataUri(path, settings.thumbnailSize) : relativeUrl(resultsDir, path);
-  });
+  const shownSources = await runImageSources(imagesRoot, shownRows.map((row) => table.keys[row]));
+  // A tar member has no file of its own to link to: its thumbnail is embedded in either mode.
+  const sources = await mapConcurrently(shownSources, THUMBNAIL_CONCURRENCY, async (source) =>
+    settings.thumbnails === 'embed' || typeof source !== 'string' ? thumbnailDataUri(source, settings.thumbnailSize) : relativeUrl(resultsDir, source));
   const tops = await shownTopPrompts(resultsDir, shownRows.map((row) => table.keys[row]), promptIndex);
   const images = shownRows.map((row, i): GalleryImage => ({ key: table.keys[row], src: sources[i], top: tops.get(table.keys[row]) ?? [] }));
 

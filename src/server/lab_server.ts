@@ -97,7 +97,8 @@ function labPage(): string {
   return [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
-    '<title>zeroshot prompt lab</title><link rel="stylesheet" href="/assets/lab.css"></head>',
+    // An empty icon: else the browser asks for /favicon.ico, a 404 in its console.
+    '<title>zeroshot prompt lab</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/assets/lab.css"></head>',
     `<body><div id="${LAB_ROOT_ELEMENT_ID}"></div><script src="/assets/echarts.js"></script><script src="/assets/lab.js"></script></body></html>`,
     '',
   ].join('\n');

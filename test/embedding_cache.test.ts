@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { cacheStats, exportImageEmbeddings, pruneModel } from '../src/encode/cache/cache_admin.js';
+import { cacheStats, exportImageEmbeddings, pruneFileHashes, pruneModel } from '../src/encode/cache/cache_admin.js';
 import { defaultEmbeddingCachePath, EmbeddingCacheError, type ImageScope } from '../src/encode/cache/embedding_cache.js';
 import { openSqliteCache as openEmbeddingCache, type SqliteEmbeddingCache as EmbeddingCache } from '../src/encode/cache/sqlite_cache.js';
 import { canonicalJson, fileStamp, fingerprint, hashFileContent, modelFingerprint, STAMP_SETTLE_MS } from '../src/encode/cache/fingerprint.js';
@@ -378,6 +378,28 @@ function readNpy(path: string): { descr: string; fortranOrder: boolean; shape: n
   const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + headerBytes, bytes.byteOffset + bytes.byteLength));
   return { descr: match[1], fortranOrder: match[2] === 'True', shape, data, headerBytes };
 }
+
+test('prune --file-hashes: remembered hashes of files gone or changed are removed, those of unchanged files stay', async () => {
+  const dir = scratch();
+  const path = join(dir, 'cache.sqlite');
+  const files = ['kept.jpg', 'gone.jpg', 'changed.jpg'].map((name) => join(dir, name));
+  for (const file of files) writeFileSync(file, file);
+  const { cache } = open(path);
+  cache.fileHashes.set(await Promise.all(files.map(async (file) => ({ file: (await fileStamp(file)).stamp, sha256: file }))));
+  cache.close();
+  rmSync(files[1]);
+  writeFileSync(files[2], 'other bytes');
+  assert.deepEqual(pruneFileHashes(path), { path, entries: 3, removed: 2 });
+  const db = new Database(path, { readonly: true });
+  assert.deepEqual(db.prepare('SELECT path FROM file_hashes').pluck().all(), [files[0]]);
+  db.close();
+  const reopened = open(path).cache;
+  assert.deepEqual(reopened.fileHashes.get([(await fileStamp(files[0])).stamp]), [files[0]]);
+  reopened.close();
+  assert.deepEqual(pruneFileHashes(path), { path, entries: 1, removed: 0 });
+  const cli = spawnSync(process.execPath, [fileURLToPath(new URL('../bin/zeroshot.js', import.meta.url)), 'cache', 'prune', '--file-hashes', '--cache', path], { encoding: 'utf8' });
+  assert.equal(cli.stdout, `removed 0 of 1 remembered file hashes from ${path}\n`, cli.stderr);
+});
 
 test('npy header: NumPy v1.0 layout, padded to a multiple of 64 bytes', () => {
   for (const shape of [[3, 512], [100_000, 768], [0, 4], [7]]) {

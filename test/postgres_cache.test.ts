@@ -14,7 +14,7 @@ import pg from 'pg';
 import { EmbeddingCacheError, type ImageScope } from '../src/encode/cache/embedding_cache.js';
 import { openCache } from '../src/encode/cache/open_cache.js';
 import { fingerprint } from '../src/encode/cache/fingerprint.js';
-import { checkPostgresStore, openPostgresCache, openPostgresStore, postgresCacheStats, StoreError, STORE_SCHEMA_VERSION, type PostgresStore } from '../src/encode/cache/postgres_cache.js';
+import { checkPostgresStore, openPostgresCache, openPostgresStore, postgresCacheStats, prunePostgresFileHashes, StoreError, STORE_SCHEMA_VERSION, type PostgresStore } from '../src/encode/cache/postgres_cache.js';
 import { makePlan, type ShardPlan } from '../src/shards/plan.js';
 import type { ShardMetadata } from '../src/shards/shard_files.js';
 import { folderShardStore, openShardStore, type ShardOutput } from '../src/shards/shard_store.js';
@@ -141,6 +141,38 @@ test("files' content hashes are remembered by path and whole stamp, for every ma
   // Another machine's own copy at the same path keeps its hash beside this one's.
   assert.deepEqual(await reader.fileHashes!.get([stamp('/data/a.jpg', 1n)]), ['old']);
   await reader.close();
+});
+
+test('cache prune --file-hashes on a store: hashes unused for --older-than days go (old rows without seen_at too), used ones are refreshed and stay; a store made before seen_at gets the column', { skip }, async () => {
+  const url = await freshUrl();
+  const stamp = (path: string) => ({ path, size: 10, mtimeNs: 1n, ctimeNs: 1n, dev: 1n, ino: 2n });
+  const cache = (await opener(url)()).cache;
+  await cache.fileHashes!.set(['/data/used.jpg', '/data/unused.jpg', '/data/recent.jpg'].map((path) => ({ file: stamp(path), sha256: path })));
+  await cache.close();
+  const day = 24 * 3600 * 1000;
+  await sql(url, "UPDATE file_hashes SET seen_at = $1 WHERE path <> '/data/recent.jpg'", [Date.now() - 40 * day]);
+  // As a store made before seen_at: the column goes, and a row that older zeroshot writes has none.
+  await sql(url, 'ALTER TABLE file_hashes DROP COLUMN seen_at');
+  await sql(url, "INSERT INTO file_hashes (path, stamp, sha256) VALUES ('/data/legacy.jpg', 'x', 'legacy')");
+  assert.deepEqual(await sql(url, "SELECT column_name FROM information_schema.columns WHERE table_name = 'file_hashes' AND column_name = 'seen_at'"), []);
+  const reopened = (await opener(url)()).cache;
+  assert.deepEqual(await reopened.fileHashes!.get([stamp('/data/used.jpg')]), ['/data/used.jpg']);
+  await reopened.close();
+  await sql(url, "UPDATE file_hashes SET seen_at = $1 WHERE path IN ('/data/used.jpg', '/data/unused.jpg')", [Date.now() - 40 * day]);
+  await sql(url, "UPDATE file_hashes SET seen_at = $1 WHERE path = '/data/recent.jpg'", [Date.now() - day / 2]);
+  // A hit on a hash last used over a day ago refreshes it.
+  const again = (await opener(url)()).cache;
+  assert.deepEqual(await again.fileHashes!.get([stamp('/data/used.jpg'), stamp('/data/recent.jpg')]), ['/data/used.jpg', '/data/recent.jpg']);
+  await again.close();
+  const seen = Object.fromEntries((await sql<{ path: string; seen_at: string | null }>(url, 'SELECT path, seen_at FROM file_hashes')).map((row) => [row.path, row.seen_at === null ? null : Number(row.seen_at)]));
+  assert.ok(seen['/data/used.jpg']! > Date.now() - 60_000, 'refreshed');
+  assert.ok(seen['/data/recent.jpg']! < Date.now() - day / 4, 'used within the day: not written again');
+  assert.equal(seen['/data/legacy.jpg'], null);
+
+  assert.deepEqual(await prunePostgresFileHashes(url, 30), { path: url, entries: 4, removed: 2 });
+  assert.deepEqual((await sql<{ path: string }>(url, 'SELECT path FROM file_hashes ORDER BY path')).map((row) => row.path), ['/data/recent.jpg', '/data/used.jpg']);
+  const cli = await execFileAsync(process.execPath, [CLI, 'cache', 'prune', '--file-hashes', '--older-than', '0', '--cache', url]);
+  assert.equal(cli.stdout, `removed 2 of 2 remembered file hashes from ${url}\n`);
 });
 
 test('schema: created on first open (also by several processes at once), versioned in table meta', { skip }, async () => {

@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify as stringifyYaml } from 'yaml';
 import { DEFAULT_MODEL, DEVICES, loadTextTokenizer, type Device } from '../encode/model.js';
 import { defaultWorkerCount } from '../encode/image/preprocess.js';
-import { cacheStats, checkCache, exportImageEmbeddings, pruneModel } from '../encode/cache/cache_admin.js';
+import { cacheStats, checkCache, exportImageEmbeddings, pruneFileHashes, pruneModel } from '../encode/cache/cache_admin.js';
 import { defaultEmbeddingCachePath } from '../encode/cache/embedding_cache.js';
 import { isPostgresUrl, postgresBackend } from '../encode/cache/open_cache.js';
 import { builtInSpecNames, loadSpec } from '../input/spec.js';
@@ -308,12 +308,23 @@ export function buildProgram(): Command {
     });
   cacheCommand
     .command('prune')
-    .description("remove one model's embeddings")
-    .argument('<model>', 'model id, or fingerprint (prefix of 8+ characters) as shown by `cache stats`')
-    .option('--cache <file>', 'cache file')
+    .description("remove one model's embeddings, or (--file-hashes) the remembered file hashes no run can use any more")
+    .argument('[model]', 'model id, or fingerprint (prefix of 8+ characters) as shown by `cache stats`')
+    .option('--cache <file|url>', 'cache file (or, with --file-hashes, a postgres:// store)')
     .option('--vacuum', 'shrink the file afterwards')
-    .action((model: string, flags: { cache?: string; vacuum?: boolean }) => {
-      const result = pruneModel(cacheFile(flags), model, { vacuum: flags.vacuum });
+    .option('--file-hashes', "remove remembered file hashes: in a cache file those whose file is gone or changed; in a postgres:// store, shared by machines with files of their own, those unused for --older-than days")
+    .option('--older-than <days>', 'with --file-hashes on a postgres:// store: days since a run last used a hash (default 30)', Number)
+    .action(async (model: string | undefined, flags: { cache?: string; vacuum?: boolean; fileHashes?: boolean; olderThan?: number }) => {
+      const location = cacheFile(flags);
+      if (flags.fileHashes) {
+        if (model !== undefined) throw new Error('zeroshot cache prune: give a model or --file-hashes, not both');
+        const postgres = isPostgresUrl(location);
+        if (!postgres && flags.olderThan !== undefined) throw new Error('--older-than is for a postgres:// store; a cache file is pruned by checking each file');
+        const result = postgres ? await (await postgresBackend()).prunePostgresFileHashes(location, flags.olderThan ?? 30) : pruneFileHashes(location);
+        return void process.stdout.write(`removed ${result.removed} of ${result.entries} remembered file hashes from ${result.path}\n`);
+      }
+      if (model === undefined) throw new Error('zeroshot cache prune: give a model (as shown by `zeroshot cache stats`), or --file-hashes');
+      const result = pruneModel(location, model, { vacuum: flags.vacuum });
       process.stdout.write(`removed ${result.images} image and ${result.texts} text embeddings of ${result.model_fp.slice(0, 12)}\n`);
     });
   cacheCommand

@@ -1,10 +1,11 @@
 // `zeroshot cache stats | prune | export | check` on an SQLite cache file: operations the user asks for by name,
 // so failures throw.
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync, type BigIntStats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { stringify } from 'csv-stringify/sync';
 import { CACHE_FORMAT, EmbeddingCacheError, type ModelLabel } from './embedding_cache.js';
+import { stampKey } from './fingerprint.js';
 import { NpyFloat32Writer } from './npy.js';
 import { isPostgresUrl } from './open_cache.js';
 import { connectExisting, describe, namingDamage, type SqliteDatabase } from './sqlite_cache.js';
@@ -161,6 +162,62 @@ export function pruneModel(path: string, modelSelector: string, options: { vacuu
   } finally {
     db.close();
   }
+}
+
+export interface FileHashPruneResult {
+  /** The cache file, or the store's URL without its password. */
+  path: string;
+  /** Remembered file hashes before, and how many were removed. */
+  entries: number;
+  removed: number;
+}
+
+/** Rows of file_hashes looked at per read transaction: the others' writes wait at most that long. */
+const FILE_HASH_BATCH = 10_000;
+
+/**
+ * Removes the remembered file hashes that can never be used again: the file at the path is gone, or is not the one
+ * remembered (its stamp, size, times, device or inode, changed; or the row predates stamps). Such a row would
+ * otherwise stay forever, one per file ever seen. An SQLite cache belongs to one machine (its WAL needs shared memory),
+ * so this machine's view of the paths is the right one. A row changed meanwhile by a run is left alone.
+ */
+export function pruneFileHashes(path: string): FileHashPruneResult {
+  const file = resolve(path);
+  const { db, initialised } = connectExisting(file, false);
+  try {
+    if (!initialised) return { path: file, entries: 0, removed: 0 };
+    const hasStamp = db.prepare("SELECT 1 FROM pragma_table_info('file_hashes') WHERE name = 'stamp'").get() !== undefined;
+    const page = db.prepare<[string, number], { path: string; stamp: string | null }>(
+      `SELECT path, ${hasStamp ? 'stamp' : 'NULL AS stamp'} FROM file_hashes WHERE path > ? ORDER BY path LIMIT ?`,
+    );
+    // Without the column (a cache older than stamps, not opened by a run since) every row is stale: `? IS NULL` holds.
+    const remove = db.prepare<[string, string | null]>(`DELETE FROM file_hashes WHERE path = ? AND ${hasStamp ? 'stamp IS ?' : '? IS NULL'}`);
+    let entries = 0, removed = 0, after = '';
+    for (;;) {
+      const rows = page.all(after, FILE_HASH_BATCH);
+      if (!rows.length) break;
+      entries += rows.length;
+      after = rows[rows.length - 1].path;
+      const stale = rows.filter((row) => row.stamp === null || currentStamp(row.path) !== row.stamp);
+      removed += db.transaction(() => stale.reduce((n, row) => n + remove.run(row.path, row.stamp).changes, 0)).immediate();
+    }
+    return { path: file, entries, removed };
+  } catch (error) {
+    throw namingDamage(file, error);
+  } finally {
+    db.close();
+  }
+}
+
+/** The stamp of the file at `path` as the memo keys it, or undefined when nothing is there. */
+function currentStamp(path: string): string | undefined {
+  let info: BigIntStats | undefined;
+  try {
+    info = statSync(path, { bigint: true, throwIfNoEntry: false });
+  } catch {
+    return undefined; // a folder on the way that is no longer one, or no right to look: the file cannot be read either
+  }
+  return info && stampKey({ path, size: Number(info.size), mtimeNs: info.mtimeNs, ctimeNs: info.ctimeNs, dev: info.dev, ino: info.ino });
 }
 
 export const EXPORT_FILES = { embeddings: 'embeddings.npy', csv: 'index.csv', json: 'index.json' } as const;

@@ -3,7 +3,7 @@
 // SQLite cache is; every write is INSERT … ON CONFLICT DO NOTHING, and a shard's embeddings go in one transaction
 // with its row, so a retried or duplicated job leaves one row per image. The only importer of `pg`.
 import pg from 'pg';
-import type { CacheCheck, CacheFileStats, ModelStats } from './cache_admin.js';
+import type { CacheCheck, CacheFileStats, FileHashPruneResult, ModelStats } from './cache_admin.js';
 import {
   CACHE_FORMAT,
   EmbeddingCacheError,
@@ -20,6 +20,15 @@ import type { ShardMetadata } from '../../shards/shard_files.js';
 import type { ShardOutput, ShardStore } from '../../shards/shard_store.js';
 
 export const STORE_SCHEMA_VERSION = 1;
+
+/**
+ * When a run last remembered or used a file hash (Unix ms, refreshed at most once a day), for `cache prune
+ * --file-hashes --older-than DAYS`: the only test that holds for every machine sharing the store, since a path this
+ * machine does not have may be another's file. Added to stores made before it; null in rows older zeroshot writes.
+ */
+const SEEN_AT_COLUMN = 'seen_at BIGINT';
+/** A hit whose seen_at is older than this is refreshed. */
+const SEEN_AT_REFRESH_MS = 24 * 3600 * 1000;
 
 // Embeddings are little-endian float32 bytea, as in SQLite and .npy. bench/pg_embeddings.ts, 10,000 × 512 in
 // unnest batches of 1,000: bytea writes in 1.2 s and reads in 0.3 s, real[] in 8.1 s and 4.7 s (both exact, 28.8 MB).
@@ -57,6 +66,7 @@ const SCHEMA = `
     path   TEXT NOT NULL,                  -- absolute, as the machine that hashed it saw it
     stamp  TEXT NOT NULL,                  -- fingerprint.ts stampKey: size, mtime and ctime in ns, device, inode
     sha256 TEXT NOT NULL,
+    ${SEEN_AT_COLUMN},
     PRIMARY KEY (path, stamp)              -- machines with their own copies at one path each keep theirs
   );
   CREATE TABLE shards (                   -- a row is a committed shard: its done mark
@@ -236,7 +246,11 @@ async function checkSchema(client: pg.PoolClient, address: Address): Promise<Che
 }
 
 /** Connects, checks the schema and (unless `readOnly`) creates it in an empty database; throws StoreError. */
-async function connectStore(url: string, readOnly: boolean): Promise<{ pool: pg.Pool; address: Address; checked: Checked }> {
+const hasSeenAt = async (client: pg.PoolClient) =>
+  (await client.query("SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'file_hashes' AND column_name = 'seen_at'")).rows.length > 0;
+
+/** Connects, checks the schema and (unless `readOnly`) creates it in an empty database; throws StoreError. */
+async function connectStore(url: string, readOnly: boolean): Promise<{ pool: pg.Pool; address: Address; checked: Checked; seenAt: boolean }> {
   const address = parseAddress(url);
   const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true });
   // An idle connection that breaks (server restart) is reported here; the next query reconnects or fails clearly.
@@ -258,7 +272,13 @@ async function connectStore(url: string, readOnly: boolean): Promise<{ pool: pg.
         }
         checked = 'ours';
       }
-      return { pool, address, checked };
+      let seenAt = checked === 'ours' && (await hasSeenAt(client));
+      if (checked === 'ours' && !seenAt && !readOnly) {
+        // Checked first: ALTER TABLE waits for every transaction on the table, even when the column is there.
+        await client.query(`ALTER TABLE file_hashes ADD COLUMN IF NOT EXISTS ${SEEN_AT_COLUMN}`);
+        seenAt = true;
+      }
+      return { pool, address, checked, seenAt };
     } catch (error) {
       throw storeError(address, 'cannot open it', error);
     } finally {
@@ -272,8 +292,8 @@ async function connectStore(url: string, readOnly: boolean): Promise<{ pool: pg.
 
 /** The store a sharded run writes to and collect reads from; every failure throws a StoreError naming the fix. */
 export async function openPostgresStore(url: string): Promise<PostgresStore> {
-  const { pool, address } = await connectStore(url, false);
-  return new PostgresStore(pool, address, () => {}, 'read-write');
+  const { pool, address, seenAt } = await connectStore(url, false);
+  return new PostgresStore(pool, address, () => {}, 'read-write', seenAt);
 }
 
 /**
@@ -293,13 +313,13 @@ export async function openPostgresCache(url: string, options: OpenCacheOptions =
     warn(`${error.message}; continuing without the cache`);
     return null;
   }
-  const { pool, address, checked } = connection;
+  const { pool, address, checked, seenAt } = connection;
   if (checked === 'empty') {
     await pool.end();
     warn(`PostgreSQL store ${address.display}: it holds no embeddings yet; continuing without the cache`);
     return null;
   }
-  return new PostgresStore(pool, address, warn, readOnly ? 'read-only' : 'read-write');
+  return new PostgresStore(pool, address, warn, readOnly ? 'read-only' : 'read-write', seenAt);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -338,6 +358,8 @@ export class PostgresStore implements EmbeddingCache, ShardStore {
     private readonly address: Address,
     private readonly warn: (message: string) => void,
     private state: CacheState,
+    /** file_hashes has its seen_at column (a read-only store made before it may not). */
+    private readonly seenAt: boolean,
   ) {
     this.path = this.location = address.display;
     this.session = { image_hits: 0, image_misses: 0, text_hits: 0, text_misses: 0, writes_disabled: state !== 'read-write' };
@@ -360,13 +382,28 @@ export class PostgresStore implements EmbeddingCache, ShardStore {
       get: async (files) => {
         // Keyed by path and stamp together: the tab cannot occur in a stamp.
         const keys = files.map((file) => `${stampKey(file)}\t${file.path}`);
-        return this.lookup(keys, (client) =>
-          client.query<{ key: string; value: string }>(
-            `SELECT f.stamp || E'\\t' || f.path AS key, f.sha256 AS value
+        const now = Date.now();
+        // A read-only store made before seen_at has none to refresh (and this process writes nothing).
+        const staleSql = this.seenAt ? `f.seen_at IS NULL OR f.seen_at < ${now - SEEN_AT_REFRESH_MS}` : 'false';
+        const found = await this.lookup(keys, (client) =>
+          client.query<{ key: string; value: { sha256: string; stale: boolean } }>(
+            `SELECT f.stamp || E'\\t' || f.path AS key, json_build_object('sha256', f.sha256, 'stale', ${staleSql}) AS value
              FROM file_hashes AS f JOIN unnest($1::text[], $2::text[]) AS q (path, stamp) USING (path, stamp)`,
             [files.map((file) => file.path), files.map(stampKey)],
           ),
         );
+        const stale = files.filter((_, i) => found[i]?.stale);
+        if (stale.length) {
+          await this.write(async (client) => {
+            for (const chunk of chunks(sortedBy(stale, (file) => `${stampKey(file)}\t${file.path}`))) {
+              await client.query(
+                'UPDATE file_hashes AS f SET seen_at = $3 FROM unnest($1::text[], $2::text[]) AS q (path, stamp) WHERE f.path = q.path AND f.stamp = q.stamp',
+                [chunk.map((file) => file.path), chunk.map(stampKey), now],
+              );
+            }
+          });
+        }
+        return found.map((value) => value?.sha256);
       },
       set: async (entries) => {
         const unique = sortedBy([...new Map(entries.map((e) => [`${stampKey(e.file)}\t${e.file.path}`, e])).entries()], ([key]) => key).map(([, e]) => e);
@@ -374,8 +411,9 @@ export class PostgresStore implements EmbeddingCache, ShardStore {
         await this.write(async (client) => {
           for (const chunk of chunks(unique)) {
             await client.query(
-              'INSERT INTO file_hashes (path, stamp, sha256) SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING',
-              [chunk.map((e) => e.file.path), chunk.map((e) => stampKey(e.file)), chunk.map((e) => e.sha256)],
+              // A writable store always has seen_at (connectStore adds it).
+              'INSERT INTO file_hashes (path, stamp, sha256, seen_at) SELECT *, $4::bigint FROM unnest($1::text[], $2::text[], $3::text[]) ON CONFLICT DO NOTHING',
+              [chunk.map((e) => e.file.path), chunk.map((e) => stampKey(e.file)), chunk.map((e) => e.sha256), Date.now()],
             );
           }
         });
@@ -650,5 +688,22 @@ export async function checkPostgresStore(url: string): Promise<CacheCheck> {
       for (const row of sizes.rows) problems.push(`${table}: model ${row.model_fp.slice(0, 12)} has embeddings of several sizes (${row.sizes} bytes)`);
     }
     return { path: address.display, ok: problems.length === 0, problems };
+  });
+}
+
+/**
+ * `cache prune --file-hashes` on a store: removes the file hashes no run has used for `olderThanDays` days (rows
+ * written before seen_at existed count as unused). Machines sharing the store each have their own files, so age is
+ * the test, not whether a path exists here; a file still in use just has its hash read and remembered again.
+ */
+export async function prunePostgresFileHashes(url: string, olderThanDays: number): Promise<FileHashPruneResult> {
+  if (!(olderThanDays >= 0)) throw new StoreError(`--older-than ${olderThanDays}: give a number of days ≥ 0`, false);
+  return withExistingStore(url, async (client, address) => {
+    const entries = Number((await client.query<{ n: string }>('SELECT COUNT(*) AS n FROM file_hashes')).rows[0].n);
+    const before = Date.now() - olderThanDays * 24 * 3600 * 1000;
+    const removed = (await hasSeenAt(client))
+      ? await client.query('DELETE FROM file_hashes WHERE seen_at IS NULL OR seen_at < $1', [Math.floor(before)])
+      : await client.query('DELETE FROM file_hashes');
+    return { path: address.display, entries, removed: removed.rowCount ?? 0 };
   });
 }

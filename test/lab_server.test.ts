@@ -11,10 +11,10 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import type { ErrorResponse, LabSpec, SaveRunResponse, ScoreResponse, SessionResponse } from '../src/server/lab_api.js';
 import { resultsFolderDifferences } from './helpers/results_equality.js';
-import { columnKeepingKernel } from '../src/lab/column_kernel.js';
+import { columnKeepingKernel, scoreColumns } from '../src/lab/column_kernel.js';
 import { scoreInChunks } from '../src/score/chunked.js';
 import { loopKernel } from '../src/score/similarity_kernel.js';
-import { l2NormalizeRows } from '../src/score/similarity.js';
+import { cosineScores, l2NormalizeRows } from '../src/score/similarity.js';
 import { Mulberry32 } from '../src/evaluate/bootstrap.js';
 import { parseStrategy } from '../src/score/strategies.js';
 
@@ -264,4 +264,14 @@ test('the lab kernel (kept columns) scores as the loop kernel, block by block, a
     assert.deepEqual(await run(kernel, blocks[0]), await run(loopKernel, blocks[1]));
     assert.deepEqual(blocks[0], blocks[1]);
   }
+});
+
+test('the lab kernel computes new columns four at a time, each bit for bit cosineScores', () => {
+  const random = new Mulberry32(11);
+  const dim = 512;
+  const unit = (rows: number) => l2NormalizeRows(Float32Array.from({ length: rows * dim }, () => random.next() - 0.5), dim);
+  const images = unit(97);
+  const texts = Array.from({ length: 7 }, () => unit(1));
+  const columns = scoreColumns(images, texts, dim);
+  texts.forEach((text, j) => assert.deepEqual(columns[j], cosineScores(images, text, dim).data, `column ${j}`));
 });

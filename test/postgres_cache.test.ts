@@ -14,7 +14,7 @@ import pg from 'pg';
 import { EmbeddingCacheError, type ImageScope } from '../src/encode/cache/embedding_cache.js';
 import { openCache } from '../src/encode/cache/open_cache.js';
 import { fingerprint } from '../src/encode/cache/fingerprint.js';
-import { checkPostgresStore, openPostgresCache, openPostgresStore, postgresCacheStats, prunePostgresFileHashes, StoreError, STORE_SCHEMA_VERSION, type PostgresStore } from '../src/encode/cache/postgres_cache.js';
+import { checkPostgresStore, openPostgresCache, openPostgresStore, postgresCacheStats, prunePostgresFileHashes, prunePostgresModel, StoreError, STORE_SCHEMA_VERSION, type PostgresStore } from '../src/encode/cache/postgres_cache.js';
 import { makePlan, type ShardPlan } from '../src/shards/plan.js';
 import type { ShardMetadata } from '../src/shards/shard_files.js';
 import { folderShardStore, openShardStore, type ShardOutput } from '../src/shards/shard_store.js';
@@ -251,6 +251,11 @@ test('a shard committed twice, or by two workers at once, leaves one row per ima
   assert.equal(check.ok, false);
   assert.match(check.problems[0], /^shard 1 of plan \w{12}: 1 embeddings missing or of another size/);
   await Promise.all([store.close(), other.close()]);
+  // Pruning the model removes its committed shards with their embeddings: the store agrees with itself again.
+  const pruned = await prunePostgresModel(url, shard1.metadata.model_fp);
+  assert.deepEqual([pruned.images, pruned.shards], [9 + 9 + 4 - 1, 3]);
+  assert.deepEqual([await countRows(url, 'image_embeddings'), await countRows(url, 'shards')], [0, 0]);
+  assert.deepEqual((await checkPostgresStore(url)).problems, []);
 });
 
 test('the server goes away mid-run: store calls reject naming host:port/database and the fix; back, they work', { skip }, async () => {
@@ -336,7 +341,13 @@ test('zeroshot run --cache postgres:// twice: the same outputs, the second from 
   assert.match(stats.stdout, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/\w+: \d+\.\d MB\n  \w{12}  .*: 14 images \(0\.0 MB\), \d+ prompts\n  committed shards: 0 of 0 plan\(s\)\n$/);
   const check = await execFileAsync(process.execPath, [CLI, 'cache', 'check', '--cache', url]);
   assert.match(check.stdout, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/\w+: ok\n$/);
+  await assert.rejects(execFileAsync(process.execPath, [CLI, 'cache', 'export', 'x', '--out', join(dir, 'export'), '--cache', url]), (error: { stderr: string }) =>
+    /zeroshot cache export is not available for a PostgreSQL store yet/.test(error.stderr) && !error.stderr.includes('s3cret-pw'));
+  // prune MODEL: selected as in a cache file, every row of the model removed.
   await assert.rejects(execFileAsync(process.execPath, [CLI, 'cache', 'prune', 'x', '--cache', url]), (error: { stderr: string }) =>
-    /zeroshot cache prune is not available for a PostgreSQL store yet/.test(error.stderr) && !error.stderr.includes('s3cret-pw'));
-  for (const text of [stats.stdout, check.stdout]) assert.ok(!text.includes('s3cret-pw'));
+    /the cache has no model 'x' .*its models:\n {2}\w{12} /.test(error.stderr) && !error.stderr.includes('s3cret-pw'));
+  const pruned = await execFileAsync(process.execPath, [CLI, 'cache', 'prune', MODEL, '--cache', url]);
+  assert.match(pruned.stdout, /^removed 14 image and \d+ text embeddings of \w{12}, and its 0 committed shards\n$/);
+  assert.deepEqual(await sql(url, 'SELECT (SELECT count(*) FROM image_embeddings) + (SELECT count(*) FROM text_embeddings) + (SELECT count(*) FROM image_paths) + (SELECT count(*) FROM models) AS n'), [{ n: '0' }]);
+  for (const text of [stats.stdout, check.stdout, pruned.stdout]) assert.ok(!text.includes('s3cret-pw'));
 });

@@ -310,8 +310,8 @@ export function buildProgram(): Command {
     .command('prune')
     .description("remove one model's embeddings, or (--file-hashes) the remembered file hashes no run can use any more")
     .argument('[model]', 'model id, or fingerprint (prefix of 8+ characters) as shown by `cache stats`')
-    .option('--cache <file|url>', 'cache file (or, with --file-hashes, a postgres:// store)')
-    .option('--vacuum', 'shrink the file afterwards')
+    .option('--cache <file|url>', 'cache file or postgres:// store (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
+    .option('--vacuum', 'shrink the cache file afterwards')
     .option('--file-hashes', "remove remembered file hashes: in a cache file those whose file is gone or changed; in a postgres:// store, shared by machines with files of their own, those unused for --older-than days")
     .option('--older-than <days>', 'with --file-hashes on a postgres:// store: days since a run last used a hash (default 30)', Number)
     .action(async (model: string | undefined, flags: { cache?: string; vacuum?: boolean; fileHashes?: boolean; olderThan?: number }) => {
@@ -324,6 +324,11 @@ export function buildProgram(): Command {
         return void process.stdout.write(`removed ${result.removed} of ${result.entries} remembered file hashes from ${result.path}\n`);
       }
       if (model === undefined) throw new Error('zeroshot cache prune: give a model (as shown by `zeroshot cache stats`), or --file-hashes');
+      if (isPostgresUrl(location)) {
+        if (flags.vacuum) throw new Error('--vacuum is for a cache file; PostgreSQL reuses the space by itself (VACUUM FULL, which locks the tables, gives it back)');
+        const result = await (await postgresBackend()).prunePostgresModel(location, model);
+        return void process.stdout.write(`removed ${result.images} image and ${result.texts} text embeddings of ${result.model_fp.slice(0, 12)}, and its ${result.shards} committed shards\n`);
+      }
       const result = pruneModel(location, model, { vacuum: flags.vacuum });
       process.stdout.write(`removed ${result.images} image and ${result.texts} text embeddings of ${result.model_fp.slice(0, 12)}\n`);
     });

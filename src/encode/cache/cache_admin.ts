@@ -11,7 +11,7 @@ import { isPostgresUrl } from './open_cache.js';
 import { connectExisting, describe, namingDamage, type SqliteDatabase } from './sqlite_cache.js';
 import { StagedFile } from './staged_file.js';
 
-/** prune and export work on an SQLite file: a PostgreSQL URL is refused by name rather than taken for a file path. */
+/** These functions work on an SQLite file: a PostgreSQL URL is refused by name rather than taken for a file path. */
 function sqliteOnly(command: string, path: string): void {
   if (isPostgresUrl(path)) {
     throw new EmbeddingCacheError(`zeroshot cache ${command} is not available for a PostgreSQL store yet; use SQL on the database (its tables: image_embeddings, text_embeddings, image_paths, models, shards)`);
@@ -106,7 +106,11 @@ function matchFingerprints(candidates: readonly string[], selector: string): str
 
 /** A model by fingerprint, fingerprint prefix (≥ 8 characters), or the id of its label when only one model has it. */
 function selectModel(db: SqliteDatabase, initialised: boolean, selector: string): { model_fp: string; label: ModelLabel | null } {
-  const models = initialised ? listModels(db) : [];
+  return chooseModel(initialised ? listModels(db) : [], selector);
+}
+
+/** Of a cache's or store's models, the one `selector` names (see selectModel); an error listing them otherwise. */
+export function chooseModel(models: readonly { model_fp: string; label: ModelLabel | null }[], selector: string): { model_fp: string; label: ModelLabel | null } {
   const byFingerprint = matchFingerprints(models.map((m) => m.model_fp), selector);
   const matches = byFingerprint.length ? models.filter((m) => byFingerprint.includes(m.model_fp)) : models.filter((m) => m.label?.id === selector);
   if (matches.length === 1) return matches[0];
@@ -131,7 +135,7 @@ export interface PruneResult {
 
 /** Removes every entry of one model; with `vacuum`, also gives the freed space back to the file system. */
 export function pruneModel(path: string, modelSelector: string, options: { vacuum?: boolean } = {}): PruneResult {
-  sqliteOnly('prune', path);
+  if (isPostgresUrl(path)) throw new EmbeddingCacheError('pruneModel takes an SQLite cache file; a PostgreSQL store has prunePostgresModel');
   const file = resolve(path);
   const totalBytes = () => fileBytes(file) + fileBytes(`${file}-wal`);
   const { db, initialised } = connectExisting(file, false);
@@ -182,6 +186,7 @@ const FILE_HASH_BATCH = 10_000;
  * so this machine's view of the paths is the right one. A row changed meanwhile by a run is left alone.
  */
 export function pruneFileHashes(path: string): FileHashPruneResult {
+  if (isPostgresUrl(path)) throw new EmbeddingCacheError('pruneFileHashes takes an SQLite cache file; a PostgreSQL store has prunePostgresFileHashes');
   const file = resolve(path);
   const { db, initialised } = connectExisting(file, false);
   try {

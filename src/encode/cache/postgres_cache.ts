@@ -3,7 +3,7 @@
 // SQLite cache is; every write is INSERT … ON CONFLICT DO NOTHING, and a shard's embeddings go in one transaction
 // with its row, so a retried or duplicated job leaves one row per image. The only importer of `pg`.
 import pg from 'pg';
-import type { CacheCheck, CacheFileStats, FileHashPruneResult, ModelStats } from './cache_admin.js';
+import { chooseModel, type CacheCheck, type CacheFileStats, type FileHashPruneResult, type ModelStats } from './cache_admin.js';
 import {
   CACHE_FORMAT,
   EmbeddingCacheError,
@@ -623,6 +623,11 @@ async function withExistingStore<T>(url: string, work: (client: pg.PoolClient, a
   }
 }
 
+/** Every model fingerprint in the store, registered or not, with its label. */
+const MODELS_SQL = `SELECT f.model_fp, m.label
+  FROM (SELECT model_fp FROM models UNION SELECT model_fp FROM image_embeddings UNION SELECT model_fp FROM text_embeddings) AS f
+  LEFT JOIN models AS m USING (model_fp) ORDER BY f.model_fp`;
+
 export interface StoreStats extends CacheFileStats {
   /** Committed shards, and of how many plans. */
   shards: number;
@@ -635,11 +640,7 @@ export async function postgresCacheStats(url: string): Promise<StoreStats> {
     const number = (value: unknown) => Number(value ?? 0);
     const size = (await client.query<{ bytes: string }>('SELECT pg_database_size(current_database()) AS bytes')).rows[0];
     const models = new Map<string, ModelStats>();
-    const listed = await client.query<{ model_fp: string; label: ModelLabel | null }>(
-      `SELECT f.model_fp, m.label
-       FROM (SELECT model_fp FROM models UNION SELECT model_fp FROM image_embeddings UNION SELECT model_fp FROM text_embeddings) AS f
-       LEFT JOIN models AS m USING (model_fp) ORDER BY f.model_fp`,
-    );
+    const listed = await client.query<{ model_fp: string; label: ModelLabel | null }>(MODELS_SQL);
     for (const { model_fp, label } of listed.rows) models.set(model_fp, { model_fp, label, images: 0, image_bytes: 0, texts: 0, text_bytes: 0, preprocessings: [] });
     const images = await client.query<{ model_fp: string; preprocess_fp: string; count: string; bytes: string; paths: string }>(
       `SELECT e.model_fp, e.preprocess_fp, e.count, e.bytes,
@@ -705,5 +706,42 @@ export async function prunePostgresFileHashes(url: string, olderThanDays: number
       ? await client.query('DELETE FROM file_hashes WHERE seen_at IS NULL OR seen_at < $1', [Math.floor(before)])
       : await client.query('DELETE FROM file_hashes');
     return { path: address.display, entries, removed: removed.rowCount ?? 0 };
+  });
+}
+
+export interface StorePruneResult {
+  model_fp: string;
+  label: ModelLabel | null;
+  images: number;
+  image_paths: number;
+  texts: number;
+  /** Committed shards of the model, removed with its embeddings: embed them again to collect their plan. */
+  shards: number;
+}
+
+/**
+ * `cache prune MODEL` on a store: every row of one model (selected as in an SQLite file: fingerprint, prefix or id),
+ * its committed shards included, in one transaction. The space is reused by the database (autovacuum); VACUUM FULL
+ * gives it back to the file system, locking the tables meanwhile.
+ */
+export async function prunePostgresModel(url: string, modelSelector: string): Promise<StorePruneResult> {
+  return withExistingStore(url, async (client) => {
+    const model = chooseModel((await client.query<{ model_fp: string; label: ModelLabel | null }>(MODELS_SQL)).rows, modelSelector);
+    await client.query('BEGIN');
+    try {
+      const remove = async (sql: string) => (await client.query(sql, [model.model_fp])).rowCount ?? 0;
+      const removed = {
+        shards: await remove("DELETE FROM shards WHERE metadata ->> 'model_fp' = $1"),
+        images: await remove('DELETE FROM image_embeddings WHERE model_fp = $1'),
+        image_paths: await remove('DELETE FROM image_paths WHERE model_fp = $1'),
+        texts: await remove('DELETE FROM text_embeddings WHERE model_fp = $1'),
+      };
+      await remove('DELETE FROM models WHERE model_fp = $1');
+      await client.query('COMMIT');
+      return { model_fp: model.model_fp, label: model.label, ...removed };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    }
   });
 }

@@ -266,7 +266,7 @@ test('the lab kernel (kept columns) scores as the loop kernel, block by block, a
   }
 });
 
-test('the lab kernel computes new columns four at a time, each bit for bit cosineScores', () => {
+test('the lab kernel sums four images at a time, each score bit for bit cosineScores', () => {
   const random = new Mulberry32(11);
   const dim = 512;
   const unit = (rows: number) => l2NormalizeRows(Float32Array.from({ length: rows * dim }, () => random.next() - 0.5), dim);

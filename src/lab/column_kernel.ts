@@ -6,42 +6,43 @@ import type { SimilarityKernel } from '../score/similarity_kernel.js';
 
 /** Columns kept at most, in bytes (4 per image each); the oldest go first. */
 const MAX_KEPT_BYTES = 64 * 2 ** 20;
-/** New columns computed side by side: independent sums the CPU overlaps (one sum is bound by its adds' latency). */
-const COLUMNS_AT_ONCE = 4;
+/** Image rows summed side by side: independent sums the CPU overlaps (one sum is bound by its adds' latency). */
+const ROWS_AT_ONCE = 4;
 
 /**
- * The columns 100·image·text of `texts` over every image, COLUMNS_AT_ONCE at a time in one pass over the images.
- * Each sum is cosineScores' own: float32 products added in double in k order, rounded to float32 once, so each
- * value is the same bit for bit; only the order in which the pairs are visited differs.
+ * The column 100·image·text of each of `texts` over every image, ROWS_AT_ONCE images at a time. Each sum is
+ * cosineScores' own: float32 products added in double in k order, rounded to float32 once, so each value is the
+ * same bit for bit; only the order in which the pairs are visited differs.
  */
 export function scoreColumns(images: Float32Array, texts: readonly Float32Array[], dim: number, scale = 100): Float32Array[] {
   const rows = images.length / dim;
-  const columns: Float32Array[] = texts.map(() => new Float32Array(rows));
-  let j = 0;
-  for (; j + COLUMNS_AT_ONCE <= texts.length; j += COLUMNS_AT_ONCE) {
-    const [t0, t1, t2, t3] = texts.slice(j, j + COLUMNS_AT_ONCE);
-    const [c0, c1, c2, c3] = columns.slice(j, j + COLUMNS_AT_ONCE);
-    for (let i = 0; i < rows; i++) {
-      const offset = i * dim;
+  const whole = rows - (rows % ROWS_AT_ONCE);
+  return texts.map((text) => {
+    const column = new Float32Array(rows);
+    for (let i = 0; i < whole; i += ROWS_AT_ONCE) {
+      const o0 = i * dim;
+      const o1 = o0 + dim;
+      const o2 = o1 + dim;
+      const o3 = o2 + dim;
       let d0 = 0;
       let d1 = 0;
       let d2 = 0;
       let d3 = 0;
       for (let k = 0; k < dim; k++) {
-        const x = images[offset + k];
-        d0 += x * t0[k];
-        d1 += x * t1[k];
-        d2 += x * t2[k];
-        d3 += x * t3[k];
+        const t = text[k];
+        d0 += images[o0 + k] * t;
+        d1 += images[o1 + k] * t;
+        d2 += images[o2 + k] * t;
+        d3 += images[o3 + k] * t;
       }
-      c0[i] = scale * d0;
-      c1[i] = scale * d1;
-      c2[i] = scale * d2;
-      c3[i] = scale * d3;
+      column[i] = scale * d0;
+      column[i + 1] = scale * d1;
+      column[i + 2] = scale * d2;
+      column[i + 3] = scale * d3;
     }
-  }
-  for (; j < texts.length; j++) columns[j] = cosineScores(images, texts[j], dim, scale).data;
-  return columns;
+    if (whole < rows) column.set(cosineScores(images.subarray(whole * dim), text, dim, scale).data, whole);
+    return column;
+  });
 }
 
 export function columnKeepingKernel(imageEmbeddings: Float32Array, dim: number): SimilarityKernel {

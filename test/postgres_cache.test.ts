@@ -341,8 +341,18 @@ test('zeroshot run --cache postgres:// twice: the same outputs, the second from 
   assert.match(stats.stdout, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/\w+: \d+\.\d MB\n  \w{12}  .*: 14 images \(0\.0 MB\), \d+ prompts\n  committed shards: 0 of 0 plan\(s\)\n$/);
   const check = await execFileAsync(process.execPath, [CLI, 'cache', 'check', '--cache', url]);
   assert.match(check.stdout, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/\w+: ok\n$/);
-  await assert.rejects(execFileAsync(process.execPath, [CLI, 'cache', 'export', 'x', '--out', join(dir, 'export'), '--cache', url]), (error: { stderr: string }) =>
-    /zeroshot cache export is not available for a PostgreSQL store yet/.test(error.stderr) && !error.stderr.includes('s3cret-pw'));
+  // export: the same files as from an SQLite cache filled by the same run.
+  const file = join(dir, 'cache.sqlite');
+  await execFileAsync(process.execPath, [CLI, 'run', '--images', IMAGES, '--model', MODEL, '--offline', '--cache', file, '--out', join(dir, 'sqlite-run')]);
+  const exported = async (cache: string, out: string) => {
+    const { stdout } = await execFileAsync(process.execPath, [CLI, 'cache', 'export', MODEL, '--out', join(dir, out), '--cache', cache]);
+    return { stdout, files: await Promise.all(['embeddings.npy', 'index.csv', 'index.json'].map((name) => readFile(join(dir, out, name)))) };
+  };
+  const [fromStore, fromFile] = [await exported(url, 'export-pg'), await exported(file, 'export-sqlite')];
+  assert.match(fromStore.stdout, /^wrote 14 × \d+ embeddings to /);
+  // index.json's label has its keys in JSONB's order: equal as JSON.
+  assert.deepEqual(fromStore.files.slice(0, 2), fromFile.files.slice(0, 2));
+  assert.deepEqual(JSON.parse(fromStore.files[2].toString()), JSON.parse(fromFile.files[2].toString()));
   // prune MODEL: selected as in a cache file, every row of the model removed.
   await assert.rejects(execFileAsync(process.execPath, [CLI, 'cache', 'prune', 'x', '--cache', url]), (error: { stderr: string }) =>
     /the cache has no model 'x' .*its models:\n {2}\w{12} /.test(error.stderr) && !error.stderr.includes('s3cret-pw'));

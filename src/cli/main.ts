@@ -337,10 +337,14 @@ export function buildProgram(): Command {
     .description("write a model's image embeddings as embeddings.npy (float32 N×D) with index.csv/index.json (paths)")
     .argument('<model>', 'model id or fingerprint prefix')
     .requiredOption('--out <dir>', 'output folder')
-    .option('--cache <file>', 'cache file')
+    .option('--cache <file|url>', 'cache file or postgres:// store (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
     .option('--preprocess <fingerprint>', 'preprocessing fingerprint, when the model has several')
-    .action((model: string, flags: { cache?: string; out: string; preprocess?: string }) => {
-      const result = exportImageEmbeddings(cacheFile(flags), model, flags.out, { preprocessFp: flags.preprocess });
+    .action(async (model: string, flags: { cache?: string; out: string; preprocess?: string }) => {
+      const location = cacheFile(flags);
+      const options = { preprocessFp: flags.preprocess };
+      const result = isPostgresUrl(location)
+        ? await (await postgresBackend()).exportPostgresImageEmbeddings(location, model, flags.out, options)
+        : exportImageEmbeddings(location, model, flags.out, options);
       process.stdout.write(`wrote ${result.rows} × ${result.dim} embeddings to ${flags.out}\n`);
     });
 

@@ -248,7 +248,6 @@ export function exportImageEmbeddings(path: string, modelSelector: string, outDi
     // One read transaction: the count in the header and the rows written come from the same snapshot.
     return db.transaction(() => {
       const preprocessFp = selectPreprocessing(db, model.model_fp, options.preprocessFp);
-      mkdirSync(outDir, { recursive: true });
       return writeExport(db, model, preprocessFp, outDir);
     })();
   } catch (error) {
@@ -262,6 +261,11 @@ function selectPreprocessing(db: SqliteDatabase, modelFp: string, selector: stri
   const counts = db.prepare<[string], { preprocess_fp: string; count: number }>(
     'SELECT preprocess_fp, COUNT(*) AS count FROM image_embeddings WHERE model_fp = ? GROUP BY preprocess_fp',
   ).all(modelFp);
+  return choosePreprocessing(counts, modelFp, selector);
+}
+
+/** Of a model's preprocessings (with their image counts), the one `selector` names, or its only one. */
+export function choosePreprocessing(counts: readonly { preprocess_fp: string; count: number }[], modelFp: string, selector: string | undefined): string {
   if (!counts.length) throw new EmbeddingCacheError(`model ${modelFp.slice(0, 12)} has no image embeddings in the cache`);
   const matches = selector === undefined ? counts.map((c) => c.preprocess_fp) : matchFingerprints(counts.map((c) => c.preprocess_fp), selector);
   if (matches.length === 1) return matches[0];
@@ -270,15 +274,63 @@ function selectPreprocessing(db: SqliteDatabase, modelFp: string, selector: stri
   throw new EmbeddingCacheError(`model ${modelFp.slice(0, 12)} ${problem}; choose one of:\n  ${listing}`);
 }
 
+/** An export's shape, checked: every embedding of one size (`min_bytes` = `max_bytes`). */
+export function exportDim(model: { model_fp: string }, shape: { min_bytes: number; max_bytes: number }): number {
+  if (shape.min_bytes !== shape.max_bytes) {
+    throw new EmbeddingCacheError(`model ${model.model_fp.slice(0, 12)} has embeddings of different sizes (${shape.min_bytes} and ${shape.max_bytes} bytes); the cache is damaged`);
+  }
+  return shape.max_bytes / 4;
+}
+
+/** The export's three files, written row by row; each appears complete or not at all (commit, or abort). */
+export class ExportWriter {
+  private readonly npyFile: StagedFile;
+  private readonly csvFile: StagedFile;
+  private readonly jsonFile: StagedFile;
+  private readonly npy: NpyFloat32Writer;
+  private row = 0;
+
+  constructor(outDir: string, head: { model_fp: string; model: ModelLabel | null; preprocess_fp: string; rows: number; dim: number }) {
+    mkdirSync(outDir, { recursive: true });
+    this.npyFile = new StagedFile(join(outDir, EXPORT_FILES.embeddings));
+    this.csvFile = new StagedFile(join(outDir, EXPORT_FILES.csv));
+    this.jsonFile = new StagedFile(join(outDir, EXPORT_FILES.json));
+    this.npy = new NpyFloat32Writer(head.rows, head.dim, (chunk) => this.npyFile.write(chunk));
+    this.csvFile.write(stringify([['row', 'content_hash', 'path']]));
+    const json = { format: CACHE_FORMAT, model_fp: head.model_fp, model: head.model, preprocess_fp: head.preprocess_fp, shape: [head.rows, head.dim] };
+    // The head object, left open for the rows array that follows it.
+    this.jsonFile.write(JSON.stringify(json, null, 2).replace(/\n}$/, ',\n  "rows": ['));
+  }
+
+  get files(): string[] {
+    return [this.npyFile, this.csvFile, this.jsonFile].map((file) => file.path);
+  }
+
+  /** One row: its content hash, its embedding's little-endian bytes, the last path it was seen at. */
+  write(contentHash: string, embedding: Uint8Array, path: string | null): void {
+    this.npy.writeRow(embedding);
+    this.csvFile.write(stringify([[this.row, contentHash, path ?? '']]));
+    this.jsonFile.write(`${this.row ? ',' : ''}\n    ${JSON.stringify({ row: this.row, content_hash: contentHash, path })}`);
+    this.row++;
+  }
+
+  commit(): void {
+    this.npy.finish();
+    this.jsonFile.write(this.row ? '\n  ]\n}\n' : ']\n}\n');
+    for (const file of [this.npyFile, this.csvFile, this.jsonFile]) file.commit();
+  }
+
+  abort(): void {
+    for (const file of [this.npyFile, this.csvFile, this.jsonFile]) file.abort();
+  }
+}
+
 function writeExport(db: SqliteDatabase, model: { model_fp: string; label: ModelLabel | null }, preprocessFp: string, outDir: string): ExportResult {
   const shape = db.prepare<[string, string], { rows: number; min_bytes: number; max_bytes: number }>(
     `SELECT COUNT(*) AS rows, MIN(length(embedding)) AS min_bytes, MAX(length(embedding)) AS max_bytes
      FROM image_embeddings WHERE model_fp = ? AND preprocess_fp = ?`,
   ).get(model.model_fp, preprocessFp)!;
-  if (shape.min_bytes !== shape.max_bytes) {
-    throw new EmbeddingCacheError(`model ${model.model_fp.slice(0, 12)} has embeddings of different sizes (${shape.min_bytes} and ${shape.max_bytes} bytes); the cache is damaged`);
-  }
-  const dim = shape.max_bytes / 4;
+  const dim = exportDim(model, shape);
   const rows = db.prepare<[string, string], { content_hash: string; embedding: Buffer; path: string | null }>(
     `SELECT e.content_hash, e.embedding,
        (SELECT p.path FROM image_paths AS p
@@ -286,31 +338,15 @@ function writeExport(db: SqliteDatabase, model: { model_fp: string; label: Model
         ORDER BY p.seen_at DESC, p.path LIMIT 1) AS path
      FROM image_embeddings AS e WHERE e.model_fp = ? AND e.preprocess_fp = ? ORDER BY e.content_hash`,
   );
-  const npyFile = new StagedFile(join(outDir, EXPORT_FILES.embeddings));
-  const csvFile = new StagedFile(join(outDir, EXPORT_FILES.csv));
-  const jsonFile = new StagedFile(join(outDir, EXPORT_FILES.json));
-  const files = [npyFile, csvFile, jsonFile];
+  const writer = new ExportWriter(outDir, { model_fp: model.model_fp, model: model.label, preprocess_fp: preprocessFp, rows: shape.rows, dim });
   try {
-    const npy = new NpyFloat32Writer(shape.rows, dim, (chunk) => npyFile.write(chunk));
-    csvFile.write(stringify([['row', 'content_hash', 'path']]));
-    const head = { format: CACHE_FORMAT, model_fp: model.model_fp, model: model.label, preprocess_fp: preprocessFp, shape: [shape.rows, dim] };
-    // The head object, left open for the rows array that follows it.
-    jsonFile.write(JSON.stringify(head, null, 2).replace(/\n}$/, ',\n  "rows": ['));
-    let row = 0;
-    for (const entry of rows.iterate(model.model_fp, preprocessFp)) {
-      npy.writeRow(entry.embedding);
-      csvFile.write(stringify([[row, entry.content_hash, entry.path ?? '']]));
-      jsonFile.write(`${row ? ',' : ''}\n    ${JSON.stringify({ row, content_hash: entry.content_hash, path: entry.path })}`);
-      row++;
-    }
-    npy.finish();
-    jsonFile.write(row ? '\n  ]\n}\n' : ']\n}\n');
-    for (const file of files) file.commit();
+    for (const entry of rows.iterate(model.model_fp, preprocessFp)) writer.write(entry.content_hash, entry.embedding, entry.path);
+    writer.commit();
   } catch (error) {
-    for (const file of files) file.abort();
+    writer.abort();
     throw error;
   }
-  return { model_fp: model.model_fp, preprocess_fp: preprocessFp, rows: shape.rows, dim, files: files.map((f) => f.path) };
+  return { model_fp: model.model_fp, preprocess_fp: preprocessFp, rows: shape.rows, dim, files: writer.files };
 }
 
 export interface CacheCheck {

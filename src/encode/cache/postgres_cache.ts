@@ -3,7 +3,7 @@
 // SQLite cache is; every write is INSERT … ON CONFLICT DO NOTHING, and a shard's embeddings go in one transaction
 // with its row, so a retried or duplicated job leaves one row per image. The only importer of `pg`.
 import pg from 'pg';
-import { chooseModel, type CacheCheck, type CacheFileStats, type FileHashPruneResult, type ModelStats } from './cache_admin.js';
+import { chooseModel, choosePreprocessing, exportDim, ExportWriter, type CacheCheck, type CacheFileStats, type ExportResult, type FileHashPruneResult, type ModelStats } from './cache_admin.js';
 import {
   CACHE_FORMAT,
   EmbeddingCacheError,
@@ -739,6 +739,60 @@ export async function prunePostgresModel(url: string, modelSelector: string): Pr
       await remove('DELETE FROM models WHERE model_fp = $1');
       await client.query('COMMIT');
       return { model_fp: model.model_fp, label: model.label, ...removed };
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    }
+  });
+}
+
+/** Rows of an export fetched at a time. */
+const EXPORT_PAGE = 1000;
+
+/**
+ * `cache export MODEL` on a store: the same files as from a cache file (cache_admin.ts ExportWriter), rows in
+ * content-hash order, read page by page in one snapshot (REPEATABLE READ), so the header's count and the rows agree
+ * while workers keep writing.
+ */
+export async function exportPostgresImageEmbeddings(url: string, modelSelector: string, outDir: string, options: { preprocessFp?: string } = {}): Promise<ExportResult> {
+  return withExistingStore(url, async (client) => {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+      const model = chooseModel((await client.query<{ model_fp: string; label: ModelLabel | null }>(MODELS_SQL)).rows, modelSelector);
+      const counts = await client.query<{ preprocess_fp: string; count: string }>(
+        'SELECT preprocess_fp, COUNT(*) AS count FROM image_embeddings WHERE model_fp = $1 GROUP BY preprocess_fp ORDER BY preprocess_fp',
+        [model.model_fp],
+      );
+      const preprocessFp = choosePreprocessing(counts.rows.map((row) => ({ preprocess_fp: row.preprocess_fp, count: Number(row.count) })), model.model_fp, options.preprocessFp);
+      const shape = (await client.query<{ rows: string; min_bytes: number; max_bytes: number }>(
+        'SELECT COUNT(*) AS rows, MIN(octet_length(embedding)) AS min_bytes, MAX(octet_length(embedding)) AS max_bytes FROM image_embeddings WHERE model_fp = $1 AND preprocess_fp = $2',
+        [model.model_fp, preprocessFp],
+      )).rows[0];
+      const rows = Number(shape.rows);
+      const dim = exportDim(model, shape);
+      const writer = new ExportWriter(outDir, { model_fp: model.model_fp, model: model.label, preprocess_fp: preprocessFp, rows, dim });
+      try {
+        // Keyset pages on the primary key; lower-case hex sorts alike in every collation, and as SQLite sorts it.
+        for (let after = ''; ; ) {
+          const page = await client.query<{ content_hash: string; embedding: Buffer; path: string | null }>(
+            `SELECT e.content_hash, e.embedding,
+               (SELECT p.path FROM image_paths AS p
+                WHERE p.model_fp = e.model_fp AND p.preprocess_fp = e.preprocess_fp AND p.content_hash = e.content_hash
+                ORDER BY p.seen_at DESC, p.path LIMIT 1) AS path
+             FROM image_embeddings AS e WHERE e.model_fp = $1 AND e.preprocess_fp = $2 AND e.content_hash > $3 ORDER BY e.content_hash LIMIT $4`,
+            [model.model_fp, preprocessFp, after, EXPORT_PAGE],
+          );
+          if (!page.rows.length) break;
+          for (const row of page.rows) writer.write(row.content_hash, row.embedding, row.path);
+          after = page.rows[page.rows.length - 1].content_hash;
+        }
+        writer.commit();
+      } catch (error) {
+        writer.abort();
+        throw error;
+      }
+      await client.query('COMMIT');
+      return { model_fp: model.model_fp, preprocess_fp: preprocessFp, rows, dim, files: writer.files };
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
       throw error;

@@ -95,6 +95,7 @@ export {
   readPlan,
   writePlan,
   checkPlan,
+  PlanMismatchError,
   selectShard,
   shardsFolder,
   planEntries,
@@ -103,7 +104,7 @@ export {
   type ShardPlan,
   type ShardRange,
 } from './shards/plan.js';
-export { planShards, embedShard, shardEmbeddings, planListing, type EmbedShardOptions } from './shards/shard_run.js';
+export { planShards, embedShard, loadShardEmbedder, shardEmbeddings, planListing, type EmbedShardOptions, type ShardEmbedder, type ShardEmbedderOptions } from './shards/shard_run.js';
 export { folderShardStore, openShardStore, type ShardStore, type ShardOutput } from './shards/shard_store.js';
 export { readShard, shardFiles, SHARD_FORMAT, type ShardMetadata, type ShardDone } from './shards/shard_files.js';
 export { DEVICES, type Device } from './encode/model.js';

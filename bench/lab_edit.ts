@@ -209,6 +209,16 @@ function markdown(rows: LabBenchRow[]): string {
     ]),
     'Goal (issue 13): under 200 ms.',
     '',
+    'Where a 512-d edit goes (`node --cpu-prof` over this bench, 2026-12-01): the text tower encodes the new prompt in about',
+    '30 ms; four columns of similarities are new (the prompt, its class\'s embedding mean, and that class\'s means without',
+    'each of its earlier prompts, for the prompt analysis of embedding-mean), each 10,954 × 512 multiply-adds in double as',
+    '`run` computes them, about 7 ms each since four images are summed side by side (12.5 ms before; the same bits); the',
+    'rest is the same as at 32-d (strategies, metrics, the audit and its bootstrap, the prompt analysis) and is most of it.',
+    'The first vit-b-32 invocation filled its kept cache (the 2,000 images through the vision tower; the rest are links to them) in',
+    '224.9 s at load averages of 2 to 6.',
+    'Medians on this shared 2-core machine move by up to 40 % between invocations minutes apart at load averages of 1 to 2 (other',
+    'sessions\' jobs come and go): compare the rows of one invocation, or the CPU times.',
+    '',
   ].join('\n');
 }
 

@@ -1,5 +1,5 @@
-// Runs over a WebDataset tar, with and without labels: the report's thumbnails of tar members (read in place from
-// the tar, equal to the thumbnails of the files they were made from), and the lab over a run without labels: the
+// Runs over a WebDataset tar, with and without labels: the report's and compare's thumbnails of tar members (read in
+// place from the tar, equal to the thumbnails of the files they were made from), and the lab over a run without labels: the
 // server answers what it can (no metrics; cells of unlabelled images; thumbnails from the tar; save as run equals
 // the CLI's folder), and the page opens, scores an edit and shows images with no console error.
 import assert from 'node:assert/strict';
@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { pack } from 'tar-stream';
 import { LabSession } from '../src/lab/lab_session.js';
+import { compareResultFolders, comparisonPageData } from '../src/report/compare.js';
 import { loadReportData, thumbnailDataUri } from '../src/report/html_report.js';
 import { startLabServer, type LabServer } from '../src/server/lab_server.js';
 import { THUMBNAIL_SIZE, type CellResponse, type LabSpec, type SaveRunResponse, type ScoreResponse, type SessionResponse } from '../src/server/lab_api.js';
@@ -67,7 +68,7 @@ describe('runs over a WebDataset tar: report thumbnails, and the lab without lab
     await rm(root, { recursive: true, force: true });
   });
 
-  it('builds the report with thumbnails of the tar members, embedded in either mode', async () => {
+  it('builds the report (and compare\'s page) with thumbnails of the tar members, embedded in either mode', async () => {
     const out = join(root, 'labelled');
     await cliRun(out, '--label-column', 'race', '--groups', 'gender');
     for (const thumbnails of ['embed', 'link'] as const) {
@@ -78,6 +79,16 @@ describe('runs over a WebDataset tar: report thumbnails, and the lab without lab
       }
     }
     assert.match(await readFile(join(out, 'report.html'), 'utf8'), /data:image\/jpeg;base64,/);
+
+    // compare's galleries of changed predictions too: a second spec (one prompt per class) against the first.
+    await writeFile(join(root, 'men.yaml'), `name: men\nclasses:\n${['White', 'Black', 'Latino_Hispanic', 'East Asian', 'Southeast Asian', 'Indian', 'Middle Eastern']
+      .map((race) => `  ${race}: [a photo of a ${race.toLowerCase().replace('_', ' ')} man]`).join('\n')}\n`);
+    const men = join(root, 'men');
+    await run(process.execPath, [CLI, 'run', '--images', tar, '--spec', join(root, 'men.yaml'), '--model', MODEL, '--offline', '--threads', '1', '--cache', cache,
+      '--bootstrap', '20', '--min-group-size', '3', '--label-column', 'race', '--groups', 'gender', '--out', men, '-q'], { maxBuffer: 16 << 20 });
+    const comparison = await comparisonPageData(await compareResultFolders([out, men], { bootstrap: 0 }), {});
+    assert.ok(comparison.gallery.images.length > 0, 'some prediction changed');
+    for (const image of comparison.gallery.images) assert.equal(image.src, await thumbnailDataUri(origin.get(image.key)!, comparison.gallery.size), image.key);
   });
 
   it('serves a run without labels: no metrics, cells of unlabelled images, thumbnails from the tar, save as run', async () => {

@@ -5,7 +5,7 @@ import { strategyHelp } from '../score/strategies.js';
 import { alignRuns, loadRun } from './compare_inputs.js';
 import { comparisonHtml, type ChangedCell, type ComparisonPageData } from './compare_page.js';
 import { changedCsv, comparisonCsv, comparisonLatex, comparisonMarkdown } from './compare_tables.js';
-import { loadEcharts, mapConcurrently, thumbnailDataUri } from './html_report.js';
+import { loadEcharts, mapConcurrently, runImageSources, thumbnailDataUri } from './html_report.js';
 import { contentOutput, writeResultsFolder } from './results_folder.js';
 import { SCHEMA_VERSIONS, type ComparisonFile } from './result_files.js';
 
@@ -108,7 +108,7 @@ export async function comparisonPageData(comparison: Comparison, options: Compar
     });
     details.push(shown.map((x) => [x.label, x.baseline, x.predicted]));
   }
-  const sources = await mapConcurrently(keys, THUMBNAIL_CONCURRENCY, (key) => thumbnailDataUri(join(root, key), size));
+  const sources = await mapConcurrently(await runImageSources(root, keys), THUMBNAIL_CONCURRENCY, (source) => thumbnailDataUri(source, size));
   return {
     comparison: comparisonRecord(comparison),
     strategyHelp: Object.fromEntries([...new Set(comparison.comparisons.map((c) => c.strategy))].map((s) => [s, strategyHelp(s) ?? ''])),

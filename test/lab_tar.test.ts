@@ -131,6 +131,16 @@ describe('runs over a WebDataset tar: report thumbnails, and the lab without lab
     const { folder } = (await (await post('/api/save-run', { spec: edited })).json()) as SaveRunResponse;
     assert.deepEqual(await resultsFolderDifferences(join(`${saved}-lab`, folder), cliOut), []);
     assert.ok((await readdir(cliOut)).includes('report.html'));
+
+    // With the embeddings gone from the cache, the lab encodes the members again from the tar: the same scores.
+    const warnings: string[] = [];
+    const uncached = await LabSession.open(saved, { cache: join(root, 'empty.sqlite'), offline: true, threads: 1, onWarning: (w) => warnings.push(w) });
+    try {
+      assert.match(warnings.join('\n'), new RegExp(`${origin.size} of ${origin.size} image embeddings are not in the cache`));
+      assert.deepEqual((await uncached.score(edited)).cells, scored.cells);
+    } finally {
+      await uncached.close();
+    }
   });
 
   it('opens the lab page over a run without labels, scores an edit and shows thumbnails, with no console error', async () => {

@@ -12,6 +12,7 @@ import { ClipModel, type ModelOptions } from '../encode/model.js';
 import type { ImageAttribute } from '../evaluate/audit.js';
 import { AuditMemo } from '../evaluate/audit_memo.js';
 import type { ImageBytesSource } from '../input/file_range.js';
+import { resolveTarMembers } from '../input/image_sources.js';
 import { listImages } from '../input/images.js';
 import { labelIndices } from '../input/labels.js';
 import { checkPromptsAfterTruncation } from '../input/spec.js';
@@ -219,8 +220,14 @@ export class LabSession {
     found.forEach((vector, i) => (vector ? matrix.set(vector, i * fullDim) : missing.push(i)));
     if (missing.length === 0) return matrix;
     context.warn(`${missing.length} of ${hashes.length} image embeddings are not in the ${cache ? 'cache' : 'memory (no cache)'}: encoding them once${cache ? ' (and caching them)' : ''}`);
-    const listing = await listImages(saved.run.images_root);
-    const byKey = new Map(listing.images.map((image) => [image.key, image]));
+    // A folder is listed again (its entries know names that are not UTF-8); tar members and listed files are found by key.
+    const root = saved.run.images_root;
+    const listed = !saved.run.images_input || saved.run.images_input.kind === 'folder'
+      ? (await listImages(root)).images
+      : await resolveTarMembers(root, missing.map((i) => ({ key: saved.table.keys[i], path: join(root, saved.table.keys[i]) }))).catch((error: Error) => {
+        throw new Error(`${error.message.replace(/; make a new plan$/, '')}, and their embeddings are not in the cache: restore them, or run the spec again with zeroshot run`);
+      });
+    const byKey = new Map(listed.map((image) => [image.key, image]));
     const entries = missing.map((i) => {
       const entry = byKey.get(saved.table.keys[i]);
       if (!entry) throw new Error(`image '${saved.table.keys[i]}' of the run is no longer in '${saved.run.images_root}' and its embedding is not in the cache; restore it, or run the spec again with zeroshot run`);

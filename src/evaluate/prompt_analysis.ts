@@ -25,6 +25,32 @@ function classScoreFromColumns(similarity: ScoreMatrix, columns: Int32Array, str
   return classScoresFromPrompts(scoreMatrix(rows, columns.length, subset), new Int32Array(columns.length), 1, strategy);
 }
 
+/** Prompt texts and the memo that keeps a class's scores by strategy and the texts of its prompts. */
+interface KeptClassScores {
+  readonly prompts: readonly string[];
+  readonly memo: AuditMemo;
+}
+
+/** classScoreFromColumns, kept in the memo (a prompt's scores of the same images do not change). */
+function keptClassScore(similarity: ScoreMatrix, columns: Int32Array, strategy: Strategy, kept: KeptClassScores): Float64Array {
+  const key = `${strategyName(strategy)}\u0000${similarity.rows}\u0000${Array.from(columns, (j) => kept.prompts[j]).join('\u0000')}`;
+  return kept.memo.classScores(key, () => classScoreFromColumns(similarity, columns, strategy));
+}
+
+/**
+ * classScoresFromPrompts' scores from each class's kept scores: a class's score depends only on its own prompts,
+ * so an edit rescores only the classes whose prompts changed (the same operations, the same doubles).
+ */
+function classScoresFromKept(similarity: ScoreMatrix, promptClass: Int32Array, numClasses: number, strategy: Strategy, kept: KeptClassScores): Float64Array {
+  const rows = similarity.rows;
+  const out = new Float64Array(rows * numClasses);
+  promptsByClass(promptClass, numClasses).forEach((columns, c) => {
+    const scores = columns.length ? keptClassScore(similarity, columns, strategy, kept) : classScoreFromColumns(similarity, columns, strategy);
+    for (let i = 0; i < rows; i++) out[i * numClasses + c] = scores[i];
+  });
+  return out;
+}
+
 /**
  * Predictions of a score-level strategy with each prompt left out in turn (entry j: without prompt j).
  * A score-level class score depends only on that class's own prompts, so only the left-out prompt's
@@ -39,7 +65,7 @@ export function predictionsWithoutEachPrompt(
   /** The strategy's class scores with every prompt, when the caller has them. */
   allPrompts: Float64Array = classScoresFromPrompts(similarity, promptClass, numClasses, strategy),
   /** Prompt texts, with `memo`: a class's scores without one prompt are kept by strategy and remaining prompts. */
-  kept?: { readonly prompts: readonly string[]; readonly memo: AuditMemo },
+  kept?: KeptClassScores,
 ): Int32Array[] {
   const C = numClasses;
   const rows = similarity.rows;
@@ -55,12 +81,11 @@ export function predictionsWithoutEachPrompt(
   }
   return Array.from(promptClass, (c, removed) => {
     const others = members[c].filter((j) => j !== removed);
-    const rescore = () => classScoreFromColumns(similarity, others, strategy);
     const rescored = others.length === 0
       ? new Float64Array(rows).fill(-Infinity)
       : kept
-        ? kept.memo.classScores(`${strategyName(strategy)}\u0000${rows}\u0000${Array.from(others, (j) => kept.prompts[j]).join('\u0000')}`, rescore)
-        : rescore();
+        ? keptClassScore(similarity, others, strategy, kept)
+        : classScoreFromColumns(similarity, others, strategy);
     // A plain loop, not Int32Array.from with a callback: this runs images × prompts × strategies times.
     const predicted = new Int32Array(rows);
     for (let i = 0; i < rows; i++) {
@@ -116,13 +141,13 @@ export function analysePrompts(input: PromptAnalysisInput): PromptAnalysis {
   const C = classes.length;
   const strategies = input.strategies.filter((s) => !strategyDefinition(s).needsEmbeddings);
   const accuracyOf = (predicted: Int32Array) => accuracyOfPredictions(truth, predicted);
-  const scores = strategies.map((s) => classScoresFromPrompts(similarity, promptClass, C, s));
+  const kept = input.memo && { prompts: input.prompts, memo: input.memo };
+  const scores = strategies.map((s) => (kept ? classScoresFromKept(similarity, promptClass, C, s, kept) : classScoresFromPrompts(similarity, promptClass, C, s)));
   const baseline = scores.map((classScores) => accuracyOf(argmaxRows(classScores, C)));
   const top = topPromptCounts(similarity, promptClass, truth);
   const support = new Int32Array(C);
   for (const t of truth) if (t >= 0) support[t] += 1;
   const promptsPerClass = promptsByClass(promptClass, C).map((m) => m.length);
-  const kept = input.memo && { prompts: input.prompts, memo: input.memo };
   const withoutEach = similarity.cols < 2 ? null : strategies.map((s, k) => predictionsWithoutEachPrompt(similarity, promptClass, C, s, scores[k], kept).map(accuracyOf));
   const prompts = input.prompts.map((text, j): PromptUsage => {
     const c = promptClass[j];

@@ -138,9 +138,25 @@ export function classScoresFromPrompts(similarity: ScoreMatrix, promptClass: Int
       if (k >= prompts.length) {
         for (let p = 0; p < prompts.length; p++) total += similarity.data[row + prompts[p]];
       } else {
-        for (let p = 0; p < prompts.length; p++) buffer[p] = similarity.data[row + prompts[p]];
-        const top = buffer.subarray(0, prompts.length).sort().reverse();
-        for (let p = 0; p < k; p++) total += top[p];
+        // The k best values, best first, kept by insertion (no sort per row: max is top-1 of every class): the
+        // values a descending sort puts first, summed in that order; a NaN sorts first, so it makes the sum NaN.
+        let kept = 0;
+        let nan = false;
+        for (let p = 0; p < prompts.length; p++) {
+          const value = similarity.data[row + prompts[p]];
+          if (value !== value) nan = true;
+          let at: number;
+          if (kept < k) at = kept++;
+          else if (value > buffer[k - 1]) at = k - 1;
+          else continue;
+          while (at > 0 && value > buffer[at - 1]) {
+            buffer[at] = buffer[at - 1];
+            at--;
+          }
+          buffer[at] = value;
+        }
+        for (let p = 0; p < k; p++) total += buffer[p];
+        if (nan && k > 0) total = NaN;
       }
       out[i * numClasses + c] = strategy.kind === 'mean' ? total / prompts.length : total;
     }

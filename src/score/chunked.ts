@@ -7,7 +7,7 @@
 import { probabilities, type ProbabilityScoring } from './probabilities.js';
 import type { ScoreMatrix } from './similarity.js';
 import { loopKernel, onnxKernel, type SimilarityKernel, type SimilarityProduct } from './similarity_kernel.js';
-import { classEmbeddingMeans, promptsByClass, strategyDefinition, strategyName, type Strategy } from './strategies.js';
+import { classEmbeddingMeans, keepBest, promptsByClass, strategyDefinition, strategyName, type Strategy } from './strategies.js';
 
 /** Similarity values per block (64 MB of float32): 209 images a block against ImageNet's 80,000 prompts. */
 export const BLOCK_VALUES = 1 << 24;
@@ -93,29 +93,13 @@ function promptLevelScores(block: ScoreMatrix, plan: PromptLevelPlan, numClasses
         for (let q = row + first; q < end; q++) {
           const value = data[q];
           total += value;
-          let at: number;
-          if (kept < keep) at = kept++;
-          else if (keep > 0 && value > best[keep - 1]) at = keep - 1;
-          else continue;
-          while (at > 0 && value > best[at - 1]) {
-            best[at] = best[at - 1];
-            at--;
-          }
-          best[at] = value;
+          kept = keepBest(best, kept, keep, value);
         }
       } else {
         for (let p = 0; p < n; p++) {
           const value = data[row + prompts[p]];
           total += value;
-          let at: number;
-          if (kept < keep) at = kept++;
-          else if (keep > 0 && value > best[keep - 1]) at = keep - 1;
-          else continue;
-          while (at > 0 && value > best[at - 1]) {
-            best[at] = best[at - 1];
-            at--;
-          }
-          best[at] = value;
+          kept = keepBest(best, kept, keep, value);
         }
       }
       const cell = i * numClasses + c;

@@ -145,15 +145,7 @@ export function classScoresFromPrompts(similarity: ScoreMatrix, promptClass: Int
         for (let p = 0; p < prompts.length; p++) {
           const value = similarity.data[row + prompts[p]];
           if (value !== value) nan = true;
-          let at: number;
-          if (kept < k) at = kept++;
-          else if (value > buffer[k - 1]) at = k - 1;
-          else continue;
-          while (at > 0 && value > buffer[at - 1]) {
-            buffer[at] = buffer[at - 1];
-            at--;
-          }
-          buffer[at] = value;
+          kept = keepBest(buffer, kept, k, value);
         }
         for (let p = 0; p < k; p++) total += buffer[p];
         if (nan && k > 0) total = NaN;
@@ -162,6 +154,24 @@ export function classScoresFromPrompts(similarity: ScoreMatrix, promptClass: Int
     }
   }
   return out;
+}
+
+/**
+ * Top-k by insertion: `best[0..kept)` holds the largest values seen so far, best first, at most `keep` of them;
+ * `value` goes in at its place if it belongs there (a NaN only fills a free slot, never displaces). Returns the new
+ * count. Scoring calls it per prompt score, so it stays this small (V8 inlines it).
+ */
+export function keepBest(best: Float64Array, kept: number, keep: number, value: number): number {
+  let at: number;
+  if (kept < keep) at = kept++;
+  else if (keep > 0 && value > best[keep - 1]) at = keep - 1;
+  else return kept;
+  while (at > 0 && value > best[at - 1]) {
+    best[at] = best[at - 1];
+    at--;
+  }
+  best[at] = value;
+  return kept;
 }
 
 /** OpenAI-style class embeddings: mean of each class's L2-normalised prompt embeddings, renormalised. */

@@ -17,6 +17,7 @@ import { latexText } from '../src/report/compare_tables.js';
 import { buildReport } from '../src/report/html_report.js';
 import { readComparisonFile, readRunFile, SCHEMA_VERSIONS, type ComparisonFile } from '../src/report/result_files.js';
 import { predictionsCsv } from '../src/report/tables.js';
+import { CHROMIUM, launchChromium } from './helpers/chromium.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The CLI from the sources (bin/zeroshot.js runs the built dist/). */
@@ -31,8 +32,6 @@ async function zeroshot(args: string[]): Promise<{ code: number; stdout: string;
   }
 }
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
 const OUTPUT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-output');
 
 const CLASSES = ['cat', 'dog', 'robot'];
@@ -235,8 +234,7 @@ describe('zeroshot compare', () => {
   describe('comparison.html in Chromium', { skip: !existsSync(CHROMIUM) && `${CHROMIUM} is not installed` }, () => {
     let browser: Browser;
     before(async () => {
-      const { chromium } = await import('playwright-core');
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+      browser = await launchChromium();
     });
     after(async () => browser?.close());
 

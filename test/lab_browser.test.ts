@@ -15,13 +15,12 @@ import type { MetricsFile } from '../src/report/result_files.js';
 import { History } from '../src/web/lab/history.js';
 import { LatestRequest } from '../src/web/lab/latest.js';
 import { resultsFolderDifferences } from './helpers/results_equality.js';
+import { launchChromium } from './helpers/chromium.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../bin/zeroshot.js', import.meta.url));
 const MODEL = fileURLToPath(new URL('../fixtures/demo-clip', import.meta.url));
 const IMAGES = fileURLToPath(new URL('../fixtures/demo-images', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'];
 
 /** The saved run's spec: FairFace's 7 classes, 2 prompts each, and a harm probe. */
 const SAVED_SPEC = `name: lab-test
@@ -76,8 +75,7 @@ describe('prompt lab in Chromium', () => {
       });
       server.once('exit', (code) => reject(new Error(`zeroshot serve exited (${code}): ${stderr}`)));
     });
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
   });
 
   after(async () => {

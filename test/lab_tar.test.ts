@@ -20,13 +20,12 @@ import { loadReportData, thumbnailDataUri } from '../src/report/html_report.js';
 import { startLabServer, type LabServer } from '../src/server/lab_server.js';
 import { THUMBNAIL_SIZE, type CellResponse, type LabSpec, type SaveRunResponse, type ScoreResponse, type SessionResponse } from '../src/server/lab_api.js';
 import { resultsFolderDifferences } from './helpers/results_equality.js';
+import { launchChromium } from './helpers/chromium.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../bin/zeroshot.js', import.meta.url));
 const MODEL = fileURLToPath(new URL('../fixtures/demo-clip', import.meta.url));
 const FACES = fileURLToPath(new URL('../fixtures/demo-images', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'];
 
 describe('runs over a WebDataset tar: report thumbnails, and the lab without labels', () => {
   let root: string;
@@ -144,8 +143,7 @@ describe('runs over a WebDataset tar: report thumbnails, and the lab without lab
   });
 
   it('opens the lab page over a run without labels, scores an edit and shows thumbnails, with no console error', async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
       const problems: string[] = [];

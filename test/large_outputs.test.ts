@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { runZeroShot, type RunResult } from '../src/pipeline.js';
 import { readNpyFloat32 } from '../src/encode/cache/npy.js';
@@ -21,8 +21,8 @@ import { writeResults } from '../src/report/results.js';
 import { largeOutputNotice, writeScoresJson } from '../src/report/similarity_outputs.js';
 import { similaritiesJson } from '../src/report/tables.js';
 import type { ScoreMatrix } from '../src/score/similarity.js';
+import { CHROMIUM, launchChromium, openReport } from './helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const FIXTURE = fileURLToPath(new URL('../fixtures/tiny-clip', import.meta.url));
 const DEMO_IMAGES = fileURLToPath(new URL('../fixtures/demo-images', import.meta.url));
 const IMAGENET = readFileSync(fileURLToPath(new URL('../specs/label_sets/classes/imagenet-1k.txt', import.meta.url)), 'utf8').trim().split('\n');
@@ -131,15 +131,9 @@ test('a 1,000-class spec end to end: acc5, mean per-class recall, sparse confusi
   assert.ok(statSync(report).size < 10 * 1024 ** 2, `report.html is ${statSync(report).size} bytes`);
   if (!existsSync(CHROMIUM)) return t.diagnostic('no Chromium: the page itself is not opened');
   // The page: no heatmap but the most confused pairs, and a per-class table that a search narrows.
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  const browser = await launchChromium();
   try {
-    const page = await browser.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(error.message));
-    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
-    await page.goto(pathToFileURL(report).href);
-    await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+    const { page, problems } = await openReport(browser, report);
     assert.deepEqual(problems, []);
     assert.match(await page.locator('#heatmap').innerText(), /1,000 classes: the matrix is too large to draw/);
     const rows = await page.locator('#class-table tbody tr').count();
@@ -194,15 +188,9 @@ test('a 1,000-class run with --groups: each group\'s confusion matrix written as
   const report = await writeReport(out);
   assert.ok(statSync(report).size < 10 * 1024 ** 2, `report.html is ${statSync(report).size} bytes`);
   if (!existsSync(CHROMIUM)) return t.diagnostic('no Chromium: the page itself is not opened');
-  const { chromium } = await import('playwright-core');
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+  const browser = await launchChromium();
   try {
-    const page = await browser.newPage();
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(error.message));
-    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
-    await page.goto(pathToFileURL(report).href);
-    await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+    const { page, problems } = await openReport(browser, report);
     assert.deepEqual(problems, []);
     assert.ok(await page.locator('#groups-section').isVisible(), 'the audit is shown');
     const chart = await page.locator('#group-chart canvas').first().boundingBox();

@@ -4,8 +4,7 @@ import { link, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { auditPredictions, type AuditResult, type ImageAttribute } from '../src/evaluate/audit.js';
 import { Mulberry32 } from '../src/evaluate/bootstrap.js';
@@ -16,9 +15,8 @@ import { RESULT_FILES } from '../src/report/results.js';
 import { jsonLines, predictionsCsv, similaritiesJson } from '../src/report/tables.js';
 import { scoreMatrix, type ScoreMatrix } from '../src/score/similarity.js';
 import { argmaxRows, classScoresFromPrompts, parseStrategy } from '../src/score/strategies.js';
+import { CHROMIUM, launchChromium, openReport } from './helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync', '--disable-quic'];
 const OUTPUT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-output');
 
 interface SyntheticClass {
@@ -186,30 +184,6 @@ const SMALL_RUN: SyntheticRun = {
 interface EchartsPage {
   echarts: { getInstanceByDom(el: Element): { convertToPixel(finder: object, value: number[]): number[] } | undefined };
   __zeroshotReport: { strategy: string; confusion: number[][] | null };
-}
-
-/** Opens a report in Chromium and records every console error, page error, failed or non-local request. */
-async function openReport(browser: Browser, path: string): Promise<{ page: Page; problems: string[]; readyMs: number }> {
-  const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-  const problems: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url().slice(0, 120)} (${request.failure()?.errorText})`));
-  page.on('request', (request) => {
-    const url = request.url();
-    if (!url.startsWith('file:') && !url.startsWith('data:')) problems.push(`network request: ${url}`);
-  });
-  const started = performance.now();
-  await page.goto(pathToFileURL(path).href);
-  await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
-  return { page, problems, readyMs: performance.now() - started };
-}
-
-async function launchChromium(): Promise<Browser> {
-  const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
 describe('HTML report', () => {

@@ -11,6 +11,7 @@ import { createImagePreprocessor, type ImagePreprocessor } from '../encode/image
 import { ClipModel, type ModelOptions } from '../encode/model.js';
 import type { ImageAttribute } from '../evaluate/audit.js';
 import { AuditMemo } from '../evaluate/audit_memo.js';
+import { predictionShares, sharesBaseline, type SharesBaseline } from '../evaluate/prediction_shares.js';
 import type { ImageBytesSource } from '../input/file_range.js';
 import { resolveTarMembers } from '../input/image_sources.js';
 import { listImages } from '../input/images.js';
@@ -114,6 +115,8 @@ export class LabSession {
   private readonly auditMemo = new AuditMemo();
   /** Scoring's exact loop with each prompt's column of scores kept. */
   private readonly similarityKernel: SimilarityKernel;
+  /** The saved run's predicted classes per strategy and group, each score's shares are compared with. */
+  private readonly sharesBaseline: SharesBaseline;
   /** Where each image's bytes are (tar members as their ranges), found on the first thumbnail. */
   private imageSources?: Promise<ImageBytesSource[]>;
   private lastLabelIndices?: { readonly key: string; readonly indices: ReturnType<typeof labelIndices> };
@@ -133,6 +136,7 @@ export class LabSession {
     readonly saveDir: string,
   ) {
     this.similarityKernel = columnKeepingKernel(imageEmbeddings, dim);
+    this.sharesBaseline = sharesBaseline(saved.run.spec.classes.map((c) => c.name), saved.table.predicted, saved.groupValues);
   }
 
   private imageCount(): number {
@@ -336,6 +340,7 @@ export class LabSession {
       metrics,
       cells: Object.fromEntries([...scored.predictions].map(([name, predicted]) => [name, cellCounts(truth, predicted, classes.length)])),
       changes: changesFromSaved(metrics, this.saved.metrics),
+      shares: predictionShares(scored.predictions, classes, this.sharesBaseline),
       encoded_prompts: encoded,
       timings: { texts_ms: Math.round((textsDone - started) * 10) / 10, score_ms: elapsed(textsDone), total_ms: elapsed(started) },
     };

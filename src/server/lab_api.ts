@@ -30,6 +30,7 @@
  * No endpoint takes a file path: a name, prompt or strategy that looks like one is refused 400.
  */
 import { z } from 'zod';
+import type { StrategyShares } from '../evaluate/prediction_shares.js';
 import type { MetricsFile, RunFile } from '../report/result_files.js';
 
 /** Request bodies larger than this are refused 413. */
@@ -194,6 +195,8 @@ export interface ScoreResponse {
   /** Strategy → images per (truth, predicted) cell: [truth index (−1: unlabelled), predicted index, count], non-zero only. */
   readonly cells: Record<string, readonly (readonly [number, number, number])[]>;
   readonly changes: readonly LabChange[];
+  /** Strategy → images predicted as each class, overall and per group value, against the saved run (with or without labels). */
+  readonly shares: Record<string, StrategyShares>;
   /** Prompts this score sent through the text tower (the others came from memory or the cache). */
   readonly encoded_prompts: number;
   /** Milliseconds: texts (memory, cache or tower), scoring and evaluation (metrics, audit), total. */

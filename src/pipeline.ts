@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ImageEntry, SkippedEntry } from './input/images.js';
 import { listImageSource, type ImagesInput, type SourceListing } from './input/image_sources.js';
-import { attachedLabelMatch, labelIndices, matchLabelFile, readLabelMap, type DuplicateLabelPolicy, type LabelMatch } from './input/labels.js';
+import { attachedLabelMatch, describeUnmatched, labelIndices, matchLabelFile, readLabelMap, type DuplicateLabelPolicy, type LabelMatch, type UnmatchedLabelPolicy } from './input/labels.js';
 import { checkPromptsAfterTruncation, loadSpec, promptCounts, type Spec } from './input/spec.js';
 import { ClipModel, type ModelOptions, type ModelSource } from './encode/model.js';
 import { createImagePreprocessor, type ImagePreprocessor } from './encode/image/preprocess.js';
@@ -35,6 +35,8 @@ export interface RunOptions extends ModelOptions {
   readonly labelMap?: string;
   /** Several label rows for one image with different values: keep the `first`, the `last`, or stop (`error`, the default). */
   readonly duplicateLabels?: DuplicateLabelPolicy;
+  /** Label values that name no class (after the label map): stop (`error`, the default) or leave their images unlabelled (`skip`). */
+  readonly unmatchedLabels?: UnmatchedLabelPolicy;
   /** Strategy names (`sum`, `mean`, `max`, `topk:K`, `embedding-mean`); default: all of them. */
   readonly strategies?: readonly string[];
   readonly batchSize?: number;
@@ -153,6 +155,10 @@ export interface RunResult {
   /** Class index per embedded image (-1 when unlabelled); absent without labels. */
   readonly truth?: Int32Array;
   readonly labelColumn?: string;
+  /** The --label-map applied to the label values (results folder's label-map.yaml); absent without one. */
+  readonly labelMap?: ReadonlyMap<string, string>;
+  /** With labels: the --unmatched-labels policy and the embedded images left unlabelled per label value naming no class. */
+  readonly unmatchedLabels?: UnmatchedLabels;
   /** The --groups columns' value per embedded image (predictions.csv's `group:<column>`); empty without them. */
   readonly groupValues: readonly ImageAttribute[];
   /** Strategy name → metrics; absent without labels. */
@@ -180,6 +186,12 @@ export interface RunScoring {
   readonly source: string | null;
   /** The formula in words, or why there are no probabilities. */
   readonly formula: string;
+}
+
+/** run.json's `unmatched_labels`: the --unmatched-labels policy and, label value → images it left out (skip). */
+export interface UnmatchedLabels {
+  readonly policy: UnmatchedLabelPolicy;
+  readonly left_out: Readonly<Record<string, number>>;
 }
 
 export interface ImageWarning {
@@ -248,12 +260,12 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       duplicates: options.duplicateLabels,
     });
     labelMap = options.labelMap ? await readLabelMap(options.labelMap) : undefined;
-    labelIndices(labelRows.rowOfImage, labelColumn, classes, labelMap);
+    labelIndices(labelRows.rowOfImage, labelColumn, classes, labelMap, options.unmatchedLabels);
   } else if (attachedLabels && listing.labels) {
     const labelColumn = options.labelColumn ?? 'label';
     labelRows = attachedLabelMatch(listing.labels, { labelColumn, groupColumns: options.groups });
     labelMap = options.labelMap ? await readLabelMap(options.labelMap) : undefined;
-    labelIndices(labelRows.rowOfImage, labelColumn, classes, labelMap);
+    labelIndices(labelRows.rowOfImage, labelColumn, classes, labelMap, options.unmatchedLabels);
   }
 
   const timings: Record<string, number> = {};
@@ -322,10 +334,16 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
 
     let labels: EmbeddingLabels | undefined;
     let labelled = 0;
+    let unmatched: ReadonlyMap<string, number> = new Map();
     if (labelRows && images.keys.length > 0) {
       const embeddedRows = images.sourceIndex.map((i) => labelRows!.rowOfImage[i]);
-      const indices = labelIndices(embeddedRows, options.labelColumn ?? 'label', classes, labelMap);
+      const indices = labelIndices(embeddedRows, options.labelColumn ?? 'label', classes, labelMap, options.unmatchedLabels);
       labelled = indices.labelled;
+      unmatched = indices.unmatched;
+      if (unmatched.size) {
+        const leftOut = [...unmatched.values()].reduce((a, b) => a + b, 0);
+        (hooks.onWarning ?? process.emitWarning)(`--unmatched-labels skip: ${leftOut} images left out of the metrics and the audit, their labels naming no class of the spec: ${describeUnmatched(unmatched)}`);
+      }
       labels = { truth: indices.truth, groupValues: (options.groups ?? []).map((name) => ({ name, values: embeddedRows.map((row) => row?.[name] || null) })) };
     }
     const { similarity, probabilities: probabilityMatrix, predictions, topClasses, topCount, metrics, audit } = await scoreEmbeddings(
@@ -359,6 +377,8 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
       topKPredictions,
       truth,
       labelColumn: labelRows ? (options.labelColumn ?? 'label') : undefined,
+      labelMap: labelRows ? labelMap : undefined,
+      unmatchedLabels: labelRows ? { policy: options.unmatchedLabels ?? 'error', left_out: Object.fromEntries(unmatched) } : undefined,
       groupValues,
       metrics,
       audit,

@@ -10,7 +10,7 @@ import { cacheStats, checkCache, exportImageEmbeddings, pruneFileHashes, pruneMo
 import { defaultEmbeddingCachePath } from '../encode/cache/embedding_cache.js';
 import { isPostgresUrl, postgresBackend } from '../encode/cache/open_cache.js';
 import { builtInSpecNames, loadSpec } from '../input/spec.js';
-import { DUPLICATE_LABEL_POLICIES, type DuplicateLabelPolicy } from '../input/labels.js';
+import { DUPLICATE_LABEL_POLICIES, UNMATCHED_LABEL_POLICIES, type DuplicateLabelPolicy, type UnmatchedLabelPolicy } from '../input/labels.js';
 import { NoImageReadError, VERSION, runZeroShot, type RunOptions, type RunResult } from '../pipeline.js';
 import { RESULT_FILES, summaryTable, writeResults } from '../report/results.js';
 import { parseSimilarityFormat, type SimilarityFormat } from '../report/similarity_outputs.js';
@@ -60,6 +60,7 @@ export interface RunFlags {
   imageColumn?: string;
   labelMap?: string;
   duplicateLabels?: DuplicateLabelPolicy;
+  unmatchedLabels?: UnmatchedLabelPolicy;
   out: string;
   model: string;
   modelCache?: string;
@@ -105,6 +106,7 @@ async function runCommand(flags: RunFlags, note?: string, extra: Partial<RunOpti
     imageColumn: flags.imageColumn,
     labelMap: flags.labelMap,
     duplicateLabels: flags.duplicateLabels,
+    unmatchedLabels: flags.unmatchedLabels,
     model: flags.model,
     modelCacheDir: flags.modelCache,
     offline: flags.offline,
@@ -179,6 +181,11 @@ function addRunOptions(command: Command): Command {
     .addOption(
       new Option('--duplicate-labels <policy>', 'several label rows for one image that disagree: keep the first, the last, or stop')
         .choices(DUPLICATE_LABEL_POLICIES)
+        .default('error'),
+    )
+    .addOption(
+      new Option('--unmatched-labels <policy>', 'label values that name no class of the spec (after --label-map): stop, or skip (those images are scored but left out of the metrics and the audit; run.json counts them)')
+        .choices(UNMATCHED_LABEL_POLICIES)
         .default('error'),
     )
     .option('--out <dir>', 'results folder', 'results')

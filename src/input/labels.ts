@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { parse as parseCsv } from 'csv-parse';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { ImageListing } from './images.js';
 
 /** One CSV row, column → value. Null-prototype: a column named `__proto__` or `constructor` is a column like any other. */
@@ -196,19 +196,40 @@ export async function readLabelMap(path: string): Promise<Map<string, string>> {
   return new Map(Object.entries(raw).map(([k, v]) => [k, String(v)]));
 }
 
+/**
+ * What to do with label values that name no class of the spec (after the label map): stop with the list
+ * (`error`), or leave those images out of the metrics and the audit as if unlabelled (`skip`).
+ */
+export type UnmatchedLabelPolicy = 'error' | 'skip';
+export const UNMATCHED_LABEL_POLICIES: readonly UnmatchedLabelPolicy[] = ['error', 'skip'];
+
+/** A label map as the file --label-map reads, its values in code-point order of the label values (one text per map). */
+export function labelMapYaml(labelMap: ReadonlyMap<string, string>): string {
+  return stringifyYaml(new Map([...labelMap].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}
+
 export interface LabelIndices {
-  /** Class index per image, -1 when the image has no label. */
+  /** Class index per image, -1 when the image has no label (or, skipped, one that names no class). */
   readonly truth: Int32Array;
   readonly labelled: number;
   readonly unlabelled: number;
+  /** Label value as written → images whose value names no class (skipped; empty with `error`, which throws). */
+  readonly unmatched: ReadonlyMap<string, number>;
 }
 
 /**
- * Turns label values into class indices; values that name no class are an error that lists them. Label values,
- * label-map keys and values, and class names are compared NFC-normalised (as prompts are): an "é" typed as one
- * code point or as "e" and a combining accent is the same letter, whichever the CSV, the map and the spec used.
+ * Turns label values into class indices; values that name no class are an error that lists them, or with
+ * `unmatched: 'skip'` are counted and their images left unlabelled. Label values, label-map keys and values, and
+ * class names are compared NFC-normalised (as prompts are): an "é" typed as one code point or as "e" and a
+ * combining accent is the same letter, whichever the CSV, the map and the spec used.
  */
-export function labelIndices(rows: readonly (LabelRow | null)[], column: string, classes: readonly string[], labelMap?: Map<string, string>): LabelIndices {
+export function labelIndices(
+  rows: readonly (LabelRow | null)[],
+  column: string,
+  classes: readonly string[],
+  labelMap?: ReadonlyMap<string, string>,
+  unmatchedPolicy: UnmatchedLabelPolicy = 'error',
+): LabelIndices {
   const index = new Map<string, number>();
   classes.forEach((name, i) => {
     const key = name.normalize('NFC');
@@ -220,29 +241,33 @@ export function labelIndices(rows: readonly (LabelRow | null)[], column: string,
   });
   const map = labelMap && nfcLabelMap(labelMap);
   const truth = new Int32Array(rows.length).fill(-1);
-  const unknown = new Map<string, number>();
+  const unmatched = new Map<string, number>();
   rows.forEach((row, i) => {
     const value = row?.[column];
     if (value === undefined || value === '') return;
     const written = value.normalize('NFC');
     const className = map?.get(written) ?? written;
     const c = index.get(className);
-    if (c === undefined) unknown.set(value, (unknown.get(value) ?? 0) + 1);
+    if (c === undefined) unmatched.set(value, (unmatched.get(value) ?? 0) + 1);
     else truth[i] = c;
   });
-  if (unknown.size > 0) {
-    const listed = [...unknown].map(([v, n]) => `'${v}' (${n})`).join(', ');
+  if (unmatched.size > 0 && unmatchedPolicy === 'error') {
     throw new Error(
-      `--label-column ${column}: values that are no class of the spec: ${listed}; the classes are: ${classes.join(', ')}. ` +
-        'Rename the classes in the spec or pass --label-map FILE mapping each value to a class.',
+      `--label-column ${column}: values that are no class of the spec: ${describeUnmatched(unmatched)}; the classes are: ${classes.join(', ')}. ` +
+        'Rename the classes in the spec, pass --label-map FILE mapping each value to a class, or --unmatched-labels skip to leave those images out of the metrics.',
     );
   }
   const labelled = truth.reduce((n, t) => n + (t >= 0 ? 1 : 0), 0);
-  return { truth, labelled, unlabelled: rows.length - labelled };
+  return { truth, labelled, unlabelled: rows.length - labelled, unmatched };
+}
+
+/** `'warm' (8), 'hot' (1)`: unmatched label values with their image counts, for messages. */
+export function describeUnmatched(unmatched: ReadonlyMap<string, number>): string {
+  return [...unmatched].map(([v, n]) => `'${v}' (${n})`).join(', ');
 }
 
 /** The label map with NFC keys and values; two keys that are one spelling once normalised must map alike. */
-function nfcLabelMap(labelMap: Map<string, string>): Map<string, string> {
+function nfcLabelMap(labelMap: ReadonlyMap<string, string>): Map<string, string> {
   const normalised = new Map<string, string>();
   const keyOf = new Map<string, string>();
   for (const [key, className] of labelMap) {

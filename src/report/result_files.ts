@@ -13,7 +13,7 @@ import type { WrittenClassificationMetrics } from '../evaluate/classification.js
 import type { ImagesInput } from '../input/image_sources.js';
 import type { McNemarTest } from '../evaluate/compare/mcnemar.js';
 import type { PairedEstimate } from '../evaluate/compare/paired_bootstrap.js';
-import type { ImageFailure, ImageWarning, RunCounts, RunResult, RunScoring } from '../pipeline.js';
+import type { ImageFailure, ImageWarning, RunCounts, RunResult, RunScoring, UnmatchedLabels } from '../pipeline.js';
 import type { SkippedEntry } from '../input/images.js';
 import { strategyOfName } from '../score/strategies.js';
 import type { FailedOutput, WrittenFile } from './results_folder.js';
@@ -62,6 +62,11 @@ export interface RunFile {
   /** What --images was (a folder, WebDataset tars, a file list) and the files it named; absent before it existed (a folder). */
   readonly images_input?: ImagesInput;
   readonly label_column: string | null;
+  /**
+   * With labels: --unmatched-labels (error or skip) and, label value → embedded images left out of the metrics and
+   * the audit because it names no class of the spec (after the label map); absent in folders written before it.
+   */
+  readonly unmatched_labels?: UnmatchedLabels;
   /** Label-CSV columns the run was audited by (predictions.csv's `group:<column>` columns). */
   readonly group_columns?: readonly string[];
   readonly batch_size: number;

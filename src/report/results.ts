@@ -1,4 +1,5 @@
 import type { RunResult } from '../pipeline.js';
+import { labelMapYaml } from '../input/labels.js';
 import { strategyName } from '../score/strategies.js';
 import { contentOutput, RECORD_FILE, writeResultsFolder, type ResultOutput } from './results_folder.js';
 import { SCHEMA_VERSIONS, type MetricsFile, type RunFile } from './result_files.js';
@@ -17,6 +18,7 @@ export const RESULT_FILES = {
   predictions: 'predictions.csv',
   metrics: 'metrics.json',
   errors: 'errors.jsonl',
+  labelMap: 'label-map.yaml',
   report: 'report.html',
   run: RECORD_FILE,
 } as const;
@@ -43,6 +45,7 @@ export function runRecord(result: RunResult, extra: Record<string, unknown> = {}
     images_root: result.imagesRoot,
     images_input: result.imagesInput,
     label_column: result.labelColumn ?? null,
+    unmatched_labels: result.unmatchedLabels,
     group_columns: result.groupValues.map((g) => g.name),
     batch_size: result.batchSize,
     preprocess_workers: result.preprocessWorkers,
@@ -78,6 +81,8 @@ export function resultOutputs(result: RunResult, similarities: SimilarityFormat 
   const metrics = metricsFile(result);
   if (metrics) outputs.push(contentOutput(RESULT_FILES.metrics, () => JSON.stringify(metrics, null, 2) + '\n'));
   if (result.failures.length) outputs.push(contentOutput(RESULT_FILES.errors, () => jsonLines(result.failures)));
+  // The label map the labels went through, so that the folder says how to run it again (--label-map label-map.yaml).
+  if (result.labelMap?.size) outputs.push(contentOutput(RESULT_FILES.labelMap, () => labelMapYaml(result.labelMap!)));
   return outputs;
 }
 

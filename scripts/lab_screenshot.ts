@@ -1,14 +1,15 @@
 // docs/lab.png: the prompt lab on the demo's run (the toy model on the 70 demo faces, --groups gender), after an edit
 // that adds a prompt and a harm probe: the editor beside the numbers against the saved run and the confusion matrix.
 //   npm run build && node --import tsx scripts/lab_screenshot.ts [docs/lab.png]
-// Everything runs offline in a temporary folder (its own embedding cache); Chromium is Debian's /usr/bin/chromium.
+// Everything runs offline in a temporary folder (its own embedding cache); Chromium is the tests' (test/helpers/chromium.ts).
 import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchChromium } from '../test/helpers/chromium.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(root, 'bin', 'zeroshot.js');
@@ -35,10 +36,7 @@ async function scored(page: Page, action: () => Promise<void>): Promise<void> {
   await page.waitForFunction((previous) => document.body.dataset.state === 'ready' && document.body.dataset.specHash !== previous, before);
 }
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 1300 }, deviceScaleFactor: 1 });
   await page.goto(url);

@@ -28,6 +28,42 @@ export interface ConfusionHeatmap {
 
 const sum = (row: readonly number[]) => row.reduce((a, b) => a + b, 0);
 
+/** The axes' label font size, px. */
+const LABEL_FONT_PX = 12;
+/** Labels wider than this end in "…" (the tooltip has the whole name). */
+const LABEL_MAX_PX = 200;
+/** The grid's margins (px) around the cells, without the axes' labels. */
+const GRID = { left: 12, right: 72, top: 30 } as const;
+const ROW_PX = 50;
+/** The x axis's name line below its labels. */
+const AXIS_NAME_PX = 22;
+
+let measuring: CanvasRenderingContext2D | null = null;
+
+/** The width of `text` in the charts' label font, px (capped at LABEL_MAX_PX). */
+function labelWidth(text: string): number {
+  measuring ??= document.createElement('canvas').getContext('2d');
+  if (!measuring) return Math.min(LABEL_MAX_PX, text.length * 7);
+  measuring.font = `${LABEL_FONT_PX}px ${CHART_FONT}`;
+  return Math.min(LABEL_MAX_PX, Math.ceil(measuring.measureText(text).width));
+}
+
+/**
+ * How the column labels fit under the cells: flat when the widest fits a column, else turned 35° (90° when the
+ * columns are too narrow for slanted text), and the height they then take (the room below the cells they need).
+ */
+function columnLabelLayout(el: HTMLElement, columnLabels: readonly string[], rowLabels: readonly string[]): { rotate: number; width: number; height: number } {
+  // A few px beyond the measure: ECharts truncates a label that only just fits its width.
+  const widest = Math.max(0, ...columnLabels.map(labelWidth)) + 6;
+  // The cells' width as laid out: the element less the margins and the row labels.
+  const cells = (el.clientWidth || 900) - GRID.left - GRID.right - Math.max(0, ...rowLabels.map(labelWidth)) - 8;
+  const column = cells / Math.max(1, columnLabels.length);
+  if (widest + 8 <= column) return { rotate: 0, width: Math.floor(column - 8), height: LABEL_FONT_PX + 8 };
+  const rotate = column < 2.5 * LABEL_FONT_PX ? 90 : 35;
+  const angle = (rotate * Math.PI) / 180;
+  return { rotate, width: widest, height: Math.ceil(widest * Math.sin(angle) + LABEL_FONT_PX * Math.cos(angle)) + 8 };
+}
+
 /** Draws the matrix into `el` (sized to the rows) and returns its cells, for markHeatmapCell. */
 export function drawConfusionHeatmap(el: HTMLElement, input: ConfusionHeatmap): HeatmapCell[] {
   const { classes, columnLabels, confusion } = input;
@@ -43,14 +79,17 @@ export function drawConfusionHeatmap(el: HTMLElement, input: ConfusionHeatmap): 
       cells.push({ name: `${t}>${p}`, value: [p, y, share], count, rowTotal: total, truth: t, label: { color: share > 0.5 ? '#ffffff' : INK } });
     });
   });
-  const longest = Math.max(...columnLabels.map((label) => label.length));
-  const rotate = classes.length > 4 ? 35 : 0;
-  el.style.height = `${Math.max(300, rows.length * 50 + 90 + (rotate ? Math.min(longest, 22) * 5 : 20))}px`;
+  const labels = columnLabelLayout(el, columnLabels, rows.map((t) => classes[t]));
+  // The cells, then the room the column labels and the axis name need below them.
+  const bottom = labels.height + AXIS_NAME_PX + 8;
+  el.style.height = `${Math.max(300, GRID.top + rows.length * ROW_PX + bottom)}px`;
   const chart = chartIn(el);
   const option: ECharts.EChartsOption = {
     animation: false,
     textStyle: { fontFamily: CHART_FONT },
-    grid: { left: 12, right: 72, top: 30, bottom: 12, outerBoundsClampWidth: '35%', outerBoundsClampHeight: '45%' },
+    // The bottom holds the labels, so the cells keep their height; the outer bounds still keep a label that would
+    // cross the chart's left edge inside it (the first column's slanted label reaches left of its cell).
+    grid: { ...GRID, bottom, outerBoundsClampWidth: '35%', outerBoundsClampHeight: '45%' },
     tooltip: {
       confine: true,
       formatter: (params) => {
@@ -61,18 +100,18 @@ export function drawConfusionHeatmap(el: HTMLElement, input: ConfusionHeatmap): 
     },
     xAxis: {
       type: 'category', data: [...columnLabels],
-      name: 'Predicted class', nameLocation: 'middle', nameGap: rotate ? 16 + Math.min(longest, 22) * 4 : 30, nameTextStyle: { color: MUTED, fontWeight: 600 },
-      axisLabel: { interval: 0, color: INK, rotate, width: 120, overflow: 'truncate' },
+      name: 'Predicted class', nameLocation: 'middle', nameGap: labels.height + 10, nameTextStyle: { color: MUTED, fontWeight: 600 },
+      axisLabel: { interval: 0, color: INK, fontSize: LABEL_FONT_PX, rotate: labels.rotate, width: labels.width, overflow: 'truncate' },
       axisTick: { show: false }, axisLine: { show: false }, splitArea: { show: false },
     },
     yAxis: {
       type: 'category', inverse: true, data: rows.map((t) => classes[t]),
       name: 'True class ↓', nameLocation: 'start', nameGap: 10, nameTextStyle: { color: MUTED, fontWeight: 600, align: 'right' },
-      axisLabel: { interval: 0, color: INK, width: 150, overflow: 'truncate' },
+      axisLabel: { interval: 0, color: INK, fontSize: LABEL_FONT_PX, width: LABEL_MAX_PX + 6, overflow: 'truncate' },
       axisTick: { show: false }, axisLine: { show: false },
     },
     visualMap: {
-      type: 'continuous', min: 0, max: 1, orient: 'vertical', right: 0, top: 'middle', itemHeight: Math.min(200, rows.length * 50), itemWidth: 10,
+      type: 'continuous', min: 0, max: 1, orient: 'vertical', right: 0, top: 'middle', itemHeight: Math.min(200, rows.length * ROW_PX), itemWidth: 10,
       text: ['100%', '0%'], textStyle: { color: MUTED, fontSize: 11 }, calculable: false, inRange: { color: SEQUENTIAL },
       formatter: (v) => pct(Number(v), 0),
     },

@@ -32,7 +32,7 @@ export function renderConfusion(): void {
     if (scored?.metrics) {
       disposeChart(el);
       showChartMessage(el, `${int(classes.length)} classes: too many to draw; the table lists the non-empty cells.`);
-    } else showChartMessage(el, 'No labels, so no confusion matrix: the table lists the images by predicted class.');
+    } else showChartMessage(el, 'No labels, so no confusion matrix: the table lists the images by predicted class (click a count for its images).');
     heatmapCells = [];
   } else {
     heatmapCells = drawConfusionHeatmap(el, { classes, columnLabels: classes.map((_, k) => classLabel(k)), confusion, onCell: showCell });

@@ -26,7 +26,9 @@ export function renderGroups(selectAttribute: (index: number) => void): void {
   setVisible(select.parentElement!, all.length > 0);
   setVisible(byId('gaps-title'), all.length > 0);
   if (!all.length) {
-    showChartMessage(byId('group-chart'), 'The saved run has no group audit: serve a run made with --groups to see accuracy per group.');
+    showChartMessage(byId('group-chart'), state.scored && !state.scored.metrics && Object.keys(state.session.images.groups).length
+      ? 'The saved run has no labels, so no accuracy per group: “Predicted classes” shows each group’s predicted classes.'
+      : 'The saved run has no group audit: serve a run made with --groups to see accuracy per group.');
     fill('group-table');
     fill('gaps-table');
     return;

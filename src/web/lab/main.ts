@@ -15,6 +15,7 @@ import { renderGroups, renderProbes } from './groups.js';
 import { LatestRequest } from './latest.js';
 import { labLayout } from './layout.js';
 import { renderPrompts } from './prompts.js';
+import { renderShares } from './shares.js';
 import { renderSummary } from './summary.js';
 
 /** The shell's element (lab_api.ts's LAB_ROOT_ELEMENT_ID; a value import would bundle zod). */
@@ -65,6 +66,7 @@ function drawStrategyViews(): void {
   select.replaceChildren(...strategies.map((s) => h('option', { value: s }, s)));
   select.value = state.strategy ?? '';
   renderSummary(selectStrategy);
+  renderShares(selectStrategy);
   renderConfusion();
   void renderCellImages();
   // The open image's scores, for this score's prompts.

@@ -26,7 +26,7 @@ export function renderSummary(selectStrategy: (strategy: string) => void): void 
   const metrics = scored.metrics;
   window.__zeroshotLab = { specHash: scored.spec_hash, strategy: state.strategy, metrics };
   if (!metrics || !state.strategy) {
-    fill('summary-tiles', empty('The saved run has no labels: there is no accuracy to compare.'));
+    fill('summary-tiles', empty('The saved run has no labels: there is no accuracy to compare. “Predicted classes” below shows how an edit moves the predictions.'));
     fill('strategy-table');
     return;
   }

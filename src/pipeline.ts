@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { ImageEntry, SkippedEntry } from './input/images.js';
 import { listImageSource, type ImagesInput, type SourceListing } from './input/image_sources.js';
-import { attachedLabelMatch, describeUnmatched, labelIndices, matchLabelFile, readLabelMap, type DuplicateLabelPolicy, type LabelMatch, type UnmatchedLabelPolicy } from './input/labels.js';
+import { attachedLabelMatch, describeUnmatched, groupValuesOf, labelIndices, matchLabelFile, readLabelMap, type DuplicateLabelPolicy, type LabelMatch, type UnmatchedLabelPolicy } from './input/labels.js';
 import { checkPromptsAfterTruncation, loadSpec, promptCounts, type Spec } from './input/spec.js';
 import { ClipModel, type ModelOptions, type ModelSource } from './encode/model.js';
 import { createImagePreprocessor, type ImagePreprocessor } from './encode/image/preprocess.js';
@@ -344,7 +344,7 @@ export async function runZeroShot(options: RunOptions, hooks: RunHooks = {}): Pr
         const leftOut = [...unmatched.values()].reduce((a, b) => a + b, 0);
         (hooks.onWarning ?? process.emitWarning)(`--unmatched-labels skip: ${leftOut} images left out of the metrics and the audit, their labels naming no class of the spec: ${describeUnmatched(unmatched)}`);
       }
-      labels = { truth: indices.truth, groupValues: (options.groups ?? []).map((name) => ({ name, values: embeddedRows.map((row) => row?.[name] || null) })) };
+      labels = { truth: indices.truth, groupValues: groupValuesOf(embeddedRows, options.groups ?? []) };
     }
     const { similarity, probabilities: probabilityMatrix, predictions, topClasses, topCount, metrics, audit } = await scoreEmbeddings(
       { spec, strategies, imageEmbeddings, textEmbeddings, dim, imageCount: images.keys.length, threads: model.threads, topKPredictions, learned, labels, audit: options.audit },

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listImages } from '../src/input/images.js';
-import { labelIndices, matchLabelFile, readLabelMap } from '../src/input/labels.js';
+import { groupValuesOf, labelIndices, matchLabelFile, readLabelMap } from '../src/input/labels.js';
 
 async function folder(files: Record<string, string>): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'zs-labels-'));
@@ -133,4 +133,22 @@ test('label values, label maps and class names meet NFC-normalised: a decomposed
   assert.throws(() => labelIndices(match.rowOfImage, 'kind', ['tea', 'milk'], conflicting), /--label-map: 'caf\u00e9' and 'cafe\u0301' are the same value in different Unicode forms \(NFC\) but map to 'tea' and 'milk'/);
   // Two classes that differ only in Unicode form cannot both be labels.
   assert.throws(() => labelIndices(match.rowOfImage, 'kind', [composed, decomposed]), /spec: classes 'caf\u00e9' and 'cafe\u0301' are the same name in different Unicode forms/);
+});
+
+test('group values are NFC-normalised as labels are; rows for one image that differ only in Unicode form are no conflict', async () => {
+  const [composed, decomposed] = ['Andr\u00e9', 'Andre\u0301'];
+  const rows = ['file,kind,region', `a.jpg,caf\u00e9,${decomposed}`, `a.jpg,cafe\u0301,${composed}`, `b.jpg,tea,${decomposed}`, 'c.jpg,tea,'];
+  const root = await folder({ 'a.jpg': 'x', 'b.jpg': 'x', 'c.jpg': 'x', 'd.jpg': 'x', 'l.csv': rows.join('\n') + '\n' });
+  const listing = await listImages(root);
+  const match = await matchLabelFile(join(root, 'l.csv'), listing, { labelColumn: 'kind', groupColumns: ['region'] });
+  assert.equal(match.duplicateRows, 1);
+  assert.deepEqual(Array.from(labelIndices(match.rowOfImage, 'kind', ['caf\u00e9', 'tea']).truth), [0, 1, 1, -1]);
+  // One group, whichever form each row wrote; an empty value and an image without a row: no group.
+  assert.deepEqual(groupValuesOf(match.rowOfImage, ['region', 'kind']), [
+    { name: 'region', values: [composed, composed, null, null] },
+    { name: 'kind', values: ['caf\u00e9', 'tea', 'tea', null] },
+  ]);
+  // Values that differ once normalised still conflict.
+  await writeFile(join(root, 'l.csv'), `file,kind,region\na.jpg,tea,${composed}\na.jpg,tea,Andre\n`);
+  await assert.rejects(matchLabelFile(join(root, 'l.csv'), listing, { labelColumn: 'kind', groupColumns: ['region'] }), /labels an image twice, differently: 'a\.jpg': row 2 \(kind=tea, region=Andr\u00e9\), row 3 \(kind=tea, region=Andre\)/);
 });

@@ -130,7 +130,8 @@ export async function matchLabelFile(path: string, listing: ImageListing, option
       if (new Set(suffixed.map((c) => c.path)).size !== 1) return null; // none, or ambiguous
       candidates = suffixed;
     }
-    const agree = candidates.every((c) => compared.every((column) => c.row[column] === candidates[0].row[column]));
+    // Compared as the values are used (labelIndices, groupValuesOf): NFC-normalised.
+    const agree = candidates.every((c) => compared.every((column) => c.row[column].normalize('NFC') === candidates[0].row[column].normalize('NFC')));
     if (!agree && policy === 'error') {
       const described = candidates.map((c) => `row ${c.rowNumber} (${compared.map((column) => `${column}=${c.row[column]}`).join(', ')})`);
       conflicts.push(`'${image.key}': ${described.join(', ')}`);
@@ -264,6 +265,14 @@ export function labelIndices(
 /** `'warm' (8), 'hot' (1)`: unmatched label values with their image counts, for messages. */
 export function describeUnmatched(unmatched: ReadonlyMap<string, number>): string {
   return [...unmatched].map(([v, n]) => `'${v}' (${n})`).join(', ');
+}
+
+/**
+ * Each group column's value per image, NFC-normalised as label values are (an "é" typed either way is one group);
+ * null where the image has no row or the value is empty.
+ */
+export function groupValuesOf(rows: readonly (LabelRow | null)[], columns: readonly string[]): { name: string; values: (string | null)[] }[] {
+  return columns.map((name) => ({ name, values: rows.map((row) => row?.[name]?.normalize('NFC') || null) }));
 }
 
 /** The label map with NFC keys and values; two keys that are one spelling once normalised must map alike. */

@@ -11,10 +11,10 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import type { ErrorResponse, LabSpec, SaveRunResponse, ScoreResponse, SessionResponse } from '../src/server/lab_api.js';
 import { resultsFolderDifferences } from './helpers/results_equality.js';
-import { columnKeepingKernel, scoreColumns } from '../src/lab/column_kernel.js';
+import { columnKeepingKernel } from '../src/lab/column_kernel.js';
 import { scoreInChunks } from '../src/score/chunked.js';
 import { loopKernel } from '../src/score/similarity_kernel.js';
-import { cosineScores, l2NormalizeRows } from '../src/score/similarity.js';
+import { l2NormalizeRows } from '../src/score/similarity.js';
 import { Mulberry32 } from '../src/evaluate/bootstrap.js';
 import { parseStrategy } from '../src/score/strategies.js';
 
@@ -185,6 +185,7 @@ test('the score of a spec with one added prompt equals a CLI run with that spec;
   const scored = (await scoredResponse.json()) as ScoreResponse;
   assert.equal(scored.encoded_prompts, 1);
   assert.equal(scored.spec.prompts.length, 6);
+  assert.deepEqual(scored.left_out, { images: 0, values: {} });
   assert.ok(scored.changes.some((c) => c.metric === 'accuracy' && c.saved !== null));
 
   // The CLI with the lab's YAML, on the same images, labels, settings and cache.
@@ -192,7 +193,7 @@ test('the score of a spec with one added prompt equals a CLI run with that spec;
   const specFile = join(ROOT, 'edited.yaml');
   await writeFile(specFile, yaml);
   const cliOut = join(ROOT, 'cli-edited');
-  const cli = await zeroshot(['run', ...RUN_ARGS, '--spec', specFile, '--out', cliOut]);
+  const cli = await zeroshot(['run', ...RUN_ARGS, '--spec', specFile, '--unmatched-labels', 'skip', '--out', cliOut]);
   assert.equal(cli.code, 0, cli.stderr);
   assert.deepEqual(scored.metrics, JSON.parse(await readFile(join(cliOut, 'metrics.json'), 'utf8')));
 
@@ -211,13 +212,79 @@ test('the score of a spec with one added prompt equals a CLI run with that spec;
   assert.deepEqual(await resultsFolderDifferences(join(ROOT, 'lab-runs', folder), cliOut), []);
 });
 
-test('a spec the CLI refuses is refused with its message (a labelled class removed)', async () => {
-  const session = (await (await fetch(`${lab.base}/api/session`, { headers: { authorization: `Bearer ${lab.token}` } })).json()) as SessionResponse;
-  const response = await fetch(`${lab.base}/api/score`, json(lab.token, { spec: { ...session.spec, classes: session.spec.classes.filter((c) => c.name !== 'warm') } }));
-  assert.equal(response.status, 400);
-  assert.match(((await response.json()) as ErrorResponse).error, /'warm' \(8\)/);
+async function labSession(): Promise<SessionResponse> {
+  return (await (await fetch(`${lab.base}/api/session`, { headers: { authorization: `Bearer ${lab.token}` } })).json()) as SessionResponse;
+}
+
+async function labScore(body: { spec: LabSpec; label_map?: Record<string, string> }): Promise<ScoreResponse> {
+  const response = await fetch(`${lab.base}/api/score`, json(lab.token, body));
+  assert.equal(response.status, 200, await response.clone().text());
+  return (await response.json()) as ScoreResponse;
+}
+
+/** Saves `body` as a run, and runs the CLI with its YAML and `cliArgs`: the two folders must be equal. */
+async function saveEqualsCli(body: { spec: LabSpec; label_map?: Record<string, string> }, name: string, cliArgs: string[]): Promise<string> {
+  const yaml = await (await fetch(`${lab.base}/api/spec.yaml`, json(lab.token, body))).text();
+  const specFile = join(ROOT, `${name}.yaml`);
+  await writeFile(specFile, yaml);
+  const cliOut = join(ROOT, `cli-${name}`);
+  const cli = await zeroshot(['run', ...RUN_ARGS, '--spec', specFile, ...cliArgs, '--out', cliOut]);
+  assert.equal(cli.code, 0, cli.stderr);
+  const saved = await fetch(`${lab.base}/api/save-run`, json(lab.token, body));
+  assert.equal(saved.status, 200);
+  const { folder } = (await saved.json()) as SaveRunResponse;
+  assert.deepEqual(await resultsFolderDifferences(join(ROOT, 'lab-runs', folder), cliOut), []);
+  return cliOut;
+}
+
+test('a labelled class removed: its images are left out of the metrics, as zeroshot run --unmatched-labels skip', async () => {
+  const session = await labSession();
+  const withoutWarm: LabSpec = { ...session.spec, classes: session.spec.classes.filter((c) => c.name !== 'warm') };
+  const scored = await labScore({ spec: withoutWarm });
+  assert.deepEqual(scored.left_out, { images: 8, values: { warm: 8 } });
+  assert.equal(scored.metrics!.strategies.sum.n, 8);
+  assert.ok(scored.cells.sum.filter(([truth]) => truth === -1).reduce((n, [, , count]) => n + count, 0) === 8, 'the 8 warm images are in the unlabelled cells');
+  const cliOut = await saveEqualsCli({ spec: withoutWarm }, 'without-warm', ['--unmatched-labels', 'skip']);
+  assert.deepEqual(scored.metrics, JSON.parse(await readFile(join(cliOut, 'metrics.json'), 'utf8')));
+  assert.deepEqual(JSON.parse(await readFile(join(cliOut, 'run.json'), 'utf8')).unmatched_labels, { policy: 'skip', left_out: { warm: 8 } });
+
   const withoutProbe = await fetch(`${lab.base}/api/score`, json(lab.token, { spec: { ...session.spec, classes: session.spec.classes.filter((c) => c.name !== 'animal') } }));
   assert.equal(withoutProbe.status, 200);
+  // What the CLI refuses the lab refuses, with its message.
+  const twice = await fetch(`${lab.base}/api/score`, json(lab.token, { spec: { ...session.spec, classes: [...session.spec.classes, session.spec.classes[0]] } }));
+  assert.equal(twice.status, 400);
+  assert.match(((await twice.json()) as ErrorResponse).error, /warm/);
+});
+
+test('a labelled class renamed with label_map keeps its images: the same numbers; save as run equals zeroshot run --label-map', async () => {
+  const session = await labSession();
+  const renamed: LabSpec = { ...session.spec, classes: session.spec.classes.map((c) => (c.name === 'warm' ? { ...c, name: 'hot' } : c)) };
+  const unmapped = await labScore({ spec: renamed });
+  assert.deepEqual(unmapped.left_out, { images: 8, values: { warm: 8 } });
+  const mapped = await labScore({ spec: renamed, label_map: { warm: 'hot' } });
+  assert.deepEqual(mapped.left_out, { images: 0, values: {} });
+  assert.notEqual(mapped.spec_hash, unmapped.spec_hash, 'the label map is part of what a spec_hash names');
+  const savedMetrics = session.metrics!;
+  for (const strategy of Object.keys(savedMetrics.strategies)) {
+    assert.equal(mapped.metrics!.strategies[strategy].accuracy, savedMetrics.strategies[strategy].accuracy, strategy);
+    assert.equal(mapped.metrics!.strategies[strategy].balanced_accuracy, savedMetrics.strategies[strategy].balanced_accuracy, strategy);
+  }
+  assert.deepEqual(mapped.cells, (await labScore({ spec: session.spec })).cells, 'class indices and counts unchanged');
+  // Cells of the mapped score list the renamed class's images.
+  const [truth, predicted, count] = mapped.cells.sum.find(([t]) => t === 0)!;
+  const cell = (await (await fetch(`${lab.base}/api/cell`, json(lab.token, { spec_hash: mapped.spec_hash, strategy: 'sum', truth, predicted }))).json()) as { images: number[] };
+  assert.equal(cell.images.length, count);
+
+  const mapFile = join(ROOT, 'rename-map.yaml');
+  await writeFile(mapFile, 'warm: hot\n');
+  const cliOut = await saveEqualsCli({ spec: renamed, label_map: { warm: 'hot' } }, 'renamed', ['--label-map', mapFile, '--unmatched-labels', 'skip']);
+  assert.equal(await readFile(join(cliOut, 'label-map.yaml'), 'utf8'), 'warm: hot\n');
+  assert.deepEqual(mapped.metrics, JSON.parse(await readFile(join(cliOut, 'metrics.json'), 'utf8')));
+  // A spec file holds no label map: the YAML is the spec's alone.
+  const yaml = await (await fetch(`${lab.base}/api/spec.yaml`, json(lab.token, { spec: renamed, label_map: { warm: 'hot' } }))).text();
+  assert.equal(yaml, await (await fetch(`${lab.base}/api/spec.yaml`, json(lab.token, { spec: renamed }))).text());
+  const badMap = await fetch(`${lab.base}/api/score`, json(lab.token, { spec: renamed, label_map: { warm: 7 } }));
+  assert.equal(badMap.status, 400);
 });
 
 test('SIGINT while new prompts are encoding: exit code 0 and the cache passes its check', async () => {
@@ -264,14 +331,4 @@ test('the lab kernel (kept columns) scores as the loop kernel, block by block, a
     assert.deepEqual(await run(kernel, blocks[0]), await run(loopKernel, blocks[1]));
     assert.deepEqual(blocks[0], blocks[1]);
   }
-});
-
-test('the lab kernel sums four images at a time, each score bit for bit cosineScores', () => {
-  const random = new Mulberry32(11);
-  const dim = 512;
-  const unit = (rows: number) => l2NormalizeRows(Float32Array.from({ length: rows * dim }, () => random.next() - 0.5), dim);
-  const images = unit(97);
-  const texts = Array.from({ length: 7 }, () => unit(1));
-  const columns = scoreColumns(images, texts, dim);
-  texts.forEach((text, j) => assert.deepEqual(columns[j], cosineScores(images, text, dim).data, `column ${j}`));
 });

@@ -1,6 +1,7 @@
 // The prompt lab's engine: a saved run's image embeddings in memory (from the cache, by content hash), and per
 // edit the text embeddings (memory, cache, or the text tower through one queue), then the pipeline's own
 // scoreEmbeddings. Save-as-run builds the RunResult `zeroshot run` would and writes it with the same writer.
+import { createHash } from 'node:crypto';
 import { mkdir, readdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
@@ -15,7 +16,7 @@ import { predictionShares, sharesBaseline, type SharesBaseline } from '../evalua
 import type { ImageBytesSource } from '../input/file_range.js';
 import { resolveTarMembers } from '../input/image_sources.js';
 import { listImages } from '../input/images.js';
-import { labelIndices } from '../input/labels.js';
+import { labelIndices, readLabelMap } from '../input/labels.js';
 import { checkPromptsAfterTruncation } from '../input/spec.js';
 import { imageScope, modelScoring, scoreEmbeddings, VERSION, type EmbeddingLabels, type RunResult, type RunScoring, type ScoredEmbeddings } from '../pipeline.js';
 import { reportOutput, runImageSources, thumbnailDataUri } from '../report/html_report.js';
@@ -31,7 +32,9 @@ import {
   THUMBNAIL_SIZE,
   type CellResponse,
   type ImageScoresResponse,
+  type LabLabelMap,
   type LabSpec,
+  type LeftOutImages,
   type SaveRunResponse,
   type ScoreResponse,
   type SessionResponse,
@@ -72,6 +75,9 @@ interface ScoredSpecEntry {
   /** True class per image in this spec's classes (−1 unlabelled); absent without labels. */
   readonly truth?: Int32Array;
   readonly labelled: number;
+  /** The label map scored with (saved label value → class), and the labelled images it left out (null without labels). */
+  readonly labelMap: ReadonlyMap<string, string>;
+  readonly leftOut: LeftOutImages | null;
   readonly response: ScoreResponse;
 }
 
@@ -88,6 +94,8 @@ interface SavedRun {
   readonly labels: readonly (string | null)[] | null;
   readonly groupValues: readonly ImageAttribute[];
   readonly topKPredictions: number;
+  /** The --label-map the run applied (its label-map.yaml: CSV value → saved class); empty without one. */
+  readonly labelMap: ReadonlyMap<string, string>;
 }
 
 const elapsed = (start: number) => Math.round((performance.now() - start) * 10) / 10;
@@ -107,6 +115,13 @@ function cellCounts(truth: Int32Array | null, predicted: Int32Array, numClasses:
   const cells: [number, number, number][] = [];
   for (let id = 0; id < counts.length; id++) if (counts[id]) cells.push([Math.floor(id / numClasses) - 1, id % numClasses, counts[id]]);
   return cells;
+}
+
+/** `first` then `then`: CSV value → class through both maps (a value `first` leaves alone goes through `then` alone). */
+function composedLabelMap(first: ReadonlyMap<string, string>, then: ReadonlyMap<string, string>): Map<string, string> {
+  const composed = new Map([...first].map(([value, className]) => [value, then.get(className) ?? className]));
+  for (const [value, className] of then) if (!first.has(value)) composed.set(value, className);
+  return composed;
 }
 
 export class LabSession {
@@ -164,6 +179,7 @@ export class LabSession {
       labels: table.truth && Array.from(table.truth, (t) => (t < 0 ? null : classes[t])),
       groupValues: (run.group_columns ?? []).map((name) => ({ name, values: table.groups.get(name) ?? table.keys.map(() => null) })),
       topKPredictions: topKOfHeader(predictionsText),
+      labelMap: files && RESULT_FILES.labelMap in files ? await readLabelMap(join(resultsDir, RESULT_FILES.labelMap)) : new Map(),
     };
 
     const cache = options.cache === false
@@ -268,11 +284,11 @@ export class LabSession {
   }
 
   /** POST /api/score. */
-  async score(lab: LabSpec, bootstrap?: number): Promise<ScoreResponse> {
-    return (await this.scoreEntry(lab, bootstrap ?? this.auditSettings().bootstrap)).response;
+  async score(lab: LabSpec, bootstrap?: number, labelMap: LabLabelMap = {}): Promise<ScoreResponse> {
+    return (await this.scoreEntry(lab, bootstrap ?? this.auditSettings().bootstrap, labelMap)).response;
   }
 
-  private async scoreEntry(lab: LabSpec, bootstrap: number): Promise<ScoredSpecEntry> {
+  private async scoreEntry(lab: LabSpec, bootstrap: number, labelMapEntries: LabLabelMap): Promise<ScoredSpecEntry> {
     const started = performance.now();
     let resolved: ResolvedLabSpec;
     try {
@@ -280,9 +296,12 @@ export class LabSession {
     } catch (error) {
       throw new LabInputError((error as Error).message);
     }
-    const key = `${resolved.hash}/${bootstrap}`;
+    const labelMap = new Map(Object.entries(labelMapEntries));
+    // The label map changes the truth (metrics, cells): a spec under another map is another scored spec.
+    const specHash = labelMap.size ? createHash('sha256').update(JSON.stringify([resolved.hash, [...labelMap]])).digest('hex').slice(0, 16) : resolved.hash;
+    const key = `${specHash}/${bootstrap}`;
     const known = this.scoredSpecs.get(key);
-    if (known && known.resolved.yaml === resolved.yaml) {
+    if (known && known.resolved.yaml === resolved.yaml && JSON.stringify([...known.labelMap]) === JSON.stringify([...labelMap])) {
       // Most recently used last: the map's order is the eviction order.
       this.scoredSpecs.delete(key);
       this.scoredSpecs.set(key, known);
@@ -291,12 +310,14 @@ export class LabSession {
     const { spec, strategies } = resolved;
     const classes = spec.classes.map((c) => c.name);
     let labels: (EmbeddingLabels & { labelled: number }) | undefined;
+    let leftOut: LeftOutImages | null = null;
     try {
       const tokenizer = this.model.tokenizer;
       if (tokenizer.kind === 'clip-bpe') checkPromptsAfterTruncation(spec, (prompt) => tokenizer.encodeBatch([prompt]).inputIds);
       if (this.saved.labels) {
-        const indices = this.labelIndicesOf(classes);
+        const indices = this.labelIndicesOf(classes, labelMap);
         labels = { truth: indices.truth, groupValues: this.saved.groupValues, labelled: indices.labelled };
+        leftOut = this.leftOutOf(indices.unmatched);
       }
     } catch (error) {
       throw new LabInputError((error as Error).message);
@@ -328,7 +349,7 @@ export class LabSession {
     const metrics = metricsFile({ spec, metrics: scored.metrics, audit: scored.audit });
     const truth = labels?.truth ?? null;
     const response: ScoreResponse = {
-      spec_hash: resolved.hash,
+      spec_hash: specHash,
       spec: {
         name: spec.name,
         classes,
@@ -339,31 +360,42 @@ export class LabSession {
       },
       metrics,
       cells: Object.fromEntries([...scored.predictions].map(([name, predicted]) => [name, cellCounts(truth, predicted, classes.length)])),
+      left_out: leftOut,
       changes: changesFromSaved(metrics, this.saved.metrics),
       shares: predictionShares(scored.predictions, classes, this.sharesBaseline),
       encoded_prompts: encoded,
       timings: { texts_ms: Math.round((textsDone - started) * 10) / 10, score_ms: elapsed(textsDone), total_ms: elapsed(started) },
     };
-    const entry: ScoredSpecEntry = { resolved, bootstrap, scored, textEmbeddings, truth: labels?.truth, labelled: labels?.labelled ?? 0, response };
+    const entry: ScoredSpecEntry = { resolved, bootstrap, scored, textEmbeddings, truth: labels?.truth, labelled: labels?.labelled ?? 0, labelMap, leftOut, response };
     this.scoredSpecs.set(key, entry);
     while (this.scoredSpecs.size > SCORED_SPECS_KEPT) this.scoredSpecs.delete(this.scoredSpecs.keys().next().value!);
     return entry;
   }
 
-  /** The saved labels as indices into `classes`, kept for the last class list (most edits keep the classes). */
-  private labelIndicesOf(classes: readonly string[]): ReturnType<typeof labelIndices> {
-    const key = JSON.stringify(classes);
+  /**
+   * The saved labels through the label map as indices into `classes`, those naming no class left unlabelled (as
+   * `--unmatched-labels skip`); kept for the last classes and map (most edits keep both).
+   */
+  private labelIndicesOf(classes: readonly string[], labelMap: ReadonlyMap<string, string>): ReturnType<typeof labelIndices> {
+    const key = JSON.stringify([classes, [...labelMap]]);
     if (this.lastLabelIndices?.key !== key) {
       const column = this.saved.run.label_column ?? 'label';
-      const indices = labelIndices(this.saved.labels!.map((label) => (label === null ? null : { [column]: label })), column, classes);
+      const indices = labelIndices(this.saved.labels!.map((label) => (label === null ? null : { [column]: label })), column, classes, labelMap, 'skip');
       this.lastLabelIndices = { key, indices };
     }
     return this.lastLabelIndices.indices;
   }
 
+  /** This spec's unmatched saved labels, and the images the saved run itself left out (their labels unknown here). */
+  private leftOutOf(unmatched: ReadonlyMap<string, number>): LeftOutImages {
+    const values: Record<string, number> = Object.fromEntries(unmatched);
+    for (const [value, count] of Object.entries(this.saved.run.unmatched_labels?.left_out ?? {})) values[value] = (values[value] ?? 0) + count;
+    return { images: Object.values(values).reduce((a, b) => a + b, 0), values };
+  }
+
   /** The most recent scored entry of a spec hash (any bootstrap). */
   private entryOf(specHash: string): ScoredSpecEntry {
-    const entries = [...this.scoredSpecs.values()].filter((e) => e.resolved.hash === specHash);
+    const entries = [...this.scoredSpecs.values()].filter((e) => e.response.spec_hash === specHash);
     if (!entries.length) throw new LabNotFoundError(`spec_hash ${specHash} is not one the lab holds (it keeps the last ${SCORED_SPECS_KEPT} scored specs): post the spec to /api/score again`);
     return entries[entries.length - 1];
   }
@@ -421,12 +453,13 @@ export class LabSession {
   }
 
   /**
-   * POST /api/save-run: a new folder under the save folder with what `zeroshot run --spec <that YAML>` writes on
-   * the run's images, labels and settings (with every embedding in the cache).
+   * POST /api/save-run: a new folder under the save folder with what `zeroshot run --spec <that YAML> --label-map
+   * <its label-map.yaml> --unmatched-labels skip` writes on the run's images, labels and settings (with every
+   * embedding in the cache). Its label map is the saved run's followed by `labelMap`, so it maps the CSV's values.
    */
-  async saveRun(lab: LabSpec): Promise<SaveRunResponse> {
+  async saveRun(lab: LabSpec, labelMap: LabLabelMap = {}): Promise<SaveRunResponse> {
     const started = performance.now();
-    const entry = await this.scoreEntry(lab, this.auditSettings().bootstrap);
+    const entry = await this.scoreEntry(lab, this.auditSettings().bootstrap, labelMap);
     const { spec, strategies } = entry.resolved;
     const { run } = this.saved;
     const n = this.saved.table.keys.length;
@@ -448,6 +481,8 @@ export class LabSession {
       topKPredictions: this.saved.topKPredictions,
       truth: entry.truth,
       labelColumn: run.label_column ?? undefined,
+      labelMap: this.saved.labels ? composedLabelMap(this.saved.labelMap, entry.labelMap) : undefined,
+      unmatchedLabels: entry.leftOut ? { policy: 'skip', left_out: entry.leftOut.values } : undefined,
       groupValues: this.saved.groupValues,
       failures: this.saved.failures,
       imageWarnings: run.image_warnings ?? [],

@@ -22,7 +22,8 @@
  *   POST /api/cell         CellRequest  → CellResponse: the image indexes of one confusion cell of a scored spec
  *   POST /api/spec.yaml    SpecRequest  → text/yaml (Content-Disposition: attachment): the spec file `zeroshot run --spec` reads
  *   POST /api/save-run     SpecRequest  → SaveRunResponse: a new results folder under the server's --save-dir, equal to
- *                                       `zeroshot run --spec <that YAML>` (see README, "Prompt lab")
+ *                                       `zeroshot run --spec <that YAML> --label-map <its label-map.yaml> --unmatched-labels skip`
+ *                                       (see README, "Prompt lab")
  *
  * The server is stateless per request apart from caches: the client keeps the history of specs (undo/redo) and
  * re-posts the spec; a `spec_hash` (of the resolved spec and strategies) names a scored spec for the image and
@@ -78,7 +79,16 @@ export const labSpecSchema = z.strictObject({
 });
 export type LabSpec = z.infer<typeof labSpecSchema>;
 
-export const specRequestSchema = z.strictObject({ spec: labSpecSchema });
+/**
+ * Saved label value (the saved run's class of an image, predictions.csv's `label`) → class name of the spec, as
+ * `zeroshot run --label-map`: a renamed class keeps its images. Values naming no class of the spec after it are
+ * left out of the metrics (as `--unmatched-labels skip`).
+ */
+export const labelMapSchema = z.record(text, text);
+export type LabLabelMap = z.infer<typeof labelMapSchema>;
+
+/** `label_map`: for save-as-run (its folder's label-map.yaml); a spec file holds none, so /api/spec.yaml ignores it. */
+export const specRequestSchema = z.strictObject({ spec: labSpecSchema, label_map: labelMapSchema.optional() });
 /** POST /api/spec.yaml and POST /api/save-run. */
 export type SpecRequest = z.infer<typeof specRequestSchema>;
 
@@ -86,6 +96,7 @@ export const scoreRequestSchema = z.strictObject({
   spec: labSpecSchema,
   /** Bootstrap resamples of the intervals (default: the saved run's; 0: none, faster). */
   bootstrap: z.number().int().min(0).max(10_000).optional(),
+  label_map: labelMapSchema.optional(),
 });
 /** POST /api/score. */
 export type ScoreRequest = z.infer<typeof scoreRequestSchema>;
@@ -186,14 +197,27 @@ export interface ScoredSpec {
   readonly strategies: readonly string[];
 }
 
+/**
+ * Labelled images the metrics leave out: their label (after the label map) names no class of the spec, or the
+ * saved run itself left them out (its run.json's unmatched_labels), so the lab does not know their labels.
+ */
+export interface LeftOutImages {
+  readonly images: number;
+  /** Label value → images: saved label values of this spec's, then the saved run's own left-out CSV values. */
+  readonly values: Record<string, number>;
+}
+
 /** POST /api/score. */
 export interface ScoreResponse {
+  /** Names the scored spec with its label map (the same spec under another map has another hash). */
   readonly spec_hash: string;
   readonly spec: ScoredSpec;
   /** What metrics.json of `zeroshot run` with this spec holds; null for a run without labels. */
   readonly metrics: MetricsFile | null;
   /** Strategy → images per (truth, predicted) cell: [truth index (−1: unlabelled), predicted index, count], non-zero only. */
   readonly cells: Record<string, readonly (readonly [number, number, number])[]>;
+  /** Labelled images left out of the metrics and why; null for a run without labels. */
+  readonly left_out: LeftOutImages | null;
   readonly changes: readonly LabChange[];
   /** Strategy → images predicted as each class, overall and per group value, against the saved run (with or without labels). */
   readonly shares: Record<string, StrategyShares>;

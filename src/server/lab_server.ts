@@ -156,7 +156,7 @@ export async function startLabServer(session: LabSession, options: LabServerOpti
   app.get('/api/session', async () => session.session());
   app.post('/api/score', async (request) => {
     const body = parsed(scoreRequestSchema, request.body);
-    return session.score(body.spec, body.bootstrap);
+    return session.score(body.spec, body.bootstrap, body.label_map);
   });
   app.get('/api/images/:index/thumbnail', async (request, reply) => {
     const { index } = parsed(imageIndexParamsSchema, request.params);
@@ -180,8 +180,8 @@ export async function startLabServer(session: LabSession, options: LabServerOpti
     return reply.type('text/yaml; charset=utf-8').header('Content-Disposition', `attachment; filename="${file}"`).send(yaml);
   });
   app.post('/api/save-run', async (request) => {
-    const { spec } = parsed(specRequestSchema, request.body);
-    return session.saveRun(spec);
+    const { spec, label_map } = parsed(specRequestSchema, request.body);
+    return session.saveRun(spec, label_map);
   });
 
   await app.listen({ host, port: options.port ?? 0 });

@@ -52,3 +52,20 @@ test('audits with a memo equal audits without, as prompts are added and removed 
     assert.deepEqual(auditPredictions({ ...input, memo }), auditPredictions(input));
   }
 });
+
+test('strategies with the same predictions share one audit, equal to auditing each alone', () => {
+  const random = new Mulberry32(3);
+  const n = 200;
+  const truth = Int32Array.from({ length: n }, () => Math.floor(random.next() * 3) - 1);
+  const attributes = [{ name: 'g', values: Array.from({ length: n }, () => ['x', 'y', null][Math.floor(random.next() * 3)]) }];
+  const sum = Int32Array.from({ length: n }, () => Math.floor(random.next() * 3));
+  const max = Int32Array.from(sum, (c, i) => (i % 5 === 0 ? (c + 1) % 3 : c));
+  const predictions = new Map([['sum', sum], ['max', max], ['topk:3', sum.slice()]]);
+  const base = { classes: ['p', 'q', 'r'], probe: [false, false, true], truth, attributes, promptClass: new Int32Array(0), prompts: [], options: { bootstrap: 40 } };
+  const together = auditPredictions({ ...base, predictions });
+  for (const [name, predicted] of predictions) {
+    const alone = auditPredictions({ ...base, predictions: new Map([[name, predicted]]) });
+    assert.deepEqual(together.strategies[name], alone.strategies[name], name);
+    assert.deepEqual(together.comparison.find((row) => row.strategy === name), alone.comparison[0], name);
+  }
+});

@@ -131,6 +131,22 @@ function auditedPartitions(attributes: readonly ImageAttribute[], intersections:
   return [...single, ...crossed];
 }
 
+/** The distinct prediction arrays (by content, first seen first) and the slot of each strategy's among them. */
+function distinctPredictions(predictions: readonly Int32Array[]): { distinct: Int32Array[]; slotOf: Int32Array } {
+  const distinct: Int32Array[] = [];
+  const slotOf = Int32Array.from(predictions, (predicted) => {
+    const slot = distinct.findIndex((other) => sameValues(other, predicted));
+    return slot >= 0 ? slot : distinct.push(predicted) - 1;
+  });
+  return { distinct, slotOf };
+}
+
+function sameValues(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Strategy names that are score-level strategies (prompt leave-one-out reruns them from the score matrix). */
 function scoreLevelStrategies(names: Iterable<string>): Strategy[] {
   return [...names].flatMap((name) => {
@@ -149,27 +165,33 @@ export function auditPredictions(input: AuditInput): AuditResult {
   // An option given as undefined keeps its default.
   const given = Object.entries(input.options ?? {}).filter(([, value]) => value !== undefined);
   const options: AuditOptions = { ...DEFAULT_AUDIT_OPTIONS, ...Object.fromEntries(given) };
-  const { classes, probe, truth } = input;
+  const { classes, probe, truth, memo } = input;
   const C = classes.length;
-  const population = wholePopulation(truth.length);
-  const partitions = auditedPartitions(input.attributes, options.intersections);
+  const n = truth.length;
+  const population = memo ? memo.sameAsLast('population', [n], () => wholePopulation(n)) : wholePopulation(n);
+  const partitions = memo
+    ? memo.sameAsLast('partitions', [options.intersections, ...input.attributes.flatMap((a) => [a.name, a.values])], () => auditedPartitions(input.attributes, options.intersections))
+    : auditedPartitions(input.attributes, options.intersections);
   const names = [...input.predictions.keys()];
-  const predictions = [...input.predictions.values()];
-  const populationTallies = tallyOutcomes(population, truth, predictions, C, options.bootstrap, options.seed, input.memo);
-  const attributeAudits: AttributeAudit[][] = names.map(() => []);
+  // Strategies that predict every image alike (top-3 is the sum for classes of at most three prompts) have one
+  // audit, made for the first of them.
+  const { distinct, slotOf } = distinctPredictions([...input.predictions.values()]);
+  const populationTallies = tallyOutcomes(population, truth, distinct, C, options.bootstrap, options.seed, memo);
+  const attributeAudits: AttributeAudit[][] = distinct.map(() => []);
   for (const partition of partitions) {
-    const tallies = tallyOutcomes(partition, truth, predictions, C, options.bootstrap, options.seed, input.memo);
-    predictions.forEach((predicted, s) => {
-      const groups = auditGroups({ partition, tallies: tallies[s], truth, predicted, classes, probe, minGroupSize: options.minGroupSize });
-      attributeAudits[s].push({ ...groups, probes: auditProbes(partition, tallies[s], classes, probe, options.minGroupSize) });
+    const tallies = tallyOutcomes(partition, truth, distinct, C, options.bootstrap, options.seed, memo);
+    distinct.forEach((predicted, d) => {
+      const groups = auditGroups({ partition, tallies: tallies[d], truth, predicted, classes, probe, minGroupSize: options.minGroupSize });
+      attributeAudits[d].push({ ...groups, probes: auditProbes(partition, tallies[d], classes, probe, options.minGroupSize) });
     });
   }
-  const strategies: Record<string, StrategyAudit> = {};
-  names.forEach((name, s) => {
+  const audits = distinct.map((predicted, d): { comparison: Omit<StrategyComparisonRow, 'strategy'>; audit: StrategyAudit } => {
     // The one-group partition is never "too small" to report on.
-    const overall = auditProbes(population, populationTallies[s], classes, probe, 0);
-    strategies[name] = { probes_overall: overall === null ? null : overall.groups.all, attributes: attributeAudits[s] };
+    const overall = auditProbes(population, populationTallies[d], classes, probe, 0);
+    const { strategy: _name, ...comparison } = compareStrategy('', truth, predicted, classes, populationTallies[d]);
+    return { comparison, audit: { probes_overall: overall === null ? null : overall.groups.all, attributes: attributeAudits[d] } };
   });
+  const strategies: Record<string, StrategyAudit> = Object.fromEntries(names.map((name, s) => [name, audits[slotOf[s]].audit]));
   return {
     settings: {
       bootstrap: options.bootstrap,
@@ -181,12 +203,12 @@ export function auditPredictions(input: AuditInput): AuditResult {
     },
     classes,
     probe_classes: classes.filter((_, c) => probe[c]),
-    comparison: names.map((name, s) => compareStrategy(name, truth, predictions[s], classes, populationTallies[s])),
+    comparison: names.map((name, s) => ({ strategy: name, ...audits[slotOf[s]].comparison })),
     strategies,
     ...(input.similarity
       ? {
-          prompts: analysePrompts({ similarity: input.similarity, promptClass: input.promptClass, prompts: input.prompts, classes, truth, strategies: scoreLevelStrategies(input.predictions.keys()), memo: input.memo }),
-          ranking_bias: auditRankingBias(input.similarity, input.prompts, input.promptClass, classes, partitions, options.rankingK, input.memo),
+          prompts: analysePrompts({ similarity: input.similarity, promptClass: input.promptClass, prompts: input.prompts, classes, truth, strategies: scoreLevelStrategies(input.predictions.keys()), memo }),
+          ranking_bias: auditRankingBias(input.similarity, input.prompts, input.promptClass, classes, partitions, options.rankingK, memo),
         }
       : { prompts: null, prompts_omitted: input.similarityOmitted ?? 'no similarity matrix was given', ranking_bias: [] }),
   };

@@ -4,8 +4,9 @@
 //   and kept as multiplicities (how often each image is drawn in each replicate); a new set of predictions then
 //   moves only the counts of the images whose (truth, prediction) cell changed since the last tally, the same
 //   integers tallyOutcomes gets from the draws themselves;
-// - each prompt's ranking of the images (ranking bias), and a class's scores from a set of prompts (the prompt
-//   analysis's leave-one-out): a prompt's scores of the same images do not change.
+// - each prompt's ranking of the images and its ranking bias per partition, and a class's scores from a set of prompts
+//   (the prompt analysis's leave-one-out): a prompt's scores of the same images do not change;
+// - the partitions of the same attribute values (the lab passes the saved run's arrays each time).
 import { forEachStratifiedResample } from './bootstrap.js';
 import type { Partition } from './groups.js';
 
@@ -80,6 +81,8 @@ const MAX_CLASS_SCORES = 512;
 export class AuditMemo {
   private readonly partitions = new Map<string, PartitionDraws | null>();
   private readonly rankings = new Map<string, Int32Array>();
+  private readonly rankingBiases = new WeakMap<Partition, Map<string, unknown>>();
+  private readonly lastOf = new Map<string, { readonly inputs: readonly unknown[]; readonly value: unknown }>();
   private readonly columns = new Map<string, Float64Array>();
   private bytes = 0;
 
@@ -97,6 +100,27 @@ export class AuditMemo {
     return ranking;
   }
 
+  /** What `make` made last under `key`, while every one of `inputs` is the same (===) as then. */
+  sameAsLast<T>(key: string, inputs: readonly unknown[], make: () => T): T {
+    const last = this.lastOf.get(key);
+    if (last && last.inputs.length === inputs.length && last.inputs.every((input, k) => input === inputs[k])) return last.value as T;
+    const value = make();
+    this.lastOf.set(key, { inputs, value });
+    return value;
+  }
+
+  /** A prompt's ranking bias over one partition (of the memo's partitions), kept by `key` (prompt text, depth). */
+  rankingBias<T>(partition: Partition, key: string, measure: () => T): T {
+    let kept = this.rankingBiases.get(partition);
+    if (!kept) this.rankingBiases.set(partition, (kept = new Map()));
+    let bias = kept.get(key) as T | undefined;
+    if (bias === undefined) {
+      if (kept.size >= MAX_RANKINGS) kept.delete(kept.keys().next().value!);
+      kept.set(key, (bias = measure()));
+    }
+    return bias;
+  }
+
   /** One class's scores per image from a set of prompts by a strategy (the prompt analysis), kept by `key`. */
   classScores(key: string, score: () => Float64Array): Float64Array {
     let scores = this.columns.get(key);
@@ -110,7 +134,7 @@ export class AuditMemo {
   private draws(partition: Partition, replicates: number, seed: number): PartitionDraws | null {
     const key = `${partition.name}\u0000${replicates}\u0000${seed}`;
     const known = this.partitions.get(key);
-    if (known !== undefined && (known === null || sameGroups(known.groupOf, partition.groupOf))) return known;
+    if (known !== undefined && (known === null || known.groupOf === partition.groupOf || sameGroups(known.groupOf, partition.groupOf))) return known;
     if (known) this.bytes -= known.weights.length;
     const n = partition.groupOf.length;
     let draws: PartitionDraws | null = null;

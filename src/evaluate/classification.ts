@@ -42,7 +42,12 @@ export function accuracyOfPredictions(truth: Int32Array, predicted: Int32Array):
     n++;
     if (truth[i] === predicted[i]) correct++;
   }
-  return ratio(correct, n);
+  return accuracyOfCounts(correct, n);
+}
+
+/** Accuracy from its counts, as accuracyOfPredictions gives it (0 without labelled images). */
+export function accuracyOfCounts(correct: number, labelled: number): number {
+  return ratio(correct, labelled);
 }
 
 /** Divides, giving 0 for an empty denominator (scikit-learn's zero_division=0). */

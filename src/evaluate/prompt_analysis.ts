@@ -2,7 +2,7 @@ import { scoreMatrix, type ScoreMatrix } from '../score/similarity.js';
 import { argmaxRows, classScoresFromPrompts, promptsByClass, strategyDefinition, strategyName, type Strategy } from '../score/strategies.js';
 import type { AuditMemo } from './audit_memo.js';
 import type { Interval } from './bootstrap.js';
-import { accuracyOfPredictions, classificationMetrics } from './classification.js';
+import { accuracyOfCounts, accuracyOfPredictions, classificationMetrics } from './classification.js';
 import { blockAccuracy, blockBalancedAccuracy, estimateForGroup, type OutcomeTallies } from './groups.js';
 
 /** For each prompt: how many images it is the top-scoring prompt for, overall and among its own class's images. */
@@ -51,6 +51,41 @@ function classScoresFromKept(similarity: ScoreMatrix, promptClass: Int32Array, n
   return out;
 }
 
+/** What leaving each prompt out of a score-level strategy needs: each row's best two classes, and the rescored class. */
+interface LeaveOneOut {
+  readonly best: Int32Array;
+  readonly runnerUp: Int32Array;
+  /** The left-out prompt's class's scores from its other prompts (−∞ when it had no other). */
+  readonly rescored: (removed: number) => Float64Array;
+}
+
+function leaveOneOut(similarity: ScoreMatrix, promptClass: Int32Array, numClasses: number, strategy: Strategy, allPrompts: Float64Array, kept?: KeptClassScores): LeaveOneOut {
+  const C = numClasses;
+  const rows = similarity.rows;
+  const members = promptsByClass(promptClass, C);
+  // Each row's best class and its best other class (ties to the class listed first, as argmaxRows): a change to
+  // one class's score then decides the row's new argmax without rescanning the other classes.
+  const best = argmaxRows(allPrompts, C);
+  const runnerUp = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let second = -1;
+    for (let k = 0; k < C; k++) if (k !== best[i] && (second < 0 || allPrompts[i * C + k] > allPrompts[i * C + second])) second = k;
+    runnerUp[i] = second;
+  }
+  const rescored = (removed: number) => {
+    const others = members[promptClass[removed]].filter((j) => j !== removed);
+    if (others.length === 0) return new Float64Array(rows).fill(-Infinity);
+    return kept ? keptClassScore(similarity, others, strategy, kept) : classScoreFromColumns(similarity, others, strategy);
+  };
+  return { best, runnerUp, rescored };
+}
+
+/** Row i's prediction when class c's score becomes `score`: c if it beats the best other class (ties to the class listed first). */
+function predictionWith(plan: LeaveOneOut, allPrompts: Float64Array, C: number, i: number, c: number, score: number): number {
+  const rival = plan.best[i] === c ? plan.runnerUp[i] : plan.best[i];
+  return rival < 0 || score > allPrompts[i * C + rival] || (score === allPrompts[i * C + rival] && c < rival) ? c : rival;
+}
+
 /**
  * Predictions of a score-level strategy with each prompt left out in turn (entry j: without prompt j).
  * A score-level class score depends only on that class's own prompts, so only the left-out prompt's
@@ -64,37 +99,33 @@ export function predictionsWithoutEachPrompt(
   strategy: Strategy,
   /** The strategy's class scores with every prompt, when the caller has them. */
   allPrompts: Float64Array = classScoresFromPrompts(similarity, promptClass, numClasses, strategy),
-  /** Prompt texts, with `memo`: a class's scores without one prompt are kept by strategy and remaining prompts. */
-  kept?: KeptClassScores,
 ): Int32Array[] {
-  const C = numClasses;
-  const rows = similarity.rows;
-  const members = promptsByClass(promptClass, C);
-  // Each row's best class and its best other class (ties to the class listed first, as argmaxRows): a change to
-  // one class's score then decides the row's new argmax without rescanning the other classes.
-  const best = argmaxRows(allPrompts, C);
-  const runnerUp = new Int32Array(rows);
-  for (let i = 0; i < rows; i++) {
-    let second = -1;
-    for (let k = 0; k < C; k++) if (k !== best[i] && (second < 0 || allPrompts[i * C + k] > allPrompts[i * C + second])) second = k;
-    runnerUp[i] = second;
-  }
+  const plan = leaveOneOut(similarity, promptClass, numClasses, strategy, allPrompts);
   return Array.from(promptClass, (c, removed) => {
-    const others = members[c].filter((j) => j !== removed);
-    const rescored = others.length === 0
-      ? new Float64Array(rows).fill(-Infinity)
-      : kept
-        ? keptClassScore(similarity, others, strategy, kept)
-        : classScoreFromColumns(similarity, others, strategy);
-    // A plain loop, not Int32Array.from with a callback: this runs images × prompts × strategies times.
-    const predicted = new Int32Array(rows);
-    for (let i = 0; i < rows; i++) {
-      // The best of the classes other than c, with its score.
-      const rival = best[i] === c ? runnerUp[i] : best[i];
-      const score = rescored[i];
-      predicted[i] = rival < 0 || score > allPrompts[i * C + rival] || (score === allPrompts[i * C + rival] && c < rival) ? c : rival;
-    }
+    const rescored = plan.rescored(removed);
+    const predicted = new Int32Array(similarity.rows);
+    for (let i = 0; i < predicted.length; i++) predicted[i] = predictionWith(plan, allPrompts, numClasses, i, c, rescored[i]);
     return predicted;
+  });
+}
+
+/**
+ * accuracyOfPredictions of each of predictionsWithoutEachPrompt's predictions, counted as they are decided (no
+ * prediction arrays: this runs images × prompts × strategies times per edit in the prompt lab).
+ */
+function accuracyWithoutEachPrompt(similarity: ScoreMatrix, promptClass: Int32Array, numClasses: number, strategy: Strategy, allPrompts: Float64Array, truth: Int32Array, kept?: KeptClassScores): number[] {
+  const plan = leaveOneOut(similarity, promptClass, numClasses, strategy, allPrompts, kept);
+  return Array.from(promptClass, (c, removed) => {
+    const rescored = plan.rescored(removed);
+    let labelled = 0;
+    let correct = 0;
+    for (let i = 0; i < truth.length; i++) {
+      const t = truth[i];
+      if (t < 0) continue;
+      labelled++;
+      if (predictionWith(plan, allPrompts, numClasses, i, c, rescored[i]) === t) correct++;
+    }
+    return accuracyOfCounts(correct, labelled);
   });
 }
 
@@ -148,7 +179,7 @@ export function analysePrompts(input: PromptAnalysisInput): PromptAnalysis {
   const support = new Int32Array(C);
   for (const t of truth) if (t >= 0) support[t] += 1;
   const promptsPerClass = promptsByClass(promptClass, C).map((m) => m.length);
-  const withoutEach = similarity.cols < 2 ? null : strategies.map((s, k) => predictionsWithoutEachPrompt(similarity, promptClass, C, s, scores[k], kept).map(accuracyOf));
+  const withoutEach = similarity.cols < 2 ? null : strategies.map((s, k) => accuracyWithoutEachPrompt(similarity, promptClass, C, s, scores[k], truth, kept));
   const prompts = input.prompts.map((text, j): PromptUsage => {
     const c = promptClass[j];
     const accuracyChange: Record<string, number | null> = {};

@@ -121,19 +121,17 @@ export function auditRankingBias(
     const n = partition.groups.reduce((total, group) => total + group.members.length, 0);
     const k = Math.min(rankingK, n);
     const byName = (values: Float64Array) => Object.fromEntries(partition.groups.map((group, g) => [group.name, values[g]]));
-    const perPrompt = prompts.map((text, j): PromptRankingBias => {
-      if (k === 0) return { prompt: text, class: classes[promptClass[j]], max_skew: null, max_skew_group: null, ndkl: null, top_k_share: {} };
+    const measure = (j: number): Omit<PromptRankingBias, 'prompt' | 'class'> => {
+      if (k === 0) return { max_skew: null, max_skew_group: null, ndkl: null, top_k_share: {} };
       const ranked = groupsInRankOrder(rankings[j], partition.groupOf);
       const skew = maxSkewAtK(ranked, numGroups, k);
-      return {
-        prompt: text,
-        class: classes[promptClass[j]],
-        max_skew: skew.value,
-        max_skew_group: partition.groups[skew.group].name,
-        ndkl: ndkl(ranked, numGroups, k),
-        top_k_share: byName(groupShares(ranked.subarray(0, k), numGroups)),
-      };
-    });
+      return { max_skew: skew.value, max_skew_group: partition.groups[skew.group].name, ndkl: ndkl(ranked, numGroups, k), top_k_share: byName(groupShares(ranked.subarray(0, k), numGroups)) };
+    };
+    const perPrompt = prompts.map((text, j): PromptRankingBias => ({
+      prompt: text,
+      class: classes[promptClass[j]],
+      ...(memo ? memo.rankingBias(partition, `${similarity.rows}\u0000${k}\u0000${text}`, () => measure(j)) : measure(j)),
+    }));
     const share = n === 0 ? {} : byName(Float64Array.from(partition.groups, (group) => group.members.length / n));
     return { attribute: partition.name, factors: partition.factors, n, k, share, prompts: perPrompt };
   });

@@ -58,7 +58,27 @@ export {
   type WrittenFile,
   type FailedOutput,
 } from './report/results_folder.js';
-export { checkCache, type CacheCheck } from './encode/cache/cache_admin.js';
+// The embedding cache's administration (`zeroshot cache stats | check | prune | export`) on an SQLite cache file.
+export {
+  cacheStats,
+  checkCache,
+  pruneModel,
+  pruneFileHashes,
+  exportImageEmbeddings,
+  EXPORT_FILES,
+  type CacheCheck,
+  type CacheFileStats,
+  type ModelStats,
+  type PreprocessingStats,
+  type PruneResult,
+  type FileHashPruneResult,
+  type ExportResult,
+} from './encode/cache/cache_admin.js';
+// The same on a PostgreSQL store, from `await postgresBackend()` (postgresCacheStats, checkPostgresStore,
+// prunePostgresModel, prunePostgresFileHashes, exportPostgresImageEmbeddings): loaded on first use, so that a
+// program that uses no store never loads `pg`.
+export { isPostgresUrl, postgresBackend } from './encode/cache/open_cache.js';
+export type { StoreStats, StorePruneResult } from './encode/cache/postgres_cache.js';
 export { similaritiesJson, predictionsCsv } from './report/tables.js';
 export {
   SCHEMA_VERSIONS,

@@ -379,7 +379,7 @@ function readNpy(path: string): { descr: string; fortranOrder: boolean; shape: n
   return { descr: match[1], fortranOrder: match[2] === 'True', shape, data, headerBytes };
 }
 
-test('prune --file-hashes: remembered hashes of files gone or changed are removed, those of unchanged files stay', async () => {
+test('prune --file-hashes: remembered hashes of files gone or changed are removed, those of unchanged files stay; cache stats counts them', async () => {
   const dir = scratch();
   const path = join(dir, 'cache.sqlite');
   const files = ['kept.jpg', 'gone.jpg', 'changed.jpg'].map((name) => join(dir, name));
@@ -387,9 +387,11 @@ test('prune --file-hashes: remembered hashes of files gone or changed are remove
   const { cache } = open(path);
   cache.fileHashes.set(await Promise.all(files.map(async (file) => ({ file: (await fileStamp(file)).stamp, sha256: file }))));
   cache.close();
+  assert.equal(cacheStats(path).file_hashes, 3);
   rmSync(files[1]);
   writeFileSync(files[2], 'other bytes');
   assert.deepEqual(pruneFileHashes(path), { path, entries: 3, removed: 2 });
+  assert.equal(cacheStats(path).file_hashes, 1);
   const db = new Database(path, { readonly: true });
   assert.deepEqual(db.prepare('SELECT path FROM file_hashes').pluck().all(), [files[0]]);
   db.close();
@@ -397,8 +399,22 @@ test('prune --file-hashes: remembered hashes of files gone or changed are remove
   assert.deepEqual(reopened.fileHashes.get([(await fileStamp(files[0])).stamp]), [files[0]]);
   reopened.close();
   assert.deepEqual(pruneFileHashes(path), { path, entries: 1, removed: 0 });
-  const cli = spawnSync(process.execPath, [fileURLToPath(new URL('../bin/zeroshot.js', import.meta.url)), 'cache', 'prune', '--file-hashes', '--cache', path], { encoding: 'utf8' });
+  const zeroshot = (...args: string[]) => spawnSync(process.execPath, [fileURLToPath(new URL('../bin/zeroshot.js', import.meta.url)), ...args, '--cache', path], { encoding: 'utf8' });
+  const cli = zeroshot('cache', 'prune', '--file-hashes');
   assert.equal(cli.stdout, `removed 0 of 1 remembered file hashes from ${path}\n`, cli.stderr);
+  const stats = zeroshot('cache', 'stats');
+  assert.match(stats.stdout, /^ {2}remembered file hashes: 1 \(`cache prune --file-hashes` removes the stale ones\)$/m, stats.stderr);
+  assert.equal(JSON.parse(zeroshot('cache', 'stats', '--json').stdout).file_hashes, 1);
+});
+
+test('the library exports the cache administration: the SQLite functions, and the PostgreSQL ones through postgresBackend', async () => {
+  const library = await import('../src/index.js');
+  assert.deepEqual([library.cacheStats, library.pruneFileHashes, library.pruneModel, library.exportImageEmbeddings], [cacheStats, pruneFileHashes, pruneModel, exportImageEmbeddings]);
+  assert.equal(library.isPostgresUrl('postgres://db.internal/zeroshot'), true);
+  const store = await library.postgresBackend();
+  for (const name of ['postgresCacheStats', 'checkPostgresStore', 'prunePostgresModel', 'prunePostgresFileHashes', 'exportPostgresImageEmbeddings'] as const) {
+    assert.equal(typeof store[name], 'function', name);
+  }
 });
 
 test('npy header: NumPy v1.0 layout, padded to a multiple of 64 bytes', () => {

@@ -141,6 +141,7 @@ test("files' content hashes are remembered by path and whole stamp, for every ma
   // Another machine's own copy at the same path keeps its hash beside this one's.
   assert.deepEqual(await reader.fileHashes!.get([stamp('/data/a.jpg', 1n)]), ['old']);
   await reader.close();
+  assert.equal((await postgresCacheStats(url)).file_hashes, 3);
 });
 
 test('cache prune --file-hashes on a store: hashes unused for --older-than days go (old rows without seen_at too), used ones are refreshed and stay; a store made before seen_at gets the column', { skip }, async () => {
@@ -338,7 +339,10 @@ test('zeroshot run --cache postgres:// twice: the same outputs, the second from 
   for (const text of [first.output, first.runJson, second.output, second.runJson]) assert.ok(!text.includes('s3cret-pw'));
 
   const stats = await execFileAsync(process.execPath, [CLI, 'cache', 'stats', '--cache', url]);
-  assert.match(stats.stdout, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/\w+: \d+\.\d MB\n  \w{12}  .*: 14 images \(0\.0 MB\), \d+ prompts\n  committed shards: 0 of 0 plan\(s\)\n$/);
+  // The 14 images' file hashes, and the model files'.
+  const hashes = await countRows(url, 'file_hashes');
+  assert.ok(hashes >= 14, String(hashes));
+  assert.match(stats.stdout, new RegExp(`^postgres://postgres@127\\.0\\.0\\.1:\\d+/\\w+: \\d+\\.\\d MB\n  \\w{12}  .*: 14 images \\(0\\.0 MB\\), \\d+ prompts\n  remembered file hashes: ${hashes} \\(\`cache prune --file-hashes\` removes the stale ones\\)\n  committed shards: 0 of 0 plan\\(s\\)\n$`));
   const check = await execFileAsync(process.execPath, [CLI, 'cache', 'check', '--cache', url]);
   assert.match(check.stdout, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/\w+: ok\n$/);
   // export: the same files as from an SQLite cache filled by the same run.

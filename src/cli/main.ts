@@ -283,7 +283,7 @@ export function buildProgram(): Command {
   const cacheFile = (flags: { cache?: string }) => flags.cache ?? defaultEmbeddingCachePath();
   cacheCommand
     .command('stats')
-    .description('size, and embeddings per model and preprocessing')
+    .description('size, embeddings per model and preprocessing, and remembered file hashes')
     .option('--cache <file|url>', 'cache file or postgres:// store (default: $ZEROSHOT_CACHE or ~/.cache/zeroshot/embeddings.sqlite)')
     .option('--json', 'print JSON')
     .action(async (flags: { cache?: string; json?: boolean }) => {
@@ -297,6 +297,7 @@ export function buildProgram(): Command {
         const label = m.label ? `${m.label.id}${m.label.dtype ? ` (${m.label.dtype})` : ''}` : '(unlabelled)';
         lines.push(`  ${m.model_fp.slice(0, 12)}  ${label}: ${m.images} images (${mb(m.image_bytes)}), ${m.texts} prompts`);
       }
+      lines.push(`  remembered file hashes: ${stats.file_hashes} (\`cache prune --file-hashes\` removes the stale ones)`);
       if (store) lines.push(`  committed shards: ${store.shards} of ${store.plans} plan(s)`);
       process.stdout.write(lines.join('\n') + '\n');
     });

@@ -44,15 +44,21 @@ export interface CacheFileStats {
   file_bytes: number;
   wal_bytes: number;
   models: ModelStats[];
+  /** Remembered content hashes of model and image files (by path and stamp), of any model: `prune --file-hashes` trims them. */
+  file_hashes: number;
 }
 
-/** Size of the cache file and, per model and preprocessing, how many embeddings it holds (bytes: embedding data). */
+/**
+ * Size of the cache file, per model and preprocessing how many embeddings it holds (bytes: embedding data), and
+ * how many file hashes it remembers.
+ */
 export function cacheStats(path: string): CacheFileStats {
   const file = resolve(path);
   const { db, initialised } = connectExisting(file, true);
   try {
-    const stats: CacheFileStats = { path: file, file_bytes: fileBytes(file), wal_bytes: fileBytes(`${file}-wal`), models: [] };
+    const stats: CacheFileStats = { path: file, file_bytes: fileBytes(file), wal_bytes: fileBytes(`${file}-wal`), models: [], file_hashes: 0 };
     if (!initialised) return stats;
+    stats.file_hashes = db.prepare<[], number>('SELECT COUNT(*) FROM file_hashes').pluck().get()!;
     const models = new Map<string, ModelStats>();
     for (const { model_fp, label } of listModels(db)) {
       models.set(model_fp, { model_fp, label, images: 0, image_bytes: 0, texts: 0, text_bytes: 0, preprocessings: [] });

@@ -634,7 +634,10 @@ export interface StoreStats extends CacheFileStats {
   plans: number;
 }
 
-/** The database's size and, per model and preprocessing, how many embeddings it holds (bytes: embedding data). */
+/**
+ * The database's size, per model and preprocessing how many embeddings it holds (bytes: embedding data), how many
+ * file hashes it remembers (for every machine), and its committed shards.
+ */
 export async function postgresCacheStats(url: string): Promise<StoreStats> {
   return withExistingStore(url, async (client, address) => {
     const number = (value: unknown) => Number(value ?? 0);
@@ -658,8 +661,17 @@ export async function postgresCacheStats(url: string): Promise<StoreStats> {
       'SELECT model_fp, COUNT(*) AS count, SUM(octet_length(embedding)) AS bytes FROM text_embeddings GROUP BY model_fp',
     );
     for (const row of texts.rows) Object.assign(models.get(row.model_fp)!, { texts: number(row.count), text_bytes: number(row.bytes) });
+    const fileHashes = (await client.query<{ n: string }>('SELECT COUNT(*) AS n FROM file_hashes')).rows[0];
     const shards = (await client.query<{ shards: string; plans: string }>('SELECT COUNT(*) AS shards, COUNT(DISTINCT plan_id) AS plans FROM shards')).rows[0];
-    return { path: address.display, file_bytes: number(size.bytes), wal_bytes: 0, models: [...models.values()], shards: number(shards.shards), plans: number(shards.plans) };
+    return {
+      path: address.display,
+      file_bytes: number(size.bytes),
+      wal_bytes: 0,
+      models: [...models.values()],
+      file_hashes: number(fileHashes.n),
+      shards: number(shards.shards),
+      plans: number(shards.plans),
+    };
   });
 }
 

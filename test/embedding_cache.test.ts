@@ -1,8 +1,7 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -13,18 +12,13 @@ import { canonicalJson, fileStamp, fingerprint, hashFileContent, modelFingerprin
 import { npyFloat32Header } from '../src/encode/cache/npy.js';
 import { itemEmbedding, itemHash, WRITER_DIM, WRITER_SCOPE } from './helpers/cache_writer.js';
 import { checkPutAndGet, checkReadOnly } from './helpers/cache_contract.js';
+import { scratchFolders } from './helpers/scratch.js';
 
 const WRITER_SCRIPT = fileURLToPath(new URL('./helpers/cache_writer.ts', import.meta.url));
 const SCOPE: ImageScope = { modelFp: 'a'.repeat(64), preprocessFp: 'b'.repeat(64) };
 
-const scratchDirs: string[] = [];
-after(() => scratchDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-function scratch(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'zs-cache-'));
-  scratchDirs.push(dir);
-  return dir;
-}
+const { scratch } = scratchFolders('cache');
 
 /** Opens a cache that must open, collecting its warnings. */
 function open(path: string, options: { readOnly?: boolean; maxBytes?: number } = {}): { cache: EmbeddingCache; warnings: string[] } {

@@ -1,10 +1,9 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, createWriteStream, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { imageSource, listImages } from '../src/input/images.js';
@@ -12,14 +11,9 @@ import { escapeInvalidUtf8, firstInvalidUtf8Byte } from '../src/input/utf8.js';
 import { classificationMetrics } from '../src/evaluate/classification.js';
 import { auditGroups, partitionByAttribute, tallyOutcomes } from '../src/evaluate/groups.js';
 import { auditProbes } from '../src/evaluate/probes.js';
+import { scratchFolders } from './helpers/scratch.js';
 
-const scratchDirs: string[] = [];
-after(() => scratchDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-function scratch(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'zs-input-'));
-  scratchDirs.push(dir);
-  return dir;
-}
+const { scratch } = scratchFolders('input');
 
 test('listImages follows symbolic links to files and folders; a folder of links is not "no images"', async () => {
   const root = scratch();

@@ -3,11 +3,9 @@
  * project's reader, Parquet read back with hyparquet), a 1,000-class spec on the tiny fixture, and a similarity
  * output that fails (a full disk) leaving the other files complete.
  */
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
@@ -22,22 +20,13 @@ import { largeOutputNotice, writeScoresJson } from '../src/report/similarity_out
 import { similaritiesJson } from '../src/report/tables.js';
 import type { ScoreMatrix } from '../src/score/similarity.js';
 import { CHROMIUM, launchChromium, openReport } from './helpers/chromium.js';
+import { scratchFolders } from './helpers/scratch.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/tiny-clip', import.meta.url));
 const DEMO_IMAGES = fileURLToPath(new URL('../fixtures/demo-images', import.meta.url));
 const IMAGENET = readFileSync(fileURLToPath(new URL('../specs/label_sets/classes/imagenet-1k.txt', import.meta.url)), 'utf8').trim().split('\n');
 
-const scratchDirs: string[] = [];
-const mounts: string[] = [];
-after(() => {
-  for (const dir of mounts) spawnSync('umount', [dir]);
-  scratchDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
-});
-function scratch(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'zs-large-'));
-  scratchDirs.push(dir);
-  return dir;
-}
+const { scratch, smallTmpfs } = scratchFolders('large');
 
 /** Today's writer before streaming (commit abe13b1's tables.ts), the reference for byte identity. */
 function todaysSimilaritiesJson(imageKeys: readonly string[], prompts: readonly string[], similarity: ScoreMatrix): string {
@@ -247,12 +236,11 @@ test('a large similarity output is announced with its size', async () => {
 });
 
 test('a similarity output that cannot be written (full disk) leaves the other files complete, and says so', async (t) => {
-  const dir = scratch();
-  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=5m', 'tmpfs', dir]).status !== 0) {
+  const dir = smallTmpfs('size=5m');
+  if (!dir) {
     t.skip('cannot mount a small tmpfs here');
     return;
   }
-  mounts.push(dir);
   const out = join(dir, 'results');
   // similarities.json and probabilities.json of 14 images × 7,000 prompts are 5.5 MB each: they cannot fit in 5 MB;
   // predictions.csv, metrics.json (4 MB) and run.json do, once each failed file's temporary file is removed.

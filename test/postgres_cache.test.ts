@@ -5,8 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -20,6 +19,7 @@ import type { ShardMetadata } from '../src/shards/shard_files.js';
 import { folderShardStore, openShardStore, type ShardOutput } from '../src/shards/shard_store.js';
 import { checkPutAndGet, checkReadOnly, imageEntries, randomEmbedding } from './helpers/cache_contract.js';
 import { postgresUnavailable, testPostgres, type TestPostgres } from './helpers/postgres_server.js';
+import { scratchFolders } from './helpers/scratch.js';
 
 const execFileAsync = promisify(execFile);
 const CLI = fileURLToPath(new URL('../bin/zeroshot.js', import.meta.url));
@@ -29,20 +29,14 @@ const SCOPE: ImageScope = { modelFp: 'c'.repeat(64), preprocessFp: 'd'.repeat(64
 const skip = postgresUnavailable();
 
 let server: TestPostgres;
-const scratchDirs: string[] = [];
 before(async () => {
   if (!skip) server = await testPostgres();
 });
 after(async () => {
   await server?.close();
-  await Promise.all(scratchDirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-async function scratch(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'zs-pg-test-'));
-  scratchDirs.push(dir);
-  return dir;
-}
+const { scratch } = scratchFolders('pg-test');
 
 /** A URL of a fresh database, with `password` in it (loopback trusts: any password is accepted). */
 async function freshUrl(password?: string): Promise<string> {
@@ -239,7 +233,7 @@ test('a shard committed twice, or by two workers at once, leaves one row per ima
   assert.deepEqual(stored.embeddings, a.embeddings);
 
   // The same as the folder store keeps it.
-  const folder = folderShardStore(await scratch());
+  const folder = folderShardStore(scratch());
   await folder.commit(plan, shard1);
   assert.deepEqual(await folder.read(plan, 1), await store.read(plan, 1));
 
@@ -319,7 +313,7 @@ test('connection errors name the server and the fix, never the password', { skip
 
 test('zeroshot run --cache postgres:// twice: the same outputs, the second from the store; cache stats and check', { skip }, async () => {
   const url = await freshUrl('s3cret-pw');
-  const dir = await scratch();
+  const dir = scratch();
   const run = async (out: string) => {
     const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, 'run', '--images', IMAGES, '--model', MODEL, '--offline', '--cache', url, '--out', join(dir, out)]);
     const runJson = await readFile(join(dir, out, 'run.json'), 'utf8');

@@ -1,9 +1,8 @@
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   checkResultsFolder,
@@ -18,27 +17,9 @@ import { fileLocationProblem, folderProblem } from '../src/report/writable_path.
 import { cacheStats, checkCache, exportImageEmbeddings, pruneModel } from '../src/encode/cache/cache_admin.js';
 import { EmbeddingCacheError } from '../src/encode/cache/embedding_cache.js';
 import { openSqliteCache as openEmbeddingCache } from '../src/encode/cache/sqlite_cache.js';
+import { scratchFolders } from './helpers/scratch.js';
 
-const scratchDirs: string[] = [];
-const mounts: string[] = [];
-after(() => {
-  for (const dir of mounts) spawnSync('umount', [dir]);
-  scratchDirs.forEach((dir) => rmSync(dir, { recursive: true, force: true }));
-});
-function scratch(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'zs-results-'));
-  scratchDirs.push(dir);
-  return dir;
-}
-
-/** A small tmpfs at a new folder (root only); null where mounting is refused. */
-function smallTmpfs(options: string): string | null {
-  const dir = scratch();
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]).status === 0;
-  if (!mounted) return null;
-  mounts.push(dir);
-  return dir;
-}
+const { scratch, smallTmpfs } = scratchFolders('results');
 const canMount = smallTmpfs('size=64k') !== null;
 
 const KNOWN = new Set(['similarities.json', 'predictions.csv', 'metrics.json', 'errors.jsonl', 'run.json', 'report.html']);

@@ -1,5 +1,6 @@
 // docs/lab.png: the prompt lab on the demo's run (the toy model on the 70 demo faces, --groups gender), after an edit
-// that adds a prompt and a harm probe: the editor beside the numbers against the saved run and the confusion matrix.
+// that adds a prompt and a harm probe: the editor beside the numbers against the saved run, the predicted classes
+// and the confusion matrix (the page down to the matrix's axis labels).
 //   npm run build && node --import tsx scripts/lab_screenshot.ts [docs/lab.png]
 // Everything runs offline in a temporary folder (its own embedding cache); Chromium is the tests' (test/helpers/chromium.ts).
 import { execFile, spawn } from 'node:child_process';
@@ -50,9 +51,13 @@ try {
     await page.press('#add-class', 'Enter');
   });
   await scored(page, () => page.check('#class-7-probe'));
-  // The edits and their numbers against the saved run, at the top of the page.
+  // The edits and their numbers against the saved run, from the top of the page down to the confusion matrix's end.
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  const matrix = (await page.locator('#heatmap').boundingBox())!;
+  await page.setViewportSize({ width: 1440, height: Math.ceil(matrix.y + matrix.height + 6) });
+  // The charts redraw on resize: wait for a frame after it.
+  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
   await page.evaluate(() => {
-    (document.activeElement as HTMLElement | null)?.blur();
     window.scrollTo(0, 0);
     document.getElementById('spec-editor')!.scrollTop = 0;
   });

@@ -31,7 +31,7 @@ async function shownShares(page: Page): Promise<{ counts: Record<string, number>
     for (const row of document.querySelectorAll<HTMLElement>('#shares-table tbody tr')) {
       const all = row.querySelector<HTMLElement>('td[data-group=""]')!;
       counts[row.dataset.class!] = Number(all.dataset.count);
-      differences[row.dataset.class!] = (all.nextElementSibling!.querySelector<HTMLElement>('.delta')?.dataset.difference) ?? '';
+      differences[row.dataset.class!] = all.querySelector<HTMLElement>('.delta')?.dataset.difference ?? '';
     }
     const changed: Record<string, string> = {};
     for (const row of document.querySelectorAll<HTMLElement>('#shares-changed tbody tr')) changed[row.dataset.strategy!] = row.dataset.changed!;

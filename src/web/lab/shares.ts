@@ -43,7 +43,7 @@ function drawShareBars(el: HTMLElement, shares: StrategyShares, shown: readonly 
     animation: false,
     textStyle: { fontFamily: CHART_FONT },
     legend: { top: 0, left: 0, textStyle: { color: MUTED }, data: ['saved run', 'this spec'] },
-    grid: { left: 12, right: 130, top: 30, bottom: 24, outerBoundsClampWidth: '40%' },
+    grid: { left: 12, right: 110, top: 30, bottom: 24, outerBoundsClampWidth: '40%' },
     tooltip: {
       trigger: 'axis', axisPointer: { type: 'shadow' }, confine: true,
       formatter: (params) => {
@@ -54,7 +54,7 @@ function drawShareBars(el: HTMLElement, shares: StrategyShares, shown: readonly 
           `<br>saved run: ${saved === null ? 'no such class' : `${int(saved)} images (${pct(d.saved)}), ${pp(d.difference)}`}`;
       },
     },
-    xAxis: { type: 'value', min: 0, axisLabel: { color: MUTED, formatter: (v: number) => pct(v, 0) }, splitLine: { lineStyle: { color: '#e8ebef' } } },
+    xAxis: { type: 'value', min: 0, splitNumber: 4, axisLabel: { color: MUTED, hideOverlap: true, formatter: (v: number) => pct(v, 0) }, splitLine: { lineStyle: { color: '#e8ebef' } } },
     yAxis: {
       type: 'category', inverse: true, data: names,
       axisTick: { show: false }, axisLine: { lineStyle: { color: '#c7ced6' } },
@@ -82,19 +82,17 @@ function drawShareBars(el: HTMLElement, shares: StrategyShares, shown: readonly 
   chart.setOption(option, true);
 }
 
-/** A class's share of some images (`group`: a group value, null: all), its count (for the tests) and its change from the saved run. */
-function shareCells(counts: ClassCounts, k: number, images: number, group: string | null): HTMLTableCellElement[] {
-  return [
-    h('td', { className: 'num', 'data-group': group ?? '', 'data-count': counts.counts[k], title: `${int(counts.counts[k])} of ${int(images)} images` }, pct(shareOf(counts.counts[k], images))),
-    td(delta(change(counts, k, images)), true),
-  ];
+/** A class's share of some images (`group`: a group value, null: all), its count (for the tests) and, below, its change from the saved run. */
+function shareCell(counts: ClassCounts, k: number, images: number, group: string | null): HTMLTableCellElement {
+  return h('td', { className: 'num', 'data-group': group ?? '', 'data-count': counts.counts[k], title: `${int(counts.counts[k])} of ${int(images)} images` },
+    pct(shareOf(counts.counts[k], images)), h('div', null, delta(change(counts, k, images))));
 }
 
 function renderChanged(selectStrategy: (strategy: string) => void): void {
   const { scored, strategy } = lab();
   const shares = scored!.shares;
   fill('shares-changed', table(
-    [th('Strategy'), th('Images that changed class', true, 'Images whose predicted class is not the one the saved run gave them with this strategy'), th('Of all images', true)],
+    [th('Strategy'), th('Changed class', true, 'Images whose predicted class is not the one the saved run gave them with this strategy'), th('Of all images', true)],
     scored!.spec.strategies.map((s) => {
       const changed = shares[s]?.changed ?? null;
       return h('tr', { className: s === strategy ? 'current' : null, 'data-strategy': s, 'data-changed': changed ?? '' },
@@ -130,12 +128,11 @@ export function renderShares(selectStrategy: (strategy: string) => void): void {
     renderShares(selectStrategy);
   };
   const values = groupColumn === null ? [] : Object.entries(shares.groups[groupColumn]);
-  const head = [th('Class'), th('All images', true), th('vs saved', true),
-    ...values.flatMap(([value, g]) => [th(`${groupColumn}: ${value}`, true, `${int(g.images)} images`), th('vs saved', true)])];
+  const head = [th('Class'), th('All images', true, `${int(shares.images)} images`), ...values.map(([value, g]) => th(`${groupColumn}: ${value}`, true, `${int(g.images)} images`))];
   fill('shares-table', table(head, shown.map((k) => h('tr', { 'data-class': scored.spec.classes[k] },
     h('th', { scope: 'row' }, classLabel(k)),
-    shareCells(shares, k, shares.images, null),
-    values.map(([value, g]) => shareCells(g, k, g.images, value))))),
+    shareCell(shares, k, shares.images, null),
+    values.map(([value, g]) => shareCell(g, k, g.images, value))))),
   shown.length < shares.counts.length ? h('p', { className: 'more' }, `The ${int(shown.length)} classes with the most images, of ${int(shares.counts.length)}.`) : null);
   renderChanged(selectStrategy);
 }

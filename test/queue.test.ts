@@ -2,7 +2,8 @@
 // and a real PostgreSQL (test/helpers/postgres_server.ts): plan → enqueue → `zeroshot worker` processes → collect
 // --store, compared with a single-machine `zeroshot run` on the same 240 images; workers killed (SIGKILL) or frozen
 // past their lock (SIGSTOP, SIGCONT) mid-shard; enqueue twice; collect killed while writing, then rerun; the
-// database unreachable mid-run; a worker with another model than the plan's (its jobs fail at once). The stores
+// database unreachable mid-run; a worker with another model than the plan's (its jobs fail at once), and a store no
+// attempt reaches (attempts spent): both list the shards failed for good and exit 3. The stores
 // alternate between PostgreSQL and a shared folder (the SIGSTOP test runs on both).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import pg from 'pg';
 import sharp from 'sharp';
+import { SHARDS_FAILED_EXIT_CODE } from '../src/cli/queue_commands.js';
 import { shardJobId, urlLabel } from '../src/queue/bullmq_queue.js';
 import { freePort, postgresUnavailable, testPostgres, type TestPostgres } from './helpers/postgres_server.js';
 import { startTestRedis, type TestRedis } from './helpers/redis_server.js';
@@ -257,16 +259,44 @@ for (const kind of ['postgres', 'folder'] as const) {
   });
 }
 
-test('a worker whose model is not the plan\'s: each job fails at its first attempt with the reason, not retried', async () => {
+/**
+ * The end of a worker that left the queue empty with every shard failed for good: exit code 3, and one line per
+ * shard, after a heading, with its attempts and its job's failedReason (which `reason` must match).
+ */
+async function assertShardsFailedForGood(worker: RunningWorker, attempts: string, reason: RegExp): Promise<void> {
+  assert.deepEqual(await worker.exited, { code: SHARDS_FAILED_EXIT_CODE, signal: null }, worker.log());
+  const lines = worker.log().split('\n');
+  const heading = lines.findIndex((line) => line === `worker: the queue is empty, but ${SHARDS} shards failed for good (\`zeroshot enqueue\` the plan again to retry them):`);
+  assert.ok(heading >= 0, worker.log());
+  const listed = lines.slice(heading + 1).filter((line) => line.startsWith('  '));
+  assert.deepEqual(listed.map((line) => Number(/^ {2}shard (\d+) of plan \w{12}, /.exec(line)?.[1])).sort(), Array.from({ length: SHARDS }, (_, i) => i), worker.log());
+  for (const line of listed) {
+    assert.ok(line.includes(`, after ${attempts} attempts: `), line);
+    assert.match(line, reason);
+  }
+}
+
+test('a worker whose model is not the plan\'s: each job fails at its first attempt with the reason, not retried; the worker lists them and exits 3', async () => {
   const { queue, store } = await enqueued('wrong-model', 'folder', ['--attempts', '3']);
   const worker = startWorker(queue, store, false, ['--model', OTHER_MODEL]);
-  assert.deepEqual(await worker.exited, { code: 0, signal: null }, worker.log());
+  const wrongModel = /plan 'plan \w+ \(queue [^)]+\)' was made with another model than this one .*give the plan's --model/;
+  await assertShardsFailedForGood(worker, '1 of 3', wrongModel);
   const failures = worker.log().split('\n').filter((line) => / failed \(/.test(line));
   assert.equal(failures.length, SHARDS, worker.log());
   for (const line of failures) {
-    assert.match(line, /failed \(attempt 1\/3\): plan 'plan \w+ \(queue [^)]+\)' was made with another model than this one .*give the plan's --model/);
+    assert.match(line, new RegExp(`failed \\(attempt 1/3\\): ${wrongModel.source}`));
     assert.match(line, /not retried, since no retry can succeed/);
   }
+  assert.deepEqual(await jobCounts(queue), { waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: 0, failed: SHARDS });
+});
+
+test('a store no attempt can reach: each shard spends its attempts; the worker lists the shards with their errors and exits 3', async () => {
+  const { queue } = await enqueued('no-store', 'folder', ['--attempts', '2']);
+  const store = `postgres://127.0.0.1:${await freePort()}/zeroshot`;
+  const worker = startWorker(queue, store);
+  await assertShardsFailedForGood(worker, '2 of 2', /PostgreSQL store postgres:\/\/127\.0\.0\.1:\d+\/zeroshot: cannot connect/);
+  assert.equal(worker.log().match(/failed \(attempt 1\/2\): .*; retried in 0\.5 s/g)?.length, SHARDS, worker.log());
+  assert.equal(worker.log().match(/failed \(attempt 2\/2\): .*; no attempts left/g)?.length, SHARDS, worker.log());
   assert.deepEqual(await jobCounts(queue), { waiting: 0, active: 0, delayed: 0, prioritized: 0, completed: 0, failed: SHARDS });
 });
 

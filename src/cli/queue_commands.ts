@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import type { Device } from '../encode/model.js';
 import { cudaPreflightProblem, systemCudaEnvironment } from '../encode/cuda_check.js';
 import { readPlan } from '../shards/plan.js';
-import { DEFAULT_QUEUE, enqueuePlan, startShardWorker, urlLabel, type ShardWorkerEvent } from '../queue/bullmq_queue.js';
+import { DEFAULT_QUEUE, enqueuePlan, startShardWorker, urlLabel, type FailedShard, type ShardJobData, type ShardWorkerEvent } from '../queue/bullmq_queue.js';
 import { processorEnvironment, type ProcessorSettings } from '../queue/processor_settings.js';
 
 interface QueueCommandHelpers {
@@ -39,6 +39,19 @@ interface WorkerFlags {
 /** The sandboxed processor, beside this file's folder in the build (dist/queue) as in the sources (src/queue). */
 const PROCESSOR = new URL(`../queue/shard_processor${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
+/** `zeroshot worker --exit-when-empty`'s exit code when the queue it leaves empty holds shards that failed for good. */
+export const SHARDS_FAILED_EXIT_CODE = 3;
+
+const shardLabel = (job: ShardJobData) => `shard ${job.shard} of plan ${job.plan_id.slice(0, 12)}`;
+
+/** The lines that list the shards failed for good, each with its last error. */
+function describeFailedShards(shards: readonly FailedShard[]): string[] {
+  return [
+    `worker: the queue is empty, but ${shards.length} shard${shards.length === 1 ? '' : 's'} failed for good (\`zeroshot enqueue\` the plan again to retry them):`,
+    ...shards.map((s) => `  ${shardLabel(s.job)}, after ${s.attemptsMade} of ${s.attempts} attempts: ${s.reason}`),
+  ];
+}
+
 /** What happens to a failed shard next. */
 function failedNext(event: Extract<ShardWorkerEvent, { kind: 'failed' }>): string {
   if (event.unrecoverable) return 'not retried, since no retry can succeed (fix it, then `zeroshot enqueue` the plan again)';
@@ -47,16 +60,15 @@ function failedNext(event: Extract<ShardWorkerEvent, { kind: 'failed' }>): strin
 }
 
 function describe(event: ShardWorkerEvent): string {
-  const shard = (job: { plan_id: string; shard: number }) => `shard ${job.shard} of plan ${job.plan_id.slice(0, 12)}`;
   switch (event.kind) {
     case 'started':
-      return `${shard(event.job)}: started (attempt ${event.attempt}/${event.attempts})`;
+      return `${shardLabel(event.job)}: started (attempt ${event.attempt}/${event.attempts})`;
     case 'progress':
-      return `${shard(event.job)}: ${event.progress.done}/${event.progress.total} images`;
+      return `${shardLabel(event.job)}: ${event.progress.done}/${event.progress.total} images`;
     case 'completed':
-      return `${shard(event.job)}: ${event.result.outcome === 'skipped' ? 'already in the store, skipped' : `${event.result.images} images embedded`} (${event.seconds.toFixed(1)} s)`;
+      return `${shardLabel(event.job)}: ${event.result.outcome === 'skipped' ? 'already in the store, skipped' : `${event.result.images} images embedded`} (${event.seconds.toFixed(1)} s)`;
     case 'failed':
-      return `${shard(event.job)}: failed (attempt ${event.attempt}/${event.attempts}): ${event.error}; ${failedNext(event)}`;
+      return `${shardLabel(event.job)}: failed (attempt ${event.attempt}/${event.attempts}): ${event.error}; ${failedNext(event)}`;
     case 'stalled':
       return `job ${event.jobId}: its worker stopped renewing its lock; back in the queue for another worker`;
     case 'lock-lost':
@@ -102,7 +114,7 @@ export function addQueueCommands(program: Command, helpers: QueueCommandHelpers)
       .option('--lock-duration <ms>', "a job's lock: another worker takes the shard over when this worker stops renewing it for this long", positiveInt('--lock-duration'), 30_000)
       .option('--stalled-interval <ms>', 'how often to look for shards whose worker stopped', positiveInt('--stalled-interval'), 30_000)
       .option('--max-stalled <n>', 'takeovers of a shard (its worker died or froze) before it fails', positiveInt('--max-stalled'), 2)
-      .option('--exit-when-empty', 'exit once no job is waiting, running or waiting for a retry')
+      .option('--exit-when-empty', `exit once no job is waiting, running or waiting for a retry; with exit code ${SHARDS_FAILED_EXIT_CODE} when the queue then holds shards that failed for good (listed with their errors)`)
       .option('--images <dir>', "the images folder on this machine (default: each plan's)")
       .option('--model <id|folder>', "model (default: each plan's)")
       .option('--batch-size <n>', 'images per model call', positiveInt('--batch-size'), 32)
@@ -164,9 +176,13 @@ export function addQueueCommands(program: Command, helpers: QueueCommandHelpers)
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     if (!flags.quiet) log(`worker: waiting for shards on queue ${flags.queue} at ${urlLabel(flags.redis)}, into ${storeLabel(flags.store)}`);
-    const { completed, failed } = await worker.closed;
+    const { completed, failed, failedShards } = await worker.closed;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     log(`worker: stopped; ${completed} shards done, ${failed} attempts failed`);
+    if (failedShards.length) {
+      describeFailedShards(failedShards).forEach(log);
+      process.exitCode = SHARDS_FAILED_EXIT_CODE;
+    }
   });
 }

@@ -194,9 +194,29 @@ export type ShardWorkerEvent =
   | { readonly kind: 'lock-lost'; readonly jobId: string }
   | { readonly kind: 'error'; readonly error: string };
 
+/** A shard whose job failed for good: its attempts spent, or failed by an error no retry can cure. */
+export interface FailedShard {
+  readonly job: ShardJobData;
+  readonly attemptsMade: number;
+  readonly attempts: number;
+  /** The job's failedReason: the error of its last attempt. */
+  readonly reason: string;
+}
+
+export interface ShardWorkerOutcome {
+  /** Jobs this worker completed, and attempts of it that failed. */
+  readonly completed: number;
+  readonly failed: number;
+  /**
+   * With exitWhenEmpty, when the queue was found empty: every shard the queue holds as failed for good (by this
+   * worker or another; failed jobs are kept 30 days, and `enqueue` of their plan queues them again). Else empty.
+   */
+  readonly failedShards: readonly FailedShard[];
+}
+
 export interface ShardWorkerHandle {
   /** Resolves when the worker has closed (stop, or an empty queue with exitWhenEmpty). */
-  readonly closed: Promise<{ readonly completed: number; readonly failed: number }>;
+  readonly closed: Promise<ShardWorkerOutcome>;
   /** Takes no new job; waits for the running ones, unless `force` (their locks then expire and others take them). */
   stop(force?: boolean): Promise<void>;
 }
@@ -244,6 +264,7 @@ export async function startShardWorker(options: ShardWorkerOptions): Promise<Sha
 
   let stopping: Promise<void> | undefined;
   let emptyCheck: NodeJS.Timeout | undefined;
+  let failedShards: FailedShard[] = [];
   const stop = (force = false): Promise<void> => {
     clearInterval(emptyCheck);
     if (force) return worker.close(true);
@@ -257,7 +278,15 @@ export async function startShardWorker(options: ShardWorkerOptions): Promise<Sha
       checking = true;
       try {
         const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
-        if (Object.values(counts).every((count) => count === 0)) void stop();
+        if (Object.values(counts).every((count) => count === 0)) {
+          failedShards = (await queue.getFailed()).filter((job) => job !== undefined).map((job) => ({
+            job: job.data,
+            attemptsMade: job.attemptsMade,
+            attempts: attemptsOf(job),
+            reason: job.failedReason || '(no reason recorded)',
+          }));
+          void stop();
+        }
       } catch (error) {
         onError(error as Error);
       } finally {
@@ -265,12 +294,12 @@ export async function startShardWorker(options: ShardWorkerOptions): Promise<Sha
       }
     }, Math.min(1000, options.stalledIntervalMs));
   }
-  const closed = new Promise<{ completed: number; failed: number }>((resolve) => {
+  const closed = new Promise<ShardWorkerOutcome>((resolve) => {
     worker.once('closed', async () => {
       clearInterval(emptyCheck);
       await queue.close().catch(() => {});
       connection.disconnect();
-      resolve({ completed, failed });
+      resolve({ completed, failed, failedShards });
     });
   });
   return { closed, stop };

@@ -49,11 +49,11 @@ describe('prompt lab in Chromium', () => {
   let url: string;
   let browser: Browser;
 
-  /** `zeroshot run` with the saved run's settings; `spec` a file, `out` the results folder. */
+  /** `zeroshot run` with the saved run's settings and the lab's --unmatched-labels skip; `spec` a file, `out` the results folder. */
   const cliRun = async (spec: string, out: string) => {
     await run(process.execPath, [CLI, 'run', '--images', IMAGES, '--labels', join(IMAGES, 'labels.csv'), '--label-column', 'race',
       '--groups', 'gender', '--bootstrap', '50', '--min-group-size', '5', '--model', MODEL, '--offline', '--threads', '1',
-      '--cache', cache, '--spec', spec, '--out', out, '-q'], { maxBuffer: 16 << 20 });
+      '--cache', cache, '--spec', spec, '--unmatched-labels', 'skip', '--out', out, '-q'], { maxBuffer: 16 << 20 });
     return JSON.parse(await readFile(join(out, 'metrics.json'), 'utf8')) as MetricsFile;
   };
 
@@ -209,10 +209,35 @@ describe('prompt lab in Chromium', () => {
     const differences = await resultsFolderDifferences(join(`${saved}-lab`, folder!), join(root, 'cli-removed'));
     assert.deepEqual(differences, []);
 
-    // A spec the server refuses (the labels name White, which is gone) leaves the numbers and says why; undo mends it.
+    // Renaming a labelled class keeps its images (the page's label map): the same numbers; the map downloads as JSON.
+    const beforeRename = (await page.evaluate(() => (window as LabWindow).__zeroshotLab!)).metrics!;
+    assert.equal(await page.isHidden('#download-label-map'), true);
+    const renamed = await scoredAfter(page, async () => {
+      await page.fill('#class-0-name', 'Caucasian');
+      await page.press('#class-0-name', 'Enter');
+    });
+    assert.equal(renamed.metrics.classes[0], 'Caucasian');
+    assert.deepEqual(renamed.metrics.strategies.sum.confusion_matrix, beforeRename.strategies.sum.confusion_matrix);
+    for (const strategy of Object.keys(beforeRename.strategies)) assert.equal(renamed.metrics.strategies[strategy].accuracy, beforeRename.strategies[strategy].accuracy, strategy);
+    assert.equal(await page.$('#left-out-note'), null);
+    const [mapDownload] = await Promise.all([page.waitForEvent('download'), page.click('#download-label-map')]);
+    await mapDownload.saveAs(join(root, 'label-map.json'));
+    assert.deepEqual(JSON.parse(await readFile(join(root, 'label-map.json'), 'utf8')), { White: 'Caucasian' });
+    // Removed, its 2 images are left out of the numbers, and the note beside the tiles says so.
+    await scoredAfter(page, () => page.click('#class-0-remove'));
+    assert.match(await page.textContent('#left-out-note') ?? '', /^2labelled images left out: their labels name no class of this spec \(White 2\)$/);
+    // Undo brings back the renamed class with its images, then the saved name and no label map.
+    const unremoved = await scoredAfter(page, () => page.click('#undo'));
+    assert.deepEqual(unremoved.metrics, renamed.metrics);
+    const unrenamed = await scoredAfter(page, () => page.click('#undo'));
+    assert.deepEqual(unrenamed.metrics, beforeRename);
+    assert.equal(await page.isHidden('#download-label-map'), true);
+
+    // A spec the server refuses (two classes named White) leaves the numbers and says why; undo mends it.
     const shownHash = await page.evaluate(() => document.body.dataset.specHash);
     refusals.expected = true;
-    await page.click('#class-0-remove');
+    await page.fill('#class-1-name', 'White');
+    await page.press('#class-1-name', 'Enter');
     await page.waitForFunction(() => document.body.dataset.state === 'error', null, { timeout: 20_000 });
     assert.match(await page.textContent('#notice') ?? '', /cannot be scored: .*'White'/);
     assert.equal(await page.evaluate(() => document.body.dataset.specHash), shownHash);

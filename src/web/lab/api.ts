@@ -4,6 +4,7 @@ import type {
   CellResponse,
   ErrorResponse,
   ImageScoresResponse,
+  LabLabelMap,
   LabSpec,
   SaveRunResponse,
   ScoreResponse,
@@ -36,8 +37,11 @@ export async function fetchSession(): Promise<SessionResponse> {
   return (await send('/api/session')).json() as Promise<SessionResponse>;
 }
 
-export async function scoreSpec(spec: LabSpec, signal?: AbortSignal): Promise<ScoreResponse> {
-  return (await post('/api/score', { spec }, signal)).json() as Promise<ScoreResponse>;
+/** The request body of a spec and its label map (sent only when it maps something). */
+const specBody = (spec: LabSpec, labelMap: LabLabelMap) => (Object.keys(labelMap).length ? { spec, label_map: labelMap } : { spec });
+
+export async function scoreSpec(spec: LabSpec, labelMap: LabLabelMap, signal?: AbortSignal): Promise<ScoreResponse> {
+  return (await post('/api/score', specBody(spec, labelMap), signal)).json() as Promise<ScoreResponse>;
 }
 
 export async function cellImages(request: CellRequest): Promise<CellResponse> {
@@ -60,6 +64,6 @@ export async function specYaml(spec: LabSpec): Promise<{ text: string; fileName:
   return { text: await response.text(), fileName };
 }
 
-export async function saveRun(spec: LabSpec): Promise<SaveRunResponse> {
-  return (await post('/api/save-run', { spec })).json() as Promise<SaveRunResponse>;
+export async function saveRun(spec: LabSpec, labelMap: LabLabelMap): Promise<SaveRunResponse> {
+  return (await post('/api/save-run', specBody(spec, labelMap))).json() as Promise<SaveRunResponse>;
 }

@@ -1,6 +1,7 @@
 /** The lab's state: the session (the saved run), the history of specs, the newest score, what the user selected. */
-import type { LabChange, LabChangeMetric, LabSpec, ScoreResponse, SessionResponse } from '../../server/lab_api.js';
+import type { LabChange, LabChangeMetric, ScoreResponse, SessionResponse } from '../../server/lab_api.js';
 import { History } from './history.js';
+import type { LabDraft } from './spec_edit.js';
 
 /**
  * A (true class, predicted class) cell of the confusion matrix, by class name (truth null: images without a label),
@@ -13,7 +14,8 @@ export interface Cell {
 
 export interface LabState {
   readonly session: SessionResponse;
-  readonly history: History<LabSpec>;
+  /** The specs edited, each with its label map (undo and redo restore both). */
+  readonly history: History<LabDraft>;
   /** The newest score shown (of the current spec, or of an earlier one while the current is scoring or refused). */
   scored: ScoreResponse | null;
   /** The strategy the views show. */
@@ -28,7 +30,7 @@ export interface LabState {
 let current: LabState | null = null;
 
 export function startState(session: SessionResponse): LabState {
-  current = { session, history: new History(session.spec), scored: null, strategy: null, attribute: 0, cell: null, image: null };
+  current = { session, history: new History<LabDraft>({ spec: session.spec, labelMap: {} }), scored: null, strategy: null, attribute: 0, cell: null, image: null };
   return current;
 }
 

@@ -20,6 +20,7 @@ import {
   removeTemplate,
   renameClass,
   setProbe,
+  type ClassRename,
   setStrategies,
   STRATEGY_CHOICES,
   useTemplates,
@@ -30,7 +31,8 @@ export interface EditorInput {
   readonly spec: LabSpec;
   /** The server's resolution of the newest scored spec (for "write prompts out" and the strategies in use). */
   readonly resolved: ScoredSpec | null;
-  readonly onEdit: (next: LabSpec) => void;
+  /** `renamed`: the edit renames a class (the page's label map follows it). */
+  readonly onEdit: (next: LabSpec, renamed?: ClassRename) => void;
 }
 
 const value = (e: Event) => (e.target as HTMLInputElement).value.trim();
@@ -74,7 +76,7 @@ function templatesPart(spec: LabSpec, edit: (next: LabSpec) => void): Child {
     adder('add-template', 'New template', 'a photo of {article} {name}', 'Add template', (text) => edit(addTemplate(spec, text))));
 }
 
-function classPart(spec: LabSpec, k: number, edit: (next: LabSpec) => void): HTMLElement {
+function classPart(spec: LabSpec, k: number, edit: EditorInput['onEdit']): HTMLElement {
   const c = spec.classes[k];
   const templated = isTemplated(spec);
   const kind = templated ? 'name' : 'prompt';
@@ -82,7 +84,7 @@ function classPart(spec: LabSpec, k: number, edit: (next: LabSpec) => void): HTM
   return h('fieldset', { className: `class-edit${c.probe ? ' probe' : ''}`, 'data-class': c.name },
     h('legend', { className: 'visually-hidden' }, `Class ${c.name}`),
     h('div', { className: 'class-head' },
-      field(`class-${k}-name`, `Name of class ${k + 1}`, c.name, (text) => text && text !== c.name && edit(renameClass(spec, k, text)), 'field class-name'),
+      field(`class-${k}-name`, `Name of class ${k + 1}`, c.name, (text) => text && text !== c.name && edit(renameClass(spec, k, text), { from: c.name, to: text }), 'field class-name'),
       h('label', { className: 'probe-toggle', title: 'A harm probe: no image belongs in it, so every assignment to it is an error' },
         h('input', { type: 'checkbox', checked: !!c.probe, id: `class-${k}-probe`, on: { change: (e) => edit(setProbe(spec, k, (e.target as HTMLInputElement).checked)) } }),
         'probe'),

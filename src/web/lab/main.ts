@@ -1,10 +1,11 @@
 /**
  * The prompt lab's page (served by `zeroshot serve`): edit the spec, and every edit re-scores the saved run's images
- * on the server; the numbers are drawn against the saved run's. The client keeps the history of specs (undo/redo).
+ * on the server; the numbers are drawn against the saved run's. The client keeps the history of specs, each with
+ * its label map (undo/redo): a renamed labelled class keeps its images.
  */
 import '../report/report.css';
 import './lab.css';
-import type { LAB_ROOT_ELEMENT_ID, LabSpec, ScoreResponse } from '../../server/lab_api.js';
+import type { LAB_ROOT_ELEMENT_ID, LabSpec, ScoreResponse, SessionResponse } from '../../server/lab_api.js';
 import { append, byId, h } from '../common/dom.js';
 import { int } from '../common/format.js';
 import { fetchSession, saveRun, scoreSpec, specYaml } from './api.js';
@@ -17,6 +18,7 @@ import { labLayout } from './layout.js';
 import { renderPrompts } from './prompts.js';
 import { renderShares } from './shares.js';
 import { renderSummary } from './summary.js';
+import { renamedLabelMap, type ClassRename, type LabDraft } from './spec_edit.js';
 
 /** The shell's element (lab_api.ts's LAB_ROOT_ELEMENT_ID; a value import would bundle zod). */
 const ROOT_ID: typeof LAB_ROOT_ELEMENT_ID = 'lab';
@@ -43,7 +45,8 @@ function editorIsClean(): boolean {
 
 function drawEditor(): void {
   const state = lab();
-  renderEditor(byId('spec-editor'), { spec: state.history.current, resolved: state.scored?.spec ?? null, onEdit: edit });
+  renderEditor(byId('spec-editor'), { spec: state.history.current.spec, resolved: state.scored?.spec ?? null, onEdit: edit });
+  byId('download-label-map').hidden = Object.keys(state.history.current.labelMap).length === 0;
   byId<HTMLButtonElement>('undo').disabled = !state.history.canUndo;
   byId<HTMLButtonElement>('redo').disabled = !state.history.canRedo;
 }
@@ -88,9 +91,9 @@ function showScore(answer: ScoreResponse): void {
   setStatus('ready', `scored in ${Math.round(answer.timings.total_ms)} ms${encoded}`);
 }
 
-const scoring = new LatestRequest<LabSpec, ScoreResponse>({
+const scoring = new LatestRequest<LabDraft, ScoreResponse>({
   delayMs: EDIT_DEBOUNCE_MS,
-  send: (spec, signal) => scoreSpec(spec, signal),
+  send: (draft, signal) => scoreSpec(draft.spec, draft.labelMap, signal),
   onAnswer: showScore,
   onError: (error) => {
     setStatus('error', 'not scored');
@@ -99,38 +102,53 @@ const scoring = new LatestRequest<LabSpec, ScoreResponse>({
   onBusy: (busy) => busy && setStatus('scoring', 'scoring…'),
 });
 
-function edit(next: LabSpec): void {
-  if (!lab().history.push(next)) return;
+/** The classes the saved run's images are labelled with (the label map's values to rename). */
+const savedLabels = (session: SessionResponse): ReadonlySet<string> => new Set(session.images.labels?.filter((label) => label !== null));
+
+function edit(next: LabSpec, renamed?: ClassRename): void {
+  const { history, session } = lab();
+  const labelMap = renamed ? renamedLabelMap(history.current.labelMap, renamed, savedLabels(session)) : history.current.labelMap;
+  const draft: LabDraft = { spec: next, labelMap };
+  if (!history.push(draft)) return;
   drawEditor();
-  scoring.schedule(next);
+  scoring.schedule(draft);
 }
 
 function undo(): void {
-  const spec = lab().history.undo();
-  if (!spec) return;
+  const draft = lab().history.undo();
+  if (!draft) return;
   drawEditor();
-  void scoring.now(spec);
+  void scoring.now(draft);
 }
 
 function redo(): void {
-  const spec = lab().history.redo();
-  if (!spec) return;
+  const draft = lab().history.redo();
+  if (!draft) return;
   drawEditor();
-  void scoring.now(spec);
+  void scoring.now(draft);
+}
+
+function download(text: string, type: string, fileName: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const link = h('a', { href: url, download: fileName, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 async function downloadYaml(): Promise<void> {
   try {
-    const { text, fileName } = await specYaml(lab().history.current);
-    const url = URL.createObjectURL(new Blob([text], { type: 'text/yaml' }));
-    const link = h('a', { href: url, download: fileName, hidden: true });
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    const { text, fileName } = await specYaml(lab().history.current.spec);
+    download(text, 'text/yaml', fileName);
   } catch (error) {
     notice(`The spec cannot be saved: ${(error as Error).message}`);
   }
+}
+
+/** The label map as JSON, which `zeroshot run --label-map` reads (beside the spec's YAML). */
+function downloadLabelMap(): void {
+  download(JSON.stringify(lab().history.current.labelMap, null, 2) + '\n', 'application/json', 'label-map.json');
 }
 
 async function saveAsRun(): Promise<void> {
@@ -138,7 +156,8 @@ async function saveAsRun(): Promise<void> {
   button.disabled = true;
   notice('Saving…', 'info');
   try {
-    const saved = await saveRun(lab().history.current);
+    const { spec, labelMap } = lab().history.current;
+    const saved = await saveRun(spec, labelMap);
     notice('Saved as run: ', 'info', h('code', { id: 'saved-folder', 'data-folder': saved.folder }, `${lab().session.save_dir}/${saved.folder}`), h('span', null, ` (${saved.files.length} files).`));
   } catch (error) {
     notice(`The run cannot be saved: ${(error as Error).message}`);
@@ -172,6 +191,11 @@ async function start(): Promise<void> {
     return;
   }
   startState(session);
+  // Beside the YAML download, shown while renames map labels: a spec file holds no label map.
+  byId('download-yaml').after(h('button', {
+    type: 'button', className: 'action', id: 'download-label-map', hidden: true,
+    title: 'Download the label map (saved label → renamed class) for zeroshot run --label-map', 'aria-label': 'Download the label map for zeroshot run --label-map',
+  }, 'Download label map'));
   byId('title').textContent = `Prompt lab · ${session.run.spec.name}`;
   const { model } = session.run;
   // A folder model's id is its path: its last part names it well enough here (the whole path on hover).
@@ -183,11 +207,12 @@ async function start(): Promise<void> {
   byId('undo').addEventListener('click', undo);
   byId('redo').addEventListener('click', redo);
   byId('download-yaml').addEventListener('click', () => void downloadYaml());
+  byId('download-label-map').addEventListener('click', downloadLabelMap);
   byId('save-run').addEventListener('click', () => void saveAsRun());
   byId<HTMLSelectElement>('strategy-select').addEventListener('change', (e) => selectStrategy((e.target as HTMLSelectElement).value));
   byId<HTMLSelectElement>('attribute-select').addEventListener('change', (e) => selectAttribute(Number((e.target as HTMLSelectElement).value)));
   document.addEventListener('keydown', onKey);
-  await scoring.now(session.spec);
+  await scoring.now(lab().history.current);
   document.body.dataset.ready = '1';
 }
 

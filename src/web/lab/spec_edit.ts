@@ -1,5 +1,6 @@
 /**
- * The edits of the spec editor, as pure functions from one LabSpec to the next (the history keeps every one).
+ * The edits of the spec editor, as pure functions from one LabSpec to the next (the history keeps every one, with
+ * the label map that renames of labelled classes make).
  * A spec is in one of the spec file's two forms: explicit (each class lists its prompts) or templated (the spec
  * lists templates, each class the names put into them). What a spec may hold is the server's to check (it parses
  * the spec as a spec file): these only keep the shape, so an invalid spec is shown with the server's reason.
@@ -42,6 +43,32 @@ export function removeClass(spec: LabSpec, index: number): LabSpec {
 
 export function renameClass(spec: LabSpec, index: number, name: string): LabSpec {
   return withClass(spec, index, (c) => ({ ...c, name }));
+}
+
+/** Saved label value → class of the spec (the API's label_map), sent with every score. */
+export type LabelMap = Readonly<Record<string, string>>;
+
+/** What the page's history keeps: the spec, and the label map that keeps a renamed class's images in it. */
+export interface LabDraft {
+  readonly spec: LabSpec;
+  readonly labelMap: LabelMap;
+}
+
+/** A class renamed by the editor: its name before and after. */
+export interface ClassRename {
+  readonly from: string;
+  readonly to: string;
+}
+
+/**
+ * The label map after a class is renamed: the saved labels that named it (the saved label `from` itself, unless
+ * the map sends it elsewhere) name its new name. An entry back to its own label is no entry, so a rename back
+ * leaves the map as it was.
+ */
+export function renamedLabelMap(labelMap: LabelMap, { from, to }: ClassRename, savedLabels: ReadonlySet<string>): LabelMap {
+  const entries = Object.entries(labelMap).map(([value, className]): [string, string] => [value, className === from ? to : className]);
+  if (savedLabels.has(from) && !Object.hasOwn(labelMap, from)) entries.push([from, to]);
+  return Object.fromEntries(entries.filter(([value, className]) => value !== className));
 }
 
 export function setProbe(spec: LabSpec, index: number, probe: boolean): LabSpec {

@@ -4,6 +4,7 @@ import { fill, h } from '../common/dom.js';
 import { int, pct } from '../common/format.js';
 import { changeOf, lab } from './context.js';
 import { delta } from './delta.js';
+import type { ScoreResponse } from '../../server/lab_api.js';
 
 declare global {
   interface Window {
@@ -18,6 +19,15 @@ function tile(id: string, label: string, value: number | null, ci: readonly [num
     h('div', { className: 'label' }, label),
     ci ? h('div', { className: 'ci' }, `95% interval ${pct(ci[0])} – ${pct(ci[1])}`) : null,
     delta(change));
+}
+
+/** Labelled images these numbers leave out, and why (their labels name no class of this spec); null when none. */
+function leftOutTile(leftOut: ScoreResponse['left_out']): HTMLElement | null {
+  if (!leftOut?.images) return null;
+  const values = Object.entries(leftOut.values).map(([value, n]) => `${value} ${int(n)}`).join(', ');
+  return h('div', { className: 'tile', id: 'left-out-note', 'data-value': leftOut.images },
+    h('div', { className: 'value' }, int(leftOut.images)),
+    h('div', { className: 'label' }, `labelled images left out: their labels name no class of this spec (${values})`));
 }
 
 export function renderSummary(selectStrategy: (strategy: string) => void): void {
@@ -37,7 +47,8 @@ export function renderSummary(selectStrategy: (strategy: string) => void): void 
     tile('tile-accuracy', `accuracy of ${state.strategy}`, m.accuracy, row?.accuracy_ci, changeOf('accuracy')),
     tile('tile-balanced', 'balanced accuracy', m.balanced_accuracy, row?.balanced_accuracy_ci, changeOf('balanced_accuracy')),
     probes ? tile('tile-probes', 'put in a harm probe', probes.any_probe.rate, probes.any_probe.rate_ci, changeOf('any_probe_rate')) : null,
-    h('div', { className: 'tile' }, h('div', { className: 'value' }, int(m.n)), h('div', { className: 'label' }, 'labelled images')));
+    h('div', { className: 'tile' }, h('div', { className: 'value' }, int(m.n)), h('div', { className: 'label' }, 'labelled images')),
+    leftOutTile(scored.left_out));
   fill('strategy-table', table(
     [th('Strategy'), th('Accuracy', true), th('vs saved', true), th('Balanced accuracy', true), th('vs saved', true)],
     scored.spec.strategies.map((s) => {

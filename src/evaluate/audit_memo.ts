@@ -169,10 +169,11 @@ export class AuditMemo {
     const done: { cells: Int32Array; numClasses: number; resampled: Int32Array }[] = [];
     return cellsOf.map((cells, s) => {
       // Moving from the tally with the fewest changed images (another strategy's often differs least); from
-      // nothing when more than half changed, which adds each image once instead of twice.
+      // nothing when more than half changed, which adds each image once instead of twice. This slot's last tally
+      // first: it usually differs least, so the other candidates' counts stop early.
       let reference: (typeof done)[number] | undefined;
       let fewest = Math.floor(inPartition / 2);
-      for (const candidate of [...done, ...draws.last]) {
+      for (const candidate of [draws.last[s], ...done, ...draws.last.filter((_, other) => other !== s)]) {
         if (!candidate || candidate.numClasses !== numClasses || candidate.cells.length !== cells.length) continue;
         let changed = 0;
         for (let i = 0; i < cells.length && changed < fewest; i++) if (draws.groupOf[i] >= 0 && candidate.cells[i] !== cells[i]) changed++;

@@ -1,5 +1,5 @@
 import { scoreMatrix, type ScoreMatrix } from '../score/similarity.js';
-import { argmaxRows, classScoresFromPrompts, promptsByClass, strategyDefinition, strategyName, type Strategy } from '../score/strategies.js';
+import { argmaxRows, classScoresFromPrompts, equivalentStrategy, promptsByClass, strategyDefinition, strategyName, type Strategy } from '../score/strategies.js';
 import type { AuditMemo } from './audit_memo.js';
 import type { Interval } from './bootstrap.js';
 import { accuracyOfCounts, accuracyOfPredictions, classificationMetrics } from './classification.js';
@@ -173,18 +173,23 @@ export function analysePrompts(input: PromptAnalysisInput): PromptAnalysis {
   const strategies = input.strategies.filter((s) => !strategyDefinition(s).needsEmbeddings);
   const accuracyOf = (predicted: Int32Array) => accuracyOfPredictions(truth, predicted);
   const kept = input.memo && { prompts: input.prompts, memo: input.memo };
-  const scores = strategies.map((s) => (kept ? classScoresFromKept(similarity, promptClass, C, s, kept) : classScoresFromPrompts(similarity, promptClass, C, s)));
+  const promptsPerClass = promptsByClass(promptClass, C).map((m) => m.length);
+  // Strategies that score alike (equivalentStrategy; leaving a prompt out keeps them alike) are analysed once.
+  const largestClass = Math.max(0, ...promptsPerClass);
+  const analysedAs = strategies.map((s) => strategyName(equivalentStrategy(s, largestClass)));
+  const analysed = [...new Map(strategies.map((s, k) => [analysedAs[k], equivalentStrategy(s, largestClass)])).values()];
+  const slotOf = analysedAs.map((name) => analysed.findIndex((s) => strategyName(s) === name));
+  const scores = analysed.map((s) => (kept ? classScoresFromKept(similarity, promptClass, C, s, kept) : classScoresFromPrompts(similarity, promptClass, C, s)));
   const baseline = scores.map((classScores) => accuracyOf(argmaxRows(classScores, C)));
   const top = topPromptCounts(similarity, promptClass, truth);
   const support = new Int32Array(C);
   for (const t of truth) if (t >= 0) support[t] += 1;
-  const promptsPerClass = promptsByClass(promptClass, C).map((m) => m.length);
-  const withoutEach = similarity.cols < 2 ? null : strategies.map((s, k) => accuracyWithoutEachPrompt(similarity, promptClass, C, s, scores[k], truth, kept));
+  const withoutEach = similarity.cols < 2 ? null : analysed.map((s, k) => accuracyWithoutEachPrompt(similarity, promptClass, C, s, scores[k], truth, kept));
   const prompts = input.prompts.map((text, j): PromptUsage => {
     const c = promptClass[j];
     const accuracyChange: Record<string, number | null> = {};
     strategies.forEach((s, k) => {
-      accuracyChange[strategyName(s)] = withoutEach === null ? null : withoutEach[k][j] - baseline[k];
+      accuracyChange[strategyName(s)] = withoutEach === null ? null : withoutEach[slotOf[k]][j] - baseline[slotOf[k]];
     });
     return {
       prompt: text,
@@ -199,7 +204,7 @@ export function analysePrompts(input: PromptAnalysisInput): PromptAnalysis {
   });
   return {
     strategies: strategies.map(strategyName),
-    accuracy_all_prompts: Object.fromEntries(strategies.map((s, k) => [strategyName(s), baseline[k]])),
+    accuracy_all_prompts: Object.fromEntries(strategies.map((s, k) => [strategyName(s), baseline[slotOf[k]]])),
     prompts,
   };
 }

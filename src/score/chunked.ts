@@ -7,7 +7,7 @@
 import { probabilities, type ProbabilityScoring } from './probabilities.js';
 import type { ScoreMatrix } from './similarity.js';
 import { loopKernel, onnxKernel, type SimilarityKernel, type SimilarityProduct } from './similarity_kernel.js';
-import { classEmbeddingMeans, keepBest, promptsByClass, strategyDefinition, strategyName, type Strategy } from './strategies.js';
+import { classEmbeddingMeans, equivalentStrategy, keepBest, promptsByClass, strategyDefinition, strategyName, type Strategy } from './strategies.js';
 
 /** Similarity values per block (64 MB of float32): 209 images a block against ImageNet's 80,000 prompts. */
 export const BLOCK_VALUES = 1 << 24;
@@ -152,14 +152,20 @@ export async function scoreInChunks(inputs: ChunkedScoringInputs, strategies: re
   if (promptClass.length !== prompts) throw new Error(`${promptClass.length} prompt classes for ${prompts} prompts`);
   const topCount = Math.max(1, options.topClasses ?? 1);
   const kernel = options.kernel ?? kernelFor(images * prompts * dim, options.threads ?? 1);
-  const promptLevel = strategies.filter((s) => !strategyDefinition(s).needsEmbeddings);
+  const members = promptsByClass(promptClass, numClasses);
+  // Strategies that score alike on these prompts (top-3 of two-prompt classes is their sum) are scored once, as
+  // the equivalent strategy, and share its best classes.
+  const largestClass = Math.max(0, ...members.map((m) => m.length));
+  const scoredAs = new Map(strategies.map((s) => [strategyName(s), equivalentStrategy(s, largestClass)]));
+  const scored = [...new Map([...scoredAs.values()].map((s) => [strategyName(s), s])).values()];
+  const promptLevel = scored.filter((s) => !strategyDefinition(s).needsEmbeddings);
   const needsPrompts = promptLevel.length > 0 || options.onBlock !== undefined;
   const plan: PromptLevelPlan = {
-    members: promptsByClass(promptClass, numClasses),
+    members,
     kMax: Math.max(0, ...promptLevel.map((s) => (s.kind === 'topk' ? s.k : s.kind === 'max' ? 1 : 0))),
     strategies: promptLevel,
   };
-  const topClasses = new Map(strategies.map((s) => [strategyName(s), new Int32Array(images * topCount)]));
+  const topOfScored = new Map(scored.map((s) => [strategyName(s), new Int32Array(images * topCount)]));
   const rowsPerBlock = options.rows ?? blockRows(prompts);
 
   const products: SimilarityProduct[] = [];
@@ -189,14 +195,12 @@ export async function scoreInChunks(inputs: ChunkedScoringInputs, strategies: re
         promptLevelScores(block, plan, numClasses).forEach((values, s) => scores.set(strategyName(promptLevel[s]), values));
       }
       if (classScores) scores.set('embedding-mean', classScores);
-      for (const strategy of strategies) {
-        const name = strategyName(strategy);
-        topClassesOfRows(scores.get(name)!, numClasses, topCount, topClasses.get(name)!, start);
-      }
+      for (const [name, top] of topOfScored) topClassesOfRows(scores.get(name)!, numClasses, topCount, top, start);
     }
   } finally {
     for (const product of products) await product.dispose();
   }
+  const topClasses = new Map([...scoredAs].map(([name, as]) => [name, topOfScored.get(strategyName(as))!]));
   const predictions = new Map([...topClasses].map(([name, top]) => {
     const predicted = new Int32Array(images);
     for (let i = 0; i < images; i++) predicted[i] = top[i * topCount];

@@ -111,6 +111,16 @@ export function defaultStrategies(promptsPerClass: ArrayLike<number>): Strategy[
   return strategies;
 }
 
+/**
+ * The strategy that gives the same class scores, bit for bit, when no class has more than `largestClass` prompts:
+ * top-k (and max, top-1) of a class with at most k prompts sums them all in prompt order, as `sum` does; any other
+ * is itself. Scoring and the prompt analysis compute each distinct one once.
+ */
+export function equivalentStrategy(strategy: Strategy, largestClass: number): Strategy {
+  const k = strategy.kind === 'topk' ? strategy.k : strategy.kind === 'max' ? 1 : Infinity;
+  return k !== Infinity && k >= largestClass ? { kind: 'sum' } : strategy;
+}
+
 /** Prompt indices of each class, in prompt order. */
 export function promptsByClass(promptClass: Int32Array, numClasses: number): Int32Array[] {
   const lists: number[][] = Array.from({ length: numClasses }, () => []);

@@ -1,10 +1,10 @@
 // The library API: each stage of the pipeline is usable on its own.
-export { runZeroShot, NoImageReadError, VERSION, type RunOptions, type RunResult, type RunHooks, type RunProgress, type ImageFailure } from './pipeline.js';
+export { runZeroShot, NoImageReadError, VERSION, type RunOptions, type RunResult, type RunHooks, type RunProgress, type ImageFailure, type UnmatchedLabels } from './pipeline.js';
 export { loadSpec, parseSpec, builtInSpecNames, checkPromptsAfterTruncation, duplicateAfterTruncation, SpecError, type Spec, type SpecClass } from './input/spec.js';
 export { listImages, imageSource, IMAGE_EXTENSIONS, type ImageEntry, type ImageListing, type SkippedEntry } from './input/images.js';
 export { listImageSource, expandImagesSpec, resolveTarMembers, type ImagesInput, type ImagesInputKind, type SourceListing, type ImageSourceOptions } from './input/image_sources.js';
 export { readFileRange, type FileRange, type ImageBytesSource } from './input/file_range.js';
-export { matchLabelFile, attachedLabelMatch, labelIndices, readLabelMap, type AttachedLabels, type LabelMatch, type LabelOptions, type DuplicateLabelPolicy } from './input/labels.js';
+export { matchLabelFile, attachedLabelMatch, labelIndices, readLabelMap, labelMapYaml, type AttachedLabels, type LabelMatch, type LabelOptions, type DuplicateLabelPolicy, type UnmatchedLabelPolicy } from './input/labels.js';
 export { ClipModel, DEFAULT_MODEL, defaultModelCacheDir, describeModel, type ModelOptions, type ModelSource, type ScoringValues } from './encode/model.js';
 export { MODEL_FAMILIES, familyOf } from './encode/families/registry.js';
 export type { ModelFamily, ResolvedFamily, TextTokenizer } from './encode/families/family.js';

@@ -14,6 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { MetricsFile } from '../src/report/result_files.js';
 import { History } from '../src/web/lab/history.js';
 import { LatestRequest } from '../src/web/lab/latest.js';
+import { renamedLabelMap } from '../src/web/lab/spec_edit.js';
 import { resultsFolderDifferences } from './helpers/results_equality.js';
 import { launchChromium } from './helpers/chromium.js';
 
@@ -300,6 +301,18 @@ describe('prompt lab in Chromium', () => {
 });
 
 describe('the lab page\'s request order and history', () => {
+  it('keeps the label map as labelled classes are renamed: chains follow, a rename back is no entry', () => {
+    const saved = new Set(['White', 'Black']);
+    const once = renamedLabelMap({}, { from: 'White', to: 'Caucasian' }, saved);
+    assert.deepEqual(once, { White: 'Caucasian' });
+    const twice = renamedLabelMap(once, { from: 'Caucasian', to: 'European' }, saved);
+    assert.deepEqual(twice, { White: 'European' });
+    assert.deepEqual(renamedLabelMap(twice, { from: 'European', to: 'White' }, saved), {});
+    // A class no image is labelled with maps nothing; labels another map sent elsewhere stay there.
+    assert.deepEqual(renamedLabelMap(once, { from: 'animal', to: 'creature' }, saved), once);
+    assert.deepEqual(renamedLabelMap(once, { from: 'Black', to: 'White' }, saved), { White: 'Caucasian', Black: 'White' });
+  });
+
   it('delivers only the newest answer, however late the older ones come', async () => {
     const answers: string[] = [];
     const busy: boolean[] = [];

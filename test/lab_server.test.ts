@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import type { ErrorResponse, LabSpec, SaveRunResponse, ScoreResponse, SessionResponse } from '../src/server/lab_api.js';
 import { resultsFolderDifferences } from './helpers/results_equality.js';
+import { LabSession } from '../src/lab/lab_session.js';
 import { columnKeepingKernel } from '../src/lab/column_kernel.js';
 import { scoreInChunks } from '../src/score/chunked.js';
 import { loopKernel } from '../src/score/similarity_kernel.js';
@@ -285,6 +286,31 @@ test('a labelled class renamed with label_map keeps its images: the same numbers
   assert.equal(yaml, await (await fetch(`${lab.base}/api/spec.yaml`, json(lab.token, { spec: renamed }))).text());
   const badMap = await fetch(`${lab.base}/api/score`, json(lab.token, { spec: renamed, label_map: { warm: 7 } }));
   assert.equal(badMap.status, 400);
+});
+
+test('over a run with its own --label-map, save as run maps the CSV values through both maps (label-map.yaml)', async () => {
+  const csvMap = join(ROOT, 'csv-map.yaml');
+  await writeFile(csvMap, 'warm: hot\n');
+  await writeFile(join(ROOT, 'hot.yaml'), SPEC.replace('warm:', 'hot:'));
+  const mappedRun = join(ROOT, 'mapped-run');
+  const first = await zeroshot(['run', ...RUN_ARGS, '--spec', join(ROOT, 'hot.yaml'), '--label-map', csvMap, '--out', mappedRun]);
+  assert.equal(first.code, 0, first.stderr);
+  const session = await LabSession.open(mappedRun, { cache: CACHE, offline: true, threads: 1, saveDir: join(ROOT, 'mapped-lab') });
+  try {
+    const spec = session.session().spec;
+    const renamed: LabSpec = { ...spec, classes: spec.classes.map((c) => (c.name === 'hot' ? { ...c, name: 'scarlet' } : c)) };
+    const { folder } = await session.saveRun(renamed, { hot: 'scarlet' });
+    // warm → hot → scarlet; and a CSV value 'hot', which the saved run took as its class hot, goes to scarlet too.
+    assert.equal(await readFile(join(ROOT, 'mapped-lab', folder, 'label-map.yaml'), 'utf8'), 'hot: scarlet\nwarm: scarlet\n');
+    const specFile = join(ROOT, 'scarlet.yaml');
+    await writeFile(specFile, session.specYaml(renamed));
+    const cliOut = join(ROOT, 'cli-scarlet');
+    const cli = await zeroshot(['run', ...RUN_ARGS, '--spec', specFile, '--label-map', join(ROOT, 'mapped-lab', folder, 'label-map.yaml'), '--unmatched-labels', 'skip', '--out', cliOut]);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.deepEqual(await resultsFolderDifferences(join(ROOT, 'mapped-lab', folder), cliOut), []);
+  } finally {
+    await session.close();
+  }
 });
 
 test('SIGINT while new prompts are encoding: exit code 0 and the cache passes its check', async () => {

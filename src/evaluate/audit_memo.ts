@@ -9,67 +9,21 @@
 // - the partitions of the same attribute values (the lab passes the saved run's arrays each time).
 import { forEachStratifiedResample } from './bootstrap.js';
 import type { Partition } from './groups.js';
+import { ReplicateCounts } from './wasm/replicate_counts.js';
+
+/** A strategy slot's last tally: the cells it counted (its counters are the slot's block in ReplicateCounts). */
+interface KeptTally {
+  readonly cells: Int32Array;
+  readonly numClasses: number;
+}
 
 /** Multiplicities of one partition's resamples, and the last tally of each strategy slot to move from. */
 interface PartitionDraws {
   readonly groupOf: Int32Array;
   readonly numGroups: number;
   readonly replicates: number;
-  /** weights[i · replicates + b]: how often image i is drawn in replicate b (within its group). */
-  readonly weights: Uint8Array;
-  readonly last: ({ readonly cells: Int32Array; readonly numClasses: number; readonly resampled: Int32Array } | undefined)[];
-}
-
-/** Accumulators (one per group and cell) folded into the counters at once, at most this many alive (4 bytes × replicates each). */
-const MAX_ACCUMULATORS = 2048;
-
-/**
- * Adds `sign` × each listed image's multiplicities to the counters of its cell, in every replicate. The rows of
- * images of one (group, cell) are summed first, a tight loop over replicates, then folded into the 3C counters.
- */
-class CellRows {
-  private readonly rows = new Map<number, Int32Array>();
-  private readonly cells: number;
-
-  constructor(private readonly draws: PartitionDraws, private readonly C: number, private readonly out: Int32Array) {
-    this.cells = (C + 1) * C;
-  }
-
-  add(i: number, cell: number, sign: 1 | -1): void {
-    const { replicates, weights } = this.draws;
-    const key = this.draws.groupOf[i] * this.cells + cell;
-    let row = this.rows.get(key);
-    if (!row) {
-      if (this.rows.size >= MAX_ACCUMULATORS) this.fold();
-      this.rows.set(key, (row = new Int32Array(replicates)));
-    }
-    const base = i * replicates;
-    if (sign > 0) for (let b = 0; b < replicates; b++) row[b] += weights[base + b];
-    else for (let b = 0; b < replicates; b++) row[b] -= weights[base + b];
-  }
-
-  /** Moves the accumulated rows into the counters: predicted, support and hits of the cell's classes. */
-  fold(): void {
-    const { replicates, numGroups } = this.draws;
-    const { C, out } = this;
-    const stride = 3 * C;
-    for (const [key, row] of this.rows) {
-      const g = Math.floor(key / this.cells);
-      const cell = key % this.cells;
-      const t = Math.floor(cell / C) - 1;
-      const p = cell % C;
-      for (let b = 0; b < replicates; b++) {
-        const m = row[b];
-        if (m === 0) continue;
-        const offset = (b * numGroups + g) * stride;
-        out[offset + p] += m;
-        if (t < 0) continue;
-        out[offset + C + t] += m;
-        if (p === t) out[offset + 2 * C + t] += m;
-      }
-    }
-    this.rows.clear();
-  }
+  readonly counts: ReplicateCounts;
+  readonly last: (KeptTally | undefined)[];
 }
 
 const sameGroups = (a: Int32Array, b: Int32Array) => a.length === b.length && a.every((g, i) => g === b[i]);
@@ -135,11 +89,12 @@ export class AuditMemo {
     const key = `${partition.name}\u0000${replicates}\u0000${seed}`;
     const known = this.partitions.get(key);
     if (known !== undefined && (known === null || known.groupOf === partition.groupOf || sameGroups(known.groupOf, partition.groupOf))) return known;
-    if (known) this.bytes -= known.weights.length;
+    if (known) this.bytes -= known.groupOf.length * known.replicates;
     const n = partition.groupOf.length;
     let draws: PartitionDraws | null = null;
     if (this.bytes + n * replicates <= this.maxBytes) {
-      const weights = new Uint8Array(n * replicates);
+      const counts = new ReplicateCounts(n, replicates);
+      const weights = counts.weights();
       let overflow = false;
       forEachStratifiedResample(partition.groups.map((g) => g.members), replicates, seed, (b, _g, drawn) => {
         for (let k = 0; k < drawn.length; k++) {
@@ -149,10 +104,10 @@ export class AuditMemo {
         }
       });
       // An image drawn 255 times in one replicate (groups of thousands, vanishingly rare): no memo for it.
-      if (!overflow) draws = { groupOf: partition.groupOf, numGroups: partition.groups.length, replicates, weights, last: [] };
+      if (!overflow) draws = { groupOf: partition.groupOf, numGroups: partition.groups.length, replicates, counts, last: [] };
     }
     this.partitions.set(key, draws);
-    if (draws) this.bytes += draws.weights.length;
+    if (draws) this.bytes += n * replicates;
     return draws;
   }
 
@@ -164,38 +119,49 @@ export class AuditMemo {
     if (replicates === 0) return null;
     const draws = this.draws(partition, replicates, seed);
     if (!draws) return null;
-    const size = replicates * draws.numGroups * 3 * numClasses;
+    const stride = 3 * numClasses;
+    draws.counts.layout(replicates * draws.numGroups * stride, Math.max(cellsOf.length, draws.last.length));
     const inPartition = draws.groupOf.reduce((n, g) => n + (g >= 0 ? 1 : 0), 0);
-    const done: { cells: Int32Array; numClasses: number; resampled: Int32Array }[] = [];
+    const moves = new Int32Array(8 * draws.groupOf.length);
     return cellsOf.map((cells, s) => {
-      // Moving from the tally with the fewest changed images (another strategy's often differs least); from
-      // nothing when more than half changed, which adds each image once instead of twice. This slot's last tally
-      // first: it usually differs least, so the other candidates' counts stop early.
-      let reference: (typeof done)[number] | undefined;
+      // Moving from the slot whose last tally has the fewest changed images (its own usually; another strategy's
+      // current one often differs least); from nothing when more than half changed, which adds each image once
+      // instead of twice. Its own first, so the other candidates' counts stop early.
+      let reference = -1;
       let fewest = Math.floor(inPartition / 2);
-      for (const candidate of [draws.last[s], ...done, ...draws.last.filter((_, other) => other !== s)]) {
+      for (const slot of [s, ...draws.last.keys()]) {
+        const candidate = draws.last[slot];
         if (!candidate || candidate.numClasses !== numClasses || candidate.cells.length !== cells.length) continue;
         let changed = 0;
         for (let i = 0; i < cells.length && changed < fewest; i++) if (draws.groupOf[i] >= 0 && candidate.cells[i] !== cells[i]) changed++;
         if (changed < fewest) {
           fewest = changed;
-          reference = candidate;
+          reference = slot;
         }
       }
-      const out = reference ? reference.resampled.slice() : new Int32Array(size);
-      const rows = new CellRows(draws, numClasses, out);
+      const from = reference >= 0 ? draws.last[reference]!.cells : null;
+      let count = 0;
+      const push = (i: number, cell: number, sign: number) => {
+        moves[4 * count] = i;
+        moves[4 * count + 1] = draws.groupOf[i];
+        moves[4 * count + 2] = cell;
+        moves[4 * count + 3] = sign;
+        count++;
+      };
       for (let i = 0; i < cells.length; i++) {
         if (draws.groupOf[i] < 0) continue;
-        if (!reference) rows.add(i, cells[i], 1);
-        else if (reference.cells[i] !== cells[i]) {
-          rows.add(i, reference.cells[i], -1);
-          rows.add(i, cells[i], 1);
+        if (!from) push(i, cells[i], 1);
+        else if (from[i] !== cells[i]) {
+          push(i, from[i], -1);
+          push(i, cells[i], 1);
         }
       }
-      rows.fold();
-      done.push({ cells, numClasses, resampled: out });
-      draws.last[s] = { cells, numClasses, resampled: out };
-      return out;
+      // Slot s starts as the reference's counters (before the reference's slot is itself moved: slots go in order,
+      // and a later slot's reference may be this one, which then holds this strategy's tally).
+      if (reference !== s) draws.counts.start(s, reference >= 0 ? reference : null);
+      draws.counts.move(s, moves, count, numClasses);
+      draws.last[s] = { cells, numClasses };
+      return draws.counts.replicatesOutermost(s, draws.numGroups, stride);
     });
   }
 }

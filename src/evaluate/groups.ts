@@ -131,14 +131,16 @@ export function tallyOutcomes(partition: Partition, truth: Int32Array, predictio
     for (let i = 0; i < predicted.length; i++) cells[i] = (truth[i] + 1) * C + predicted[i];
     return cells;
   });
+  // Repeated tallies of the same images (the prompt lab) move the memo's counts instead of drawing again.
+  const memoised = memo?.resampled(partition, cellOf, C, replicates, seed);
   const histogram = new Int32Array((C + 1) * C);
-  const tallies = predictions.map(() => ({
+  const tallies = predictions.map((_, s) => ({
     numClasses: C,
     numGroups,
     stride,
     replicates,
     observed: new Int32Array(numGroups * stride),
-    resampled: new Int32Array(replicates * numGroups * stride),
+    resampled: memoised ? memoised[s] : new Int32Array(replicates * numGroups * stride),
   }));
   partition.groups.forEach((group, g) => {
     tallies.forEach((tally, s) => {
@@ -146,12 +148,7 @@ export function tallyOutcomes(partition: Partition, truth: Int32Array, predictio
       addCells(histogram, C, tally.observed, g * stride);
     });
   });
-  // Repeated tallies of the same images (the prompt lab) move the memo's counts instead of drawing again.
-  const memoised = memo?.resampled(partition, cellOf, C, replicates, seed);
-  if (memoised) {
-    memoised.forEach((resampled, s) => tallies[s].resampled.set(resampled));
-    return tallies;
-  }
+  if (memoised) return tallies;
   const strata = partition.groups.map((group) => group.members);
   forEachStratifiedResample(strata, replicates, seed, (b, g, drawn) => {
     for (let s = 0; s < tallies.length; s++) {

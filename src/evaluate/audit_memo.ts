@@ -124,12 +124,12 @@ export class AuditMemo {
     const inPartition = draws.groupOf.reduce((n, g) => n + (g >= 0 ? 1 : 0), 0);
     const moves = new Int32Array(8 * draws.groupOf.length);
     return cellsOf.map((cells, s) => {
-      // Moving from the slot whose last tally has the fewest changed images (its own usually; another strategy's
-      // current one often differs least); from nothing when more than half changed, which adds each image once
-      // instead of twice. Its own first, so the other candidates' counts stop early.
+      // Moving from the tally with the fewest changed images: this slot's last one (usually), or another strategy's
+      // of this call (often close); from nothing when more than half changed, which adds each image once instead
+      // of twice. Its own first, so the other candidates' counts stop early.
       let reference = -1;
       let fewest = Math.floor(inPartition / 2);
-      for (const slot of [s, ...draws.last.keys()]) {
+      for (const slot of [s, ...Array.from({ length: s }, (_, earlier) => earlier)]) {
         const candidate = draws.last[slot];
         if (!candidate || candidate.numClasses !== numClasses || candidate.cells.length !== cells.length) continue;
         let changed = 0;

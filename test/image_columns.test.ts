@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Mulberry32 } from '../src/evaluate/bootstrap.js';
 import { cosineScores, l2NormalizeRows } from '../src/score/similarity.js';
 import { ImageColumns } from '../src/score/wasm/image_columns.js';
+import { IMAGE_COLUMNS_C_SHA256 } from '../src/score/wasm/image_columns_wasm.js';
+import { REPLICATE_COUNTS_C_SHA256 } from '../src/evaluate/wasm/replicate_counts_wasm.js';
 
 test('the WebAssembly columns are cosineScores bit for bit: any row count, one text or several, signed zeros and tiny values', () => {
   const random = new Mulberry32(11);
@@ -26,4 +30,10 @@ test('the WebAssembly columns are cosineScores bit for bit: any row count, one t
 test('the WebAssembly columns refuse a text of another dimension', () => {
   const columns = new ImageColumns(new Float32Array(16), 4);
   assert.throws(() => columns.columns([new Float32Array(3)]), /3 values against images of 4/);
+});
+
+test('the lab\'s WebAssembly modules were built from the current C sources (rerun scripts/build_wasm.sh)', () => {
+  const sha = (path: string) => createHash('sha256').update(readFileSync(new URL(path, import.meta.url))).digest('hex');
+  assert.equal(sha('../src/score/wasm/image_columns.c'), IMAGE_COLUMNS_C_SHA256);
+  assert.equal(sha('../src/evaluate/wasm/replicate_counts.c'), REPLICATE_COUNTS_C_SHA256);
 });

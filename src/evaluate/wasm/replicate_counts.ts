@@ -1,12 +1,13 @@
 // One partition's bootstrap multiplicities and its strategies' resampled counters in WebAssembly memory, moved by
 // images in SIMD (replicate_counts.c): the prompt lab's per-edit tally work, ten times as fast as a JS loop here.
-import { REPLICATE_COUNTS_WASM } from './replicate_counts_wasm.js';
+import { REPLICATE_COUNTS_WASM_BASE64 } from './replicate_counts_wasm.js';
 
-/** Where the data starts: above the 64 KiB stack clang puts at the bottom of memory. */
-const DATA_START = 1 << 17;
 const PAGE_BYTES = 1 << 16;
 
 interface ReplicateCountsExports {
+  readonly memory: WebAssembly.Memory;
+  /** Where the data may start: after the module's 64 KiB stack. */
+  readonly __heap_base: WebAssembly.Global;
   move_images(weights: number, replicates: number, counters: number, numClasses: number, moves: number, count: number): void;
   replicates_outermost(counters: number, groups: number, stride: number, replicates: number, out: number): void;
 }
@@ -18,29 +19,31 @@ let compiled: WebAssembly.Module | undefined;
  * OutcomeTallies' layout for the answer, then one block of counters per slot ([group][3C][replicate], int32).
  */
 export class ReplicateCounts {
-  private readonly memory: WebAssembly.Memory;
   private readonly exports: ReplicateCountsExports;
+  private readonly memory: WebAssembly.Memory;
+  private readonly weightsAt: number;
   private readonly movesAt: number;
   private readonly outAt: number;
   private size = 0;
 
   constructor(private readonly images: number, private readonly replicates: number) {
-    this.movesAt = DATA_START + align(images * replicates);
+    compiled ??= new WebAssembly.Module(Buffer.from(REPLICATE_COUNTS_WASM_BASE64, 'base64'));
+    this.exports = new WebAssembly.Instance(compiled, {}).exports as unknown as ReplicateCountsExports;
+    this.memory = this.exports.memory;
+    this.weightsAt = align(this.exports.__heap_base.value as number);
+    this.movesAt = this.weightsAt + align(images * replicates);
     this.outAt = this.movesAt + images * 2 * 4 * 4;
-    this.memory = new WebAssembly.Memory({ initial: Math.ceil(this.outAt / PAGE_BYTES) });
-    compiled ??= new WebAssembly.Module(Buffer.from(REPLICATE_COUNTS_WASM, 'base64'));
-    this.exports = new WebAssembly.Instance(compiled, { env: { memory: this.memory } }).exports as unknown as ReplicateCountsExports;
+    this.reserve(this.outAt);
   }
 
   /** weights[i · replicates + b]: how often image i is drawn in replicate b (a view: take it again after layout()). */
   weights(): Uint8Array {
-    return new Uint8Array(this.memory.buffer, DATA_START, this.images * this.replicates);
+    return new Uint8Array(this.memory.buffer, this.weightsAt, this.images * this.replicates);
   }
 
   /** Room for `slots` blocks of `size` counters (a new size leaves the slots' contents meaningless: start them again). */
   layout(size: number, slots: number): void {
-    const end = this.slotAt(slots, size);
-    if (end > this.memory.buffer.byteLength) this.memory.grow(Math.ceil((end - this.memory.buffer.byteLength) / PAGE_BYTES));
+    this.reserve(this.slotAt(slots, size));
     this.size = size;
   }
 
@@ -55,13 +58,18 @@ export class ReplicateCounts {
   /** Applies `count` moves (image, group, cell, sign) to the counters of `slot`. */
   move(slot: number, moves: Int32Array, count: number, numClasses: number): void {
     new Int32Array(this.memory.buffer, this.movesAt, count * 4).set(moves.subarray(0, count * 4));
-    this.exports.move_images(DATA_START, this.replicates, this.slotAt(slot, this.size), numClasses, this.movesAt, count);
+    this.exports.move_images(this.weightsAt, this.replicates, this.slotAt(slot, this.size), numClasses, this.movesAt, count);
   }
 
   /** The counters of `slot` in OutcomeTallies.resampled's layout, [replicate][group][3C]. */
   replicatesOutermost(slot: number, groups: number, stride: number): Int32Array {
     this.exports.replicates_outermost(this.slotAt(slot, this.size), groups, stride, this.replicates, this.outAt);
     return new Int32Array(this.memory.buffer, this.outAt, this.size).slice();
+  }
+
+  /** Grows the module's memory to at least `bytes`. */
+  private reserve(bytes: number): void {
+    if (bytes > this.memory.buffer.byteLength) this.memory.grow(Math.ceil((bytes - this.memory.buffer.byteLength) / PAGE_BYTES));
   }
 
   private slotAt(slot: number, size: number): number {

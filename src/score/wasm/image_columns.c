@@ -2,7 +2,7 @@
 // Each (image, text) value is scoring's exact loop (score/similarity.ts cosineScores): the float32 pair's product in
 // double (exact), summed in double in k order from +0, times the scale, rounded to float32 once. The lanes run 8
 // images side by side; no sum is split or reordered, so every value is the same bits as the loop's.
-// Built by scripts/build_wasm.sh (clang --target=wasm32 -msimd128; no fast-math, no FMA).
+// Built by scripts/build_wasm.sh (clang --target=wasm32 -msimd128; no fast-math; WebAssembly has no FMA).
 #include <wasm_simd128.h>
 
 // panels: panel p holds images 8p..8p+7, value k of image 8p+r at panels[(p·dim + k)·8 + r] (rows past the last

@@ -1,21 +1,24 @@
 // Columns of 100·image·text over a fixed set of image embeddings, for a few text embeddings at a time (the prompt
 // lab's new prompts), in WebAssembly SIMD (image_columns.c): the images packed once into the module's memory as
 // panels of 8, each value bit for bit scoring's exact loop (cosineScores), two to three times as fast.
-import { IMAGE_COLUMNS_WASM } from './image_columns_wasm.js';
+import { IMAGE_COLUMNS_WASM_BASE64 } from './image_columns_wasm.js';
 
 /** Images side by side in the kernel's lanes (image_columns.c). */
 const PANEL = 8;
-/** Where the data starts: above the 64 KiB stack clang puts at the bottom of memory. */
-const DATA_START = 1 << 17;
 const PAGE_BYTES = 1 << 16;
 
-type ImageColumnsExport = (panels: number, panelCount: number, dim: number, texts: number, count: number, out: number, scale: number) => void;
+interface ImageColumnsExports {
+  readonly memory: WebAssembly.Memory;
+  /** Where the data may start: after the module's 64 KiB stack. */
+  readonly __heap_base: WebAssembly.Global;
+  image_columns(panels: number, panelCount: number, dim: number, texts: number, count: number, out: number, scale: number): void;
+}
 
 let compiled: WebAssembly.Module | undefined;
 
 export class ImageColumns {
-  private readonly memory: WebAssembly.Memory;
-  private readonly kernel: ImageColumnsExport;
+  private readonly kernel: ImageColumnsExports;
+  private readonly panelsAt: number;
   private readonly panelCount: number;
   private readonly textsAt: number;
   readonly rows: number;
@@ -24,12 +27,13 @@ export class ImageColumns {
   constructor(images: Float32Array, private readonly dim: number) {
     this.rows = images.length / dim;
     this.panelCount = Math.ceil(this.rows / PANEL);
-    this.textsAt = DATA_START + this.panelCount * PANEL * dim * 4;
-    this.memory = new WebAssembly.Memory({ initial: Math.ceil(this.textsAt / PAGE_BYTES) });
-    compiled ??= new WebAssembly.Module(Buffer.from(IMAGE_COLUMNS_WASM, 'base64'));
-    this.kernel = new WebAssembly.Instance(compiled, { env: { memory: this.memory } }).exports.image_columns as ImageColumnsExport;
+    compiled ??= new WebAssembly.Module(Buffer.from(IMAGE_COLUMNS_WASM_BASE64, 'base64'));
+    this.kernel = new WebAssembly.Instance(compiled, {}).exports as unknown as ImageColumnsExports;
+    this.panelsAt = Math.ceil((this.kernel.__heap_base.value as number) / 16) * 16;
+    this.textsAt = this.panelsAt + this.panelCount * PANEL * dim * 4;
+    this.reserve(this.textsAt);
     // Value k of image i at ((i / 8)·dim + k)·8 + i % 8; the last panel's missing images stay zero.
-    const panels = new Float32Array(this.memory.buffer, DATA_START, this.panelCount * PANEL * dim);
+    const panels = new Float32Array(this.kernel.memory.buffer, this.panelsAt, this.panelCount * PANEL * dim);
     for (let i = 0; i < this.rows; i++) {
       const base = (i - (i % PANEL)) * dim + (i % PANEL);
       for (let k = 0; k < dim; k++) panels[base + k * PANEL] = images[i * dim + k];
@@ -41,15 +45,21 @@ export class ImageColumns {
     if (texts.length === 0) return [];
     const { dim, panelCount } = this;
     const outAt = this.textsAt + texts.length * dim * 8;
-    const end = outAt + texts.length * panelCount * PANEL * 4;
-    if (end > this.memory.buffer.byteLength) this.memory.grow(Math.ceil((end - this.memory.buffer.byteLength) / PAGE_BYTES));
-    const textValues = new Float64Array(this.memory.buffer, this.textsAt, texts.length * dim);
+    this.reserve(outAt + texts.length * panelCount * PANEL * 4);
+    const { memory } = this.kernel;
+    const textValues = new Float64Array(memory.buffer, this.textsAt, texts.length * dim);
     texts.forEach((text, j) => {
       if (text.length !== dim) throw new Error(`a text embedding of ${text.length} values against images of ${dim}`);
       textValues.set(text, j * dim);
     });
-    this.kernel(DATA_START, panelCount, dim, this.textsAt, texts.length, outAt, scale);
-    const out = new Float32Array(this.memory.buffer, outAt, texts.length * panelCount * PANEL);
+    this.kernel.image_columns(this.panelsAt, panelCount, dim, this.textsAt, texts.length, outAt, scale);
+    const out = new Float32Array(memory.buffer, outAt, texts.length * panelCount * PANEL);
     return texts.map((_, j) => out.slice(j * panelCount * PANEL, j * panelCount * PANEL + this.rows));
+  }
+
+  /** Grows the module's memory to at least `bytes`. */
+  private reserve(bytes: number): void {
+    const { memory } = this.kernel;
+    if (bytes > memory.buffer.byteLength) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE_BYTES));
   }
 }

@@ -16,7 +16,7 @@ import { History } from '../src/web/lab/history.js';
 import { LatestRequest } from '../src/web/lab/latest.js';
 import { renamedLabelMap } from '../src/web/lab/spec_edit.js';
 import { resultsFolderDifferences } from './helpers/results_equality.js';
-import { launchChromium } from './helpers/chromium.js';
+import { launchChromium, recordServedPageProblems } from './helpers/chromium.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../bin/zeroshot.js', import.meta.url));
@@ -112,19 +112,10 @@ describe('prompt lab in Chromium', () => {
    * Every page error, console error or warning, and failed response goes to `problems`, except the 400 the server
    * answers a spec it refuses while `refusals.expected` (the test provokes those on purpose).
    */
-  function watch(page: Page, problems: string[]): { expected: boolean } {
+  function watch(page: Page): { problems: string[]; refusals: { expected: boolean } } {
     const refusals = { expected: false };
-    const refused = (status: number, url: string) => refusals.expected && status === 400 && new URL(url).pathname === '/api/score';
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() !== 'error' && message.type() !== 'warning') return;
-      if (/status of 400/.test(message.text()) && refused(400, message.location().url)) return;
-      problems.push(`console ${message.type()}: ${message.text()} (${message.location().url})`);
-    });
-    page.on('response', (response) => {
-      if (response.status() >= 400 && !refused(response.status(), response.url())) problems.push(`${response.status()} for ${response.url()}`);
-    });
-    return refusals;
+    const problems = recordServedPageProblems(page, (status, at) => refusals.expected && status === 400 && new URL(at).pathname === '/api/score');
+    return { problems, refusals };
   }
 
   const tileValue = async (page: Page, id: string) => Number(await page.getAttribute(`#${id}`, 'data-value'));
@@ -140,8 +131,7 @@ describe('prompt lab in Chromium', () => {
 
   it('edits the spec, scores like the CLI, undoes, and saves the CLI’s results folder', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    const problems: string[] = [];
-    const refusals = watch(page, problems);
+    const { problems, refusals } = watch(page);
     page.on('request', (request) => {
       if (new URL(request.url()).origin !== new URL(url).origin) problems.push(`request outside the lab's origin: ${request.url()}`);
     });
@@ -267,8 +257,7 @@ describe('prompt lab in Chromium', () => {
 
   it('switches to templates and back, as the spec parser fills them', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    const problems: string[] = [];
-    const refusals = watch(page, problems);
+    const { problems, refusals } = watch(page);
     await page.goto(url);
     await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
     const templated = await scoredAfter(page, () => page.click('#use-templates'));

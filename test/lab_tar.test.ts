@@ -20,7 +20,7 @@ import { loadReportData, thumbnailDataUri } from '../src/report/html_report.js';
 import { startLabServer, type LabServer } from '../src/server/lab_server.js';
 import { THUMBNAIL_SIZE, type CellResponse, type LabSpec, type SaveRunResponse, type ScoreResponse, type SessionResponse } from '../src/server/lab_api.js';
 import { resultsFolderDifferences } from './helpers/results_equality.js';
-import { launchChromium } from './helpers/chromium.js';
+import { launchChromium, recordServedPageProblems } from './helpers/chromium.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../bin/zeroshot.js', import.meta.url));
@@ -146,14 +146,7 @@ describe('runs over a WebDataset tar: report thumbnails, and the lab without lab
     const browser = await launchChromium();
     try {
       const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-      const problems: string[] = [];
-      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-      page.on('console', (message) => {
-        if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()} (${message.location().url})`);
-      });
-      page.on('response', (answer) => {
-        if (answer.status() >= 400) problems.push(`${answer.status()} for ${answer.url()}`);
-      });
+      const problems = recordServedPageProblems(page);
       await page.goto(server.url);
       await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
       assert.match(await page.textContent('#summary-tiles') ?? '', /no labels/);

@@ -14,7 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { LabSession } from '../src/lab/lab_session.js';
 import { startLabServer, type LabServer } from '../src/server/lab_server.js';
 import type { ImageScoresResponse, ScoreResponse } from '../src/server/lab_api.js';
-import { launchChromium } from './helpers/chromium.js';
+import { launchChromium, recordServedPageProblems } from './helpers/chromium.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../bin/zeroshot.js', import.meta.url));
@@ -64,14 +64,7 @@ describe('prompt lab in Chromium over a run without labels: the predicted classe
 
   it('shows each class’s share against the saved run, and after an added prompt the API’s new counts and changes', async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()} (${message.location().url})`);
-    });
-    page.on('response', (answer) => {
-      if (answer.status() >= 400) problems.push(`${answer.status()} for ${answer.url()}`);
-    });
+    const problems = recordServedPageProblems(page);
     const firstScore = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/score');
     await page.goto(server.url);
     await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });

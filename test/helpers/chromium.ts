@@ -31,3 +31,22 @@ export async function openReport(browser: Browser, path: string): Promise<{ page
   await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
   return { page, problems, readyMs: performance.now() - started };
 }
+
+/**
+ * Records a served page's console errors and warnings, page errors and refused requests (status 400 and above),
+ * except the answers `ignored` says the test provokes on purpose (and the console's line about them).
+ */
+export function recordServedPageProblems(page: Page, ignored: (status: number, url: string) => boolean = () => false): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() !== 'error' && message.type() !== 'warning') return;
+    const status = /status of (\d+)/.exec(message.text())?.[1];
+    if (status && ignored(Number(status), message.location().url)) return;
+    problems.push(`console ${message.type()}: ${message.text()} (${message.location().url})`);
+  });
+  page.on('response', (answer) => {
+    if (answer.status() >= 400 && !ignored(answer.status(), answer.url())) problems.push(`${answer.status()} for ${answer.url()}`);
+  });
+  return problems;
+}

@@ -4,6 +4,7 @@ import { auditPredictions, type AuditInput } from '../src/evaluate/audit.js';
 import { forEachStratifiedResample, Mulberry32, percentileInterval, quantileOfSorted } from '../src/evaluate/bootstrap.js';
 import { auditGroups, intersectPartitions, partitionByAttribute, tallyOutcomes, wholePopulation } from '../src/evaluate/groups.js';
 import { auditProbes } from '../src/evaluate/probes.js';
+import { drawnCounts } from '../src/evaluate/audit_memo.js';
 import { analysePrompts, compareStrategy, predictionsWithoutEachPrompt, topPromptCounts } from '../src/evaluate/prompt_analysis.js';
 import { auditRankingBias, maxSkewAtK, ndkl } from '../src/evaluate/ranking_bias.js';
 import { scoreMatrix } from '../src/score/similarity.js';
@@ -314,6 +315,36 @@ describe('prompt analysis', () => {
     close(b1.accuracy_change.sum, 0);
     close(b1.accuracy_change.mean, -1 / 3);
     assert.deepEqual([a1.removes_class, a2.removes_class, b1.removes_class], [false, false, true]);
+  });
+
+  it('gives each accuracy change the interval of its value over the population resamples, as counting them does', () => {
+    const random = new Mulberry32(17);
+    const classOfPrompt = Int32Array.from([0, 1, 0, 2, 0, 2, 1]);
+    const rows = 60;
+    const scores = scoreMatrix(rows, 7, Float32Array.from({ length: rows * 7 }, () => 20 + 10 * random.next()));
+    const labels = Int32Array.from({ length: rows }, () => Math.floor(random.next() * 4) - 1);
+    const population = wholePopulation(rows);
+    const replicates = 200;
+    const prompts = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6'];
+    const withIntervals = analysePrompts({ similarity: scores, promptClass: classOfPrompt, prompts, classes: ['A', 'B', 'C'], truth: labels, strategies: ['sum', 'max'].map(parseStrategy), resamples: drawnCounts(population, replicates, 4) });
+    for (const name of ['sum', 'max']) {
+      const strategy = parseStrategy(name);
+      const all = argmaxRows(classScoresFromPrompts(scores, classOfPrompt, 3, strategy), 3);
+      const without = predictionsWithoutEachPrompt(scores, classOfPrompt, 3, strategy);
+      const changes: number[][] = without.map(() => []);
+      forEachStratifiedResample([population.groups[0].members], replicates, 4, (_b, _g, drawn) => {
+        let labelled = 0;
+        const moved = without.map(() => 0);
+        for (const i of drawn) {
+          if (labels[i] < 0) continue;
+          labelled++;
+          without.forEach((predicted, j) => (moved[j] += Number(predicted[i] === labels[i]) - Number(all[i] === labels[i])));
+        }
+        moved.forEach((m, j) => changes[j].push(labelled === 0 ? NaN : m / labelled));
+      });
+      withIntervals.prompts.forEach((p, j) => assert.deepEqual(p.accuracy_change_ci?.[name], percentileInterval(changes[j]), `${name}, ${p.prompt}`));
+    }
+    assert.deepEqual(analysePrompts({ similarity: scores, promptClass: classOfPrompt, prompts, classes: ['A', 'B', 'C'], truth: labels, strategies: [parseStrategy('sum')] }).prompts[0].accuracy_change_ci, undefined);
   });
 
   it('counts how often each prompt is the top prompt', () => {

@@ -159,6 +159,11 @@ describe('prompt lab in Chromium', () => {
     const addedCli = cliRun(addedSpec, join(root, 'cli-added'));
     const difference = added.metrics.strategies.sum.accuracy - savedMetrics.strategies.sum.accuracy;
     assert.equal(await page.getAttribute('#tile-accuracy .delta', 'data-difference'), String(difference));
+    // The added prompt's leave-one-out change with its interval over the resamples, as the API gave them.
+    const addedUsage = added.metrics.groups!.prompts!.prompts.find((p) => p.prompt === ADDED_PROMPT)!;
+    const addedRow = page.locator('#prompt-table tr', { has: page.locator('td.prompt-cell', { hasText: ADDED_PROMPT }) });
+    assert.match(await addedRow.locator('.ci').textContent() ?? '', /pp – .*pp/);
+    assert.ok(addedUsage.accuracy_change_ci?.sum, 'the interval is in the metrics');
 
     // Remove the probe class: scored again, like the CLI.
     const removed = await scoredAfter(page, () => page.click('#class-7-remove'));

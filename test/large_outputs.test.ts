@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { runZeroShot, type RunResult } from '../src/pipeline.js';
 import { readNpyFloat32 } from '../src/encode/cache/npy.js';
+import { auditPredictions } from '../src/evaluate/audit.js';
 import { Mulberry32 } from '../src/evaluate/bootstrap.js';
 import { writeReport } from '../src/report/html_report.js';
 import { readPredictionsFile } from '../src/report/result_files.js';
@@ -243,8 +244,20 @@ test('a similarity output that cannot be written (full disk) leaves the other fi
   }
   const out = join(dir, 'results');
   // similarities.json and probabilities.json of 14 images × 7,000 prompts are 5.5 MB each: they cannot fit in 5 MB;
-  // predictions.csv, metrics.json (4 MB) and run.json do, once each failed file's temporary file is removed.
-  await assert.rejects(writeResults(result, out), (error: unknown) => {
+  // predictions.csv, metrics.json (4 MB without the bootstrap's intervals, 6.8 MB with them) and run.json do, once
+  // each failed file's temporary file is removed.
+  const audit = auditPredictions({
+    classes: result.spec.classes.map((c) => c.name),
+    probe: result.spec.classes.map((c) => c.probe),
+    truth: result.truth!,
+    predictions: result.predictions,
+    attributes: [],
+    similarity: result.similarity,
+    promptClass: result.spec.promptClass,
+    prompts: result.spec.prompts,
+    options: { bootstrap: 0 },
+  });
+  await assert.rejects(writeResults({ ...result, audit }, out), (error: unknown) => {
     assert.ok(error instanceof ResultsWriteError);
     assert.deepEqual(error.failed.map((f) => f.file).sort(), ['probabilities.json', 'similarities.json']);
     assert.match(error.message, /similarities\.json/);

@@ -5,7 +5,8 @@ import { auditGroups, intersectPartitions, partitionByAttribute, tallyOutcomes, 
 import { auditProbes, type ProbeAudit, type ProbeGroupRates } from './probes.js';
 import { analysePrompts, compareStrategy, type PromptAnalysis, type StrategyComparisonRow } from './prompt_analysis.js';
 import { auditRankingBias, DEFAULT_RANKING_DEPTH, type RankingBiasAudit } from './ranking_bias.js';
-import type { AuditMemo } from './audit_memo.js';
+import { drawnCounts, type AuditMemo } from './audit_memo.js';
+import type { ReplicateCounts } from './wasm/replicate_counts.js';
 
 export interface AuditOptions {
   /** Bootstrap resamples per interval; 0 skips the intervals. */
@@ -131,6 +132,15 @@ function auditedPartitions(attributes: readonly ImageAttribute[], intersections:
   return [...single, ...crossed];
 }
 
+/** Image × resample multiplicities an audit without a memo draws at most for the prompt analysis's intervals. */
+const MAX_RESAMPLE_BYTES = 256 * 2 ** 20;
+
+/** The population's resamples as the comparison's tallies draw them (kept by the memo), or null without a bootstrap. */
+function populationResamples(population: Partition, options: AuditOptions, memo?: AuditMemo): ReplicateCounts | null {
+  if (options.bootstrap === 0) return null;
+  return memo ? memo.counts(population, options.bootstrap, options.seed) : drawnCounts(population, options.bootstrap, options.seed, MAX_RESAMPLE_BYTES);
+}
+
 /** The distinct prediction arrays (by content, first seen first) and the slot of each strategy's among them. */
 function distinctPredictions(predictions: readonly Int32Array[]): { distinct: Int32Array[]; slotOf: Int32Array } {
   const distinct: Int32Array[] = [];
@@ -207,7 +217,7 @@ export function auditPredictions(input: AuditInput): AuditResult {
     strategies,
     ...(input.similarity
       ? {
-          prompts: analysePrompts({ similarity: input.similarity, promptClass: input.promptClass, prompts: input.prompts, classes, truth, strategies: scoreLevelStrategies(input.predictions.keys()), memo }),
+          prompts: analysePrompts({ similarity: input.similarity, promptClass: input.promptClass, prompts: input.prompts, classes, truth, strategies: scoreLevelStrategies(input.predictions.keys()), memo, resamples: populationResamples(population, options, memo) }),
           ranking_bias: auditRankingBias(input.similarity, input.prompts, input.promptClass, classes, partitions, options.rankingK, memo),
         }
       : { prompts: null, prompts_omitted: input.similarityOmitted ?? 'no similarity matrix was given', ranking_bias: [] }),

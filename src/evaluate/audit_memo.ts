@@ -26,6 +26,25 @@ interface PartitionDraws {
   readonly last: (KeptTally | undefined)[];
 }
 
+/**
+ * A partition's stratified resamples (forEachStratifiedResample) as multiplicities, or null when an image is drawn
+ * 255 times in one replicate (groups of thousands, vanishingly rare) or they would take more than `maxBytes`.
+ */
+export function drawnCounts(partition: Partition, replicates: number, seed: number, maxBytes = Infinity): ReplicateCounts | null {
+  if (partition.groupOf.length * replicates > maxBytes) return null;
+  const counts = new ReplicateCounts(partition.groupOf.length, replicates);
+  const weights = counts.weights();
+  let overflow = false;
+  forEachStratifiedResample(partition.groups.map((g) => g.members), replicates, seed, (b, _g, drawn) => {
+    for (let k = 0; k < drawn.length; k++) {
+      const at = drawn[k] * replicates + b;
+      if (weights[at] === 255) overflow = true;
+      else weights[at] += 1;
+    }
+  });
+  return overflow ? null : counts;
+}
+
 const sameGroups = (a: Int32Array, b: Int32Array) => a.length === b.length && a.every((g, i) => g === b[i]);
 
 /** Rankings kept at most (4 bytes per image each), and class-score columns (8 bytes per image each); the oldest go first. */
@@ -93,22 +112,17 @@ export class AuditMemo {
     const n = partition.groupOf.length;
     let draws: PartitionDraws | null = null;
     if (this.bytes + n * replicates <= this.maxBytes) {
-      const counts = new ReplicateCounts(n, replicates);
-      const weights = counts.weights();
-      let overflow = false;
-      forEachStratifiedResample(partition.groups.map((g) => g.members), replicates, seed, (b, _g, drawn) => {
-        for (let k = 0; k < drawn.length; k++) {
-          const at = drawn[k] * replicates + b;
-          if (weights[at] === 255) overflow = true;
-          else weights[at] += 1;
-        }
-      });
-      // An image drawn 255 times in one replicate (groups of thousands, vanishingly rare): no memo for it.
-      if (!overflow) draws = { groupOf: partition.groupOf, numGroups: partition.groups.length, replicates, counts, last: [] };
+      const counts = drawnCounts(partition, replicates, seed);
+      if (counts) draws = { groupOf: partition.groupOf, numGroups: partition.groups.length, replicates, counts, last: [] };
     }
     this.partitions.set(key, draws);
     if (draws) this.bytes += n * replicates;
     return draws;
+  }
+
+  /** The partition's resamples as multiplicities (drawnCounts), kept; null when not memoised. */
+  counts(partition: Partition, replicates: number, seed: number): ReplicateCounts | null {
+    return replicates === 0 ? null : (this.draws(partition, replicates, seed)?.counts ?? null);
   }
 
   /**

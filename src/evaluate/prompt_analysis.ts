@@ -1,7 +1,8 @@
 import { scoreMatrix, type ScoreMatrix } from '../score/similarity.js';
 import { argmaxRows, classScoresFromPrompts, equivalentStrategy, promptsByClass, strategyDefinition, strategyName, type Strategy } from '../score/strategies.js';
 import type { AuditMemo } from './audit_memo.js';
-import type { Interval } from './bootstrap.js';
+import type { ReplicateCounts } from './wasm/replicate_counts.js';
+import { percentileInterval, type Interval } from './bootstrap.js';
 import { accuracyOfCounts, accuracyOfPredictions, classificationMetrics } from './classification.js';
 import { blockAccuracy, blockBalancedAccuracy, estimateForGroup, type OutcomeTallies } from './groups.js';
 
@@ -109,24 +110,50 @@ export function predictionsWithoutEachPrompt(
   });
 }
 
+/** Each prompt's leave-one-out accuracy, and the labelled images whose correctness leaving it out flips. */
+interface LeftOut {
+  readonly accuracy: number[];
+  /** Per prompt: (image, +1 now correct / −1 now wrong) pairs, `count` of them. */
+  readonly flips: { readonly pairs: Int32Array; readonly count: number }[];
+}
+
 /**
  * accuracyOfPredictions of each of predictionsWithoutEachPrompt's predictions, counted as they are decided (no
- * prediction arrays: this runs images × prompts × strategies times per edit in the prompt lab).
+ * prediction arrays: this runs images × prompts × strategies times per edit in the prompt lab), with the images
+ * each prompt's removal flips (what its interval needs).
  */
-function accuracyWithoutEachPrompt(similarity: ScoreMatrix, promptClass: Int32Array, numClasses: number, strategy: Strategy, allPrompts: Float64Array, truth: Int32Array, kept?: KeptClassScores): number[] {
+function accuracyWithoutEachPrompt(similarity: ScoreMatrix, promptClass: Int32Array, numClasses: number, strategy: Strategy, allPrompts: Float64Array, truth: Int32Array, kept?: KeptClassScores): LeftOut {
   const plan = leaveOneOut(similarity, promptClass, numClasses, strategy, allPrompts, kept);
-  return Array.from(promptClass, (c, removed) => {
+  const accuracy: number[] = [];
+  const flips = Array.from(promptClass, (c, removed) => {
     const rescored = plan.rescored(removed);
+    const pairs: number[] = [];
     let labelled = 0;
     let correct = 0;
     for (let i = 0; i < truth.length; i++) {
       const t = truth[i];
       if (t < 0) continue;
       labelled++;
-      if (predictionWith(plan, allPrompts, numClasses, i, c, rescored[i]) === t) correct++;
+      const hit = predictionWith(plan, allPrompts, numClasses, i, c, rescored[i]) === t;
+      if (hit) correct++;
+      if (hit !== (plan.best[i] === t)) pairs.push(i, hit ? 1 : -1);
     }
-    return accuracyOfCounts(correct, labelled);
+    accuracy.push(accuracyOfCounts(correct, labelled));
+    return { pairs: Int32Array.from(pairs), count: pairs.length / 2 };
   });
+  return { accuracy, flips };
+}
+
+/**
+ * The percentile interval of a leave-one-out accuracy change over the population's resamples (the strategy
+ * comparison's, so paired with its intervals): per replicate, the flipped images' signed multiplicities over the
+ * labelled images drawn; a replicate without labelled images is left out.
+ */
+function changeInterval(resamples: ReplicateCounts, labelledPerReplicate: Int32Array, flips: LeftOut['flips'][number]): Interval | null {
+  const moved = resamples.signedRowSum(flips.pairs, flips.count);
+  const change = new Float64Array(moved.length);
+  for (let b = 0; b < moved.length; b++) change[b] = labelledPerReplicate[b] === 0 ? NaN : moved[b] / labelledPerReplicate[b];
+  return percentileInterval(change);
 }
 
 export interface PromptUsage {
@@ -142,6 +169,11 @@ export interface PromptUsage {
   readonly top_count: number;
   /** Per score-level strategy: accuracy without this prompt − accuracy with all prompts; null for a one-prompt spec. */
   readonly accuracy_change: Record<string, number | null>;
+  /**
+   * Its percentile interval over the audit's resamples of all images (paired with the strategy comparison's); absent
+   * without resamples (--bootstrap 0, a one-prompt spec, or more images × resamples than the audit keeps).
+   */
+  readonly accuracy_change_ci?: Record<string, Interval | null>;
   /** The prompt is its class's only one: leaving it out makes the class impossible to predict. */
   readonly removes_class: boolean;
 }
@@ -164,6 +196,8 @@ export interface PromptAnalysisInput {
   readonly strategies: readonly Strategy[];
   /** Kept from earlier analyses of the same images (the prompt lab); the same results without. */
   readonly memo?: AuditMemo;
+  /** The whole population's bootstrap resamples, for the accuracy changes' intervals; none: no intervals. */
+  readonly resamples?: ReplicateCounts | null;
 }
 
 /** Which prompts win images of their own class, and what each prompt adds to each strategy's accuracy. */
@@ -185,11 +219,16 @@ export function analysePrompts(input: PromptAnalysisInput): PromptAnalysis {
   const support = new Int32Array(C);
   for (const t of truth) if (t >= 0) support[t] += 1;
   const withoutEach = similarity.cols < 2 ? null : analysed.map((s, k) => accuracyWithoutEachPrompt(similarity, promptClass, C, s, scores[k], truth, kept));
+  const { resamples } = input;
+  const labelledPerReplicate = resamples && withoutEach && labelledCounts(resamples, truth, input.memo);
+  const intervals = withoutEach && resamples && labelledPerReplicate ? withoutEach.map((left) => left.flips.map((flips) => changeInterval(resamples, labelledPerReplicate, flips))) : null;
   const prompts = input.prompts.map((text, j): PromptUsage => {
     const c = promptClass[j];
     const accuracyChange: Record<string, number | null> = {};
+    const accuracyChangeCi: Record<string, Interval | null> = {};
     strategies.forEach((s, k) => {
-      accuracyChange[strategyName(s)] = withoutEach === null ? null : withoutEach[slotOf[k]][j] - baseline[slotOf[k]];
+      accuracyChange[strategyName(s)] = withoutEach === null ? null : withoutEach[slotOf[k]].accuracy[j] - baseline[slotOf[k]];
+      if (intervals) accuracyChangeCi[strategyName(s)] = intervals[slotOf[k]][j];
     });
     return {
       prompt: text,
@@ -199,6 +238,7 @@ export function analysePrompts(input: PromptAnalysisInput): PromptAnalysis {
       own_class_top_rate: support[c] === 0 ? null : top.own_class[j] / support[c],
       top_count: top.all[j],
       accuracy_change: accuracyChange,
+      ...(intervals ? { accuracy_change_ci: accuracyChangeCi } : {}),
       removes_class: promptsPerClass[c] === 1,
     };
   });
@@ -207,6 +247,16 @@ export function analysePrompts(input: PromptAnalysisInput): PromptAnalysis {
     accuracy_all_prompts: Object.fromEntries(strategies.map((s, k) => [strategyName(s), baseline[slotOf[k]]])),
     prompts,
   };
+}
+
+/** Per replicate, the labelled images drawn (the denominator of its accuracy), kept while truth and resamples are the same. */
+function labelledCounts(resamples: ReplicateCounts, truth: Int32Array, memo?: AuditMemo): Int32Array {
+  const count = () => {
+    const pairs: number[] = [];
+    truth.forEach((t, i) => (t >= 0 ? pairs.push(i, 1) : 0));
+    return resamples.signedRowSum(Int32Array.from(pairs), pairs.length / 2);
+  };
+  return memo ? memo.sameAsLast('labelled per replicate', [truth, resamples], count) : count();
 }
 
 /** One row of the strategy comparison table. */

@@ -47,3 +47,11 @@ void replicates_outermost(const int32_t *counters, int groups, int stride, int r
       for (int b = 0; b < replicates; b++) to[(long)b * groups * stride] = from[b];
     }
 }
+
+// out[b] = Σ sign · weights[image][b] over `count` (image, sign) pairs: a statistic's change over the images whose
+// outcome an edit flips (the prompt analysis's leave-one-out), or a count over a set of images, in each replicate.
+__attribute__((export_name("signed_row_sum")))
+void signed_row_sum(const uint8_t *weights, int replicates, const int32_t *pairs, int count, int32_t *out) {
+  for (int b = 0; b < replicates; b++) out[b] = 0;
+  for (int k = 0; k < count; k++) add_row(out, weights + (long)pairs[2 * k] * replicates, replicates, pairs[2 * k + 1]);
+}

@@ -10,6 +10,7 @@ interface ReplicateCountsExports {
   readonly __heap_base: WebAssembly.Global;
   move_images(weights: number, replicates: number, counters: number, numClasses: number, moves: number, count: number): void;
   replicates_outermost(counters: number, groups: number, stride: number, replicates: number, out: number): void;
+  signed_row_sum(weights: number, replicates: number, pairs: number, count: number, out: number): void;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -19,6 +20,7 @@ let compiled: WebAssembly.Module | undefined;
  * OutcomeTallies' layout for the answer, then one block of counters per slot ([group][3C][replicate], int32).
  */
 export class ReplicateCounts {
+  readonly replicates: number;
   private readonly exports: ReplicateCountsExports;
   private readonly memory: WebAssembly.Memory;
   private readonly weightsAt: number;
@@ -26,14 +28,15 @@ export class ReplicateCounts {
   private readonly outAt: number;
   private size = 0;
 
-  constructor(private readonly images: number, private readonly replicates: number) {
+  constructor(private readonly images: number, replicates: number) {
+    this.replicates = replicates;
     compiled ??= new WebAssembly.Module(Buffer.from(REPLICATE_COUNTS_WASM_BASE64, 'base64'));
     this.exports = new WebAssembly.Instance(compiled, {}).exports as unknown as ReplicateCountsExports;
     this.memory = this.exports.memory;
     this.weightsAt = align(this.exports.__heap_base.value as number);
     this.movesAt = this.weightsAt + align(images * replicates);
     this.outAt = this.movesAt + images * 2 * 4 * 4;
-    this.reserve(this.outAt);
+    this.reserve(this.slotAt(0, 0));
   }
 
   /** weights[i · replicates + b]: how often image i is drawn in replicate b (a view: take it again after layout()). */
@@ -61,6 +64,13 @@ export class ReplicateCounts {
     this.exports.move_images(this.weightsAt, this.replicates, this.slotAt(slot, this.size), numClasses, this.movesAt, count);
   }
 
+  /** Per replicate, Σ sign · multiplicity over `count` (image, sign) pairs (at most one pair per image). */
+  signedRowSum(pairs: Int32Array, count: number): Int32Array {
+    new Int32Array(this.memory.buffer, this.movesAt, count * 2).set(pairs.subarray(0, count * 2));
+    this.exports.signed_row_sum(this.weightsAt, this.replicates, this.movesAt, count, this.outAt);
+    return new Int32Array(this.memory.buffer, this.outAt, this.replicates).slice();
+  }
+
   /** The counters of `slot` in OutcomeTallies.resampled's layout, [replicate][group][3C]. */
   replicatesOutermost(slot: number, groups: number, stride: number): Int32Array {
     this.exports.replicates_outermost(this.slotAt(slot, this.size), groups, stride, this.replicates, this.outAt);
@@ -72,8 +82,9 @@ export class ReplicateCounts {
     if (bytes > this.memory.buffer.byteLength) this.memory.grow(Math.ceil((bytes - this.memory.buffer.byteLength) / PAGE_BYTES));
   }
 
+  /** The answer's room (`size` counters, or one row of replicates) is followed by the slots. */
   private slotAt(slot: number, size: number): number {
-    return this.outAt + align(size * 4) * (1 + slot);
+    return this.outAt + align(Math.max(size, this.replicates) * 4) + align(size * 4) * slot;
   }
 }
 

@@ -1,7 +1,8 @@
 /** The prompt analysis of the newest score: how often each prompt wins its own class, and what leaving it out changes. */
 import { empty, meter, table, td, th } from '../common/blocks.js';
 import { fill, h } from '../common/dom.js';
-import { int, pct, pp } from '../common/format.js';
+import { int, pct } from '../common/format.js';
+import { promptChange } from '../common/prompt_change.js';
 import { lab } from './context.js';
 import { delta, type Difference } from './delta.js';
 
@@ -26,16 +27,14 @@ export function renderPrompts(): void {
     [th('Prompt'), th('Class'), th('Own-class top rate', true, 'How often the prompt is the best of all for images of its own class'),
       th('vs saved', true),
       th('Top prompt for', true, 'Images of any class whose best-scoring prompt this is'),
-      th(`Left out (${shown ?? '—'})`, true, 'The change in accuracy when the prompt is removed; negative: the prompt helps')],
+      th(`Left out (${shown ?? '—'})`, true, 'The change in accuracy when the prompt is removed (negative: the prompt helps), with its 95% interval; ✱: the interval excludes 0')],
     analysis.prompts.map((p) => {
-      const change = shown ? p.accuracy_change[shown] : null;
-      const kind = change == null || Math.abs(change) < 0.0005 ? 'zero' : change < 0 ? 'helps' : 'hurts';
       return h('tr', { 'data-prompt': p.prompt },
         h('td', { className: 'prompt-cell' }, p.prompt),
         td(p.class),
         td(meter(pct(p.own_class_top_rate), p.own_class_top_rate, maxRate), true),
         td(delta(ownClassRateChange(p.own_class_top_rate, saved.get(p.prompt)?.own_class_top_rate)), true),
         td(int(p.top_count), true),
-        td(h('span', { className: `delta ${kind}` }, pp(change)), true));
+        td(promptChange(shown ? p.accuracy_change[shown] : null, shown ? p.accuracy_change_ci?.[shown] : null), true));
     })));
 }

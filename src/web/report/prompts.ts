@@ -1,7 +1,8 @@
 /** "Prompts": how often each prompt wins its own class's images, and each strategy's accuracy without it. */
 import { empty, meter, table, td, th } from '../common/blocks.js';
 import { byId, fill, h } from '../common/dom.js';
-import { int, pct, pp } from '../common/format.js';
+import { int, pct } from '../common/format.js';
+import { promptChange } from '../common/prompt_change.js';
 import { audit, data } from './context.js';
 
 export function renderPrompts(): void {
@@ -14,7 +15,7 @@ export function renderPrompts(): void {
   const analysis = audit.prompts;
   const strategies = analysis.strategies;
   hint.textContent = 'Own-class top rate: how often a prompt is the best-scoring prompt of all for images of its own class. ' +
-    'Left out: the change in each strategy\'s accuracy when the prompt is removed; negative means the prompt helps.';
+    'Left out: the change in each strategy\'s accuracy when the prompt is removed; negative means the prompt helps. Below it, its 95% interval over the audit\'s resamples; ✱ marks an interval that excludes 0.';
   const maxRate = Math.max(...analysis.prompts.map((p) => p.own_class_top_rate || 0), 0.0001);
   const spanned = (text: string, title?: string) => h('th', { scope: 'col', rowspan: 2, title, className: 'num' }, text);
   const head = [
@@ -33,10 +34,6 @@ export function renderPrompts(): void {
       td(int(p.own_class_images), true),
       td(meter(pct(p.own_class_top_rate), p.own_class_top_rate, maxRate), true),
       td(int(p.top_count), true),
-      strategies.map((s) => {
-        const d = p.accuracy_change[s];
-        const kind = d == null || Math.abs(d) < 0.0005 ? 'zero' : d < 0 ? 'helps' : 'hurts';
-        return td(h('span', { className: `delta ${kind}` }, pp(d)), true);
-      }));
+      strategies.map((s) => td(promptChange(p.accuracy_change[s], p.accuracy_change_ci?.[s]), true)));
   })));
 }

@@ -6,6 +6,7 @@ import { auditGroups, intersectPartitions, partitionByAttribute, tallyOutcomes, 
 import { auditProbes } from '../src/evaluate/probes.js';
 import { drawnCounts } from '../src/evaluate/audit_memo.js';
 import { analysePrompts, compareStrategy, predictionsWithoutEachPrompt, topPromptCounts } from '../src/evaluate/prompt_analysis.js';
+import { accuracyOfPredictions } from '../src/evaluate/classification.js';
 import { auditRankingBias, maxSkewAtK, ndkl } from '../src/evaluate/ranking_bias.js';
 import { scoreMatrix } from '../src/score/similarity.js';
 import { argmaxRows, classScoresFromPrompts, parseStrategy } from '../src/score/strategies.js';
@@ -319,32 +320,41 @@ describe('prompt analysis', () => {
 
   it('gives each accuracy change the interval of its value over the population resamples, as counting them does', () => {
     const random = new Mulberry32(17);
-    const classOfPrompt = Int32Array.from([0, 1, 0, 2, 0, 2, 1]);
+    // Classes of 4, 2 and 1 prompts; scores all positive (a removal never raises a sum) or either sign.
+    const classOfPrompt = Int32Array.from([0, 1, 0, 2, 0, 0, 1]);
     const rows = 60;
-    const scores = scoreMatrix(rows, 7, Float32Array.from({ length: rows * 7 }, () => 20 + 10 * random.next()));
     const labels = Int32Array.from({ length: rows }, () => Math.floor(random.next() * 4) - 1);
     const population = wholePopulation(rows);
     const replicates = 200;
     const prompts = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6'];
-    const withIntervals = analysePrompts({ similarity: scores, promptClass: classOfPrompt, prompts, classes: ['A', 'B', 'C'], truth: labels, strategies: ['sum', 'max'].map(parseStrategy), resamples: drawnCounts(population, replicates, 4) });
-    for (const name of ['sum', 'max']) {
-      const strategy = parseStrategy(name);
-      const all = argmaxRows(classScoresFromPrompts(scores, classOfPrompt, 3, strategy), 3);
-      const without = predictionsWithoutEachPrompt(scores, classOfPrompt, 3, strategy);
-      const changes: number[][] = without.map(() => []);
-      forEachStratifiedResample([population.groups[0].members], replicates, 4, (_b, _g, drawn) => {
-        let labelled = 0;
-        const moved = without.map(() => 0);
-        for (const i of drawn) {
-          if (labels[i] < 0) continue;
-          labelled++;
-          without.forEach((predicted, j) => (moved[j] += Number(predicted[i] === labels[i]) - Number(all[i] === labels[i])));
-        }
-        moved.forEach((m, j) => changes[j].push(labelled === 0 ? NaN : m / labelled));
-      });
-      withIntervals.prompts.forEach((p, j) => assert.deepEqual(p.accuracy_change_ci?.[name], percentileInterval(changes[j]), `${name}, ${p.prompt}`));
+    const names = ['sum', 'max', 'mean', 'topk:2', 'topk:3'];
+    for (const offset of [20, -5]) {
+      const scores = scoreMatrix(rows, 7, Float32Array.from({ length: rows * 7 }, () => offset + 10 * random.next()));
+      const withIntervals = analysePrompts({ similarity: scores, promptClass: classOfPrompt, prompts, classes: ['A', 'B', 'C'], truth: labels, strategies: names.map(parseStrategy), resamples: drawnCounts(population, replicates, 4) });
+      for (const name of names) {
+        const strategy = parseStrategy(name);
+        const all = argmaxRows(classScoresFromPrompts(scores, classOfPrompt, 3, strategy), 3);
+        const without = predictionsWithoutEachPrompt(scores, classOfPrompt, 3, strategy);
+        const changes: number[][] = without.map(() => []);
+        forEachStratifiedResample([population.groups[0].members], replicates, 4, (_b, _g, drawn) => {
+          let labelled = 0;
+          const moved = without.map(() => 0);
+          for (const i of drawn) {
+            if (labels[i] < 0) continue;
+            labelled++;
+            without.forEach((predicted, j) => (moved[j] += Number(predicted[i] === labels[i]) - Number(all[i] === labels[i])));
+          }
+          moved.forEach((m, j) => changes[j].push(labelled === 0 ? NaN : m / labelled));
+        });
+        const accuracy = (predicted: Int32Array) => accuracyOfPredictions(labels, predicted);
+        withIntervals.prompts.forEach((p, j) => {
+          assert.equal(p.accuracy_change[name], accuracy(without[j]) - accuracy(all), `${name}, ${p.prompt}, offset ${offset}`);
+          assert.deepEqual(p.accuracy_change_ci?.[name], percentileInterval(changes[j]), `${name}, ${p.prompt}, offset ${offset}`);
+        });
+      }
     }
-    assert.deepEqual(analysePrompts({ similarity: scores, promptClass: classOfPrompt, prompts, classes: ['A', 'B', 'C'], truth: labels, strategies: [parseStrategy('sum')] }).prompts[0].accuracy_change_ci, undefined);
+    const scores = scoreMatrix(rows, 7, Float32Array.from({ length: rows * 7 }, () => random.next()));
+    assert.equal(analysePrompts({ similarity: scores, promptClass: classOfPrompt, prompts, classes: ['A', 'B', 'C'], truth: labels, strategies: [parseStrategy('sum')] }).prompts[0].accuracy_change_ci, undefined);
   });
 
   it('counts how often each prompt is the top prompt', () => {

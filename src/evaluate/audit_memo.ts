@@ -57,6 +57,7 @@ export class AuditMemo {
   private readonly rankingBiases = new WeakMap<Partition, Map<string, unknown>>();
   private readonly lastOf = new Map<string, { readonly inputs: readonly unknown[]; readonly value: unknown }>();
   private readonly columns = new Map<string, Float64Array>();
+  private readonly signed = new Map<string, { readonly signs: Int8Array; readonly sums: Int32Array; readonly resamples: ReplicateCounts }>();
   private bytes = 0;
 
   /** `maxBytes`: multiplicities kept at most (one byte per image and replicate and partition). */
@@ -92,6 +93,19 @@ export class AuditMemo {
       kept.set(key, (bias = measure()));
     }
     return bias;
+  }
+
+  /**
+   * signedSums of `signs` over `resamples`, moved from the last signs kept under `key` (a prompt's leave-one-out
+   * flips change by a few images per edit), the same integers as from zeros.
+   */
+  signedSums(key: string, signs: Int8Array, resamples: ReplicateCounts): Int32Array {
+    const last = this.signed.get(key);
+    const usable = last && last.resamples === resamples && last.signs.length === signs.length;
+    const sums = usable ? resamples.signedSums(signs, last.signs, last.sums) : resamples.signedSums(signs);
+    if (!last && this.signed.size >= MAX_CLASS_SCORES) this.signed.delete(this.signed.keys().next().value!);
+    this.signed.set(key, { signs, sums, resamples });
+    return sums;
   }
 
   /** One class's scores per image from a set of prompts by a strategy (the prompt analysis), kept by `key`. */

@@ -113,8 +113,8 @@ export function predictionsWithoutEachPrompt(
 /** Each prompt's leave-one-out accuracy, and the labelled images whose correctness leaving it out flips. */
 interface LeftOut {
   readonly accuracy: number[];
-  /** Per prompt: (image, +1 now correct / −1 now wrong) pairs, `count` of them. */
-  readonly flips: { readonly pairs: Int32Array; readonly count: number }[];
+  /** Per prompt, per image: +1 correct only without the prompt, −1 correct only with it, else 0. */
+  readonly flips: Int8Array[];
 }
 
 /**
@@ -124,24 +124,55 @@ interface LeftOut {
  */
 function accuracyWithoutEachPrompt(similarity: ScoreMatrix, promptClass: Int32Array, numClasses: number, strategy: Strategy, allPrompts: Float64Array, truth: Int32Array, kept?: KeptClassScores): LeftOut {
   const plan = leaveOneOut(similarity, promptClass, numClasses, strategy, allPrompts, kept);
+  const labelled: number[] = [];
+  const predictedAs: number[][] = Array.from({ length: numClasses }, () => []);
+  let correctAll = 0;
+  for (let i = 0; i < truth.length; i++) {
+    if (truth[i] < 0) continue;
+    labelled.push(i);
+    predictedAs[plan.best[i]].push(i);
+    if (plan.best[i] === truth[i]) correctAll++;
+  }
+  const everyLabelled = Int32Array.from(labelled);
+  const labelledPredictedAs = predictedAs.map((images) => Int32Array.from(images));
+  const members = promptsByClass(promptClass, numClasses);
+  let noNaN = true;
+  for (let x = 0; x < allPrompts.length && noNaN; x++) noNaN = !Number.isNaN(allPrompts[x]);
   const accuracy: number[] = [];
   const flips = Array.from(promptClass, (c, removed) => {
     const rescored = plan.rescored(removed);
-    const pairs: number[] = [];
-    let labelled = 0;
-    let correct = 0;
-    for (let i = 0; i < truth.length; i++) {
+    // A removal that cannot raise its class's score changes only the images that class was predicted for (a class
+    // that lost keeps losing): only those are looked at.
+    const images = noNaN && cannotRaise(strategy, similarity, removed, members[c].length) ? labelledPredictedAs[c] : everyLabelled;
+    const flipped = new Int8Array(truth.length);
+    let correct = correctAll;
+    for (let k = 0; k < images.length; k++) {
+      const i = images[k];
       const t = truth[i];
-      if (t < 0) continue;
-      labelled++;
       const hit = predictionWith(plan, allPrompts, numClasses, i, c, rescored[i]) === t;
-      if (hit) correct++;
-      if (hit !== (plan.best[i] === t)) pairs.push(i, hit ? 1 : -1);
+      if (hit === (plan.best[i] === t)) continue;
+      flipped[i] = hit ? 1 : -1;
+      correct += hit ? 1 : -1;
     }
-    accuracy.push(accuracyOfCounts(correct, labelled));
-    return { pairs: Int32Array.from(pairs), count: pairs.length / 2 };
+    accuracy.push(accuracyOfCounts(correct, everyLabelled.length));
+    return flipped;
   });
   return { accuracy, flips };
+}
+
+/**
+ * Leaving prompt `removed` out of its class (of `prompts` prompts) gives every image a class score no higher, in
+ * floating point too: the class left without prompts (−∞); max; top-k of more than k + 1 prompts (the k best of
+ * the rest, each no higher, summed best first); the sum, when the prompt scores no image below zero (the same sum
+ * in prompt order without a non-negative term). Not the mean, nor a top-k that becomes a sum in prompt order.
+ */
+function cannotRaise(strategy: Strategy, similarity: ScoreMatrix, removed: number, prompts: number): boolean {
+  if (prompts === 1 || strategy.kind === 'max') return true;
+  if (strategy.kind === 'topk') return strategy.k < prompts - 1;
+  if (strategy.kind !== 'sum') return false;
+  const { rows, cols, data } = similarity;
+  for (let i = 0; i < rows; i++) if (!(data[i * cols + removed] >= 0)) return false;
+  return true;
 }
 
 /**
@@ -149,8 +180,8 @@ function accuracyWithoutEachPrompt(similarity: ScoreMatrix, promptClass: Int32Ar
  * comparison's, so paired with its intervals): per replicate, the flipped images' signed multiplicities over the
  * labelled images drawn; a replicate without labelled images is left out.
  */
-function changeInterval(resamples: ReplicateCounts, labelledPerReplicate: Int32Array, flips: LeftOut['flips'][number]): Interval | null {
-  const moved = resamples.signedRowSum(flips.pairs, flips.count);
+function changeInterval(resamples: ReplicateCounts, labelledPerReplicate: Int32Array, flips: Int8Array, kept?: { readonly memo: AuditMemo; readonly key: string }): Interval | null {
+  const moved = kept ? kept.memo.signedSums(kept.key, flips, resamples) : resamples.signedSums(flips);
   const change = new Float64Array(moved.length);
   for (let b = 0; b < moved.length; b++) change[b] = labelledPerReplicate[b] === 0 ? NaN : moved[b] / labelledPerReplicate[b];
   return percentileInterval(change);
@@ -221,7 +252,11 @@ export function analysePrompts(input: PromptAnalysisInput): PromptAnalysis {
   const withoutEach = similarity.cols < 2 ? null : analysed.map((s, k) => accuracyWithoutEachPrompt(similarity, promptClass, C, s, scores[k], truth, kept));
   const { resamples } = input;
   const labelledPerReplicate = resamples && withoutEach && labelledCounts(resamples, truth, input.memo);
-  const intervals = withoutEach && resamples && labelledPerReplicate ? withoutEach.map((left) => left.flips.map((flips) => changeInterval(resamples, labelledPerReplicate, flips))) : null;
+  // A prompt's flips move little between edits: the memo keeps each one's sums, by strategy and prompt text.
+  const flipsKey = (k: number, j: number) => `${strategyName(analysed[k])}\u0000${truth.length}\u0000${input.prompts[j]}`;
+  const intervals = withoutEach && resamples && labelledPerReplicate
+    ? withoutEach.map((left, k) => left.flips.map((flips, j) => changeInterval(resamples, labelledPerReplicate, flips, input.memo && { memo: input.memo, key: flipsKey(k, j) })))
+    : null;
   const prompts = input.prompts.map((text, j): PromptUsage => {
     const c = promptClass[j];
     const accuracyChange: Record<string, number | null> = {};
@@ -251,11 +286,7 @@ export function analysePrompts(input: PromptAnalysisInput): PromptAnalysis {
 
 /** Per replicate, the labelled images drawn (the denominator of its accuracy), kept while truth and resamples are the same. */
 function labelledCounts(resamples: ReplicateCounts, truth: Int32Array, memo?: AuditMemo): Int32Array {
-  const count = () => {
-    const pairs: number[] = [];
-    truth.forEach((t, i) => (t >= 0 ? pairs.push(i, 1) : 0));
-    return resamples.signedRowSum(Int32Array.from(pairs), pairs.length / 2);
-  };
+  const count = () => resamples.signedSums(Int8Array.from(truth, (t) => (t >= 0 ? 1 : 0)));
   return memo ? memo.sameAsLast('labelled per replicate', [truth, resamples], count) : count();
 }
 

@@ -48,10 +48,14 @@ void replicates_outermost(const int32_t *counters, int groups, int stride, int r
     }
 }
 
-// out[b] = Σ sign · weights[image][b] over `count` (image, sign) pairs: a statistic's change over the images whose
-// outcome an edit flips (the prompt analysis's leave-one-out), or a count over a set of images, in each replicate.
-__attribute__((export_name("signed_row_sum")))
-void signed_row_sum(const uint8_t *weights, int replicates, const int32_t *pairs, int count, int32_t *out) {
+// out[b] = Σ_i (signs[i] − from[i]) · weights[i][b] over `images` images (from null: zeros), signs and from small
+// integers: a signed count over a set of images (the prompt analysis's leave-one-out flips), moved from another set.
+__attribute__((export_name("signed_sums")))
+void signed_sums(const uint8_t *weights, int replicates, const int8_t *signs, const int8_t *from, int images, int32_t *out) {
   for (int b = 0; b < replicates; b++) out[b] = 0;
-  for (int k = 0; k < count; k++) add_row(out, weights + (long)pairs[2 * k] * replicates, replicates, pairs[2 * k + 1]);
+  for (int i = 0; i < images; i++) {
+    int change = signs[i] - (from ? from[i] : 0);
+    for (; change > 0; change--) add_row(out, weights + (long)i * replicates, replicates, 1);
+    for (; change < 0; change++) add_row(out, weights + (long)i * replicates, replicates, -1);
+  }
 }

@@ -10,7 +10,7 @@ interface ReplicateCountsExports {
   readonly __heap_base: WebAssembly.Global;
   move_images(weights: number, replicates: number, counters: number, numClasses: number, moves: number, count: number): void;
   replicates_outermost(counters: number, groups: number, stride: number, replicates: number, out: number): void;
-  signed_row_sum(weights: number, replicates: number, pairs: number, count: number, out: number): void;
+  signed_sums(weights: number, replicates: number, signs: number, from: number, images: number, out: number): void;
 }
 
 let compiled: WebAssembly.Module | undefined;
@@ -64,11 +64,18 @@ export class ReplicateCounts {
     this.exports.move_images(this.weightsAt, this.replicates, this.slotAt(slot, this.size), numClasses, this.movesAt, count);
   }
 
-  /** Per replicate, Σ sign · multiplicity over `count` (image, sign) pairs (at most one pair per image). */
-  signedRowSum(pairs: Int32Array, count: number): Int32Array {
-    new Int32Array(this.memory.buffer, this.movesAt, count * 2).set(pairs.subarray(0, count * 2));
-    this.exports.signed_row_sum(this.weightsAt, this.replicates, this.movesAt, count, this.outAt);
-    return new Int32Array(this.memory.buffer, this.outAt, this.replicates).slice();
+  /**
+   * Per replicate, Σ_i (signs[i] − from[i]) · multiplicity of image i (from absent: zeros), plus `base`: a signed
+   * count over a set of images, moved from another set's.
+   */
+  signedSums(signs: Int8Array, from?: Int8Array, base?: Int32Array): Int32Array {
+    const n = this.images;
+    new Int8Array(this.memory.buffer, this.movesAt, n).set(signs);
+    if (from) new Int8Array(this.memory.buffer, this.movesAt + n, n).set(from);
+    this.exports.signed_sums(this.weightsAt, this.replicates, this.movesAt, from ? this.movesAt + n : 0, n, this.outAt);
+    const sums = new Int32Array(this.memory.buffer, this.outAt, this.replicates).slice();
+    if (base) for (let b = 0; b < sums.length; b++) sums[b] += base[b];
+    return sums;
   }
 
   /** The counters of `slot` in OutcomeTallies.resampled's layout, [replicate][group][3C]. */
@@ -89,3 +96,4 @@ export class ReplicateCounts {
 }
 
 const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
+

@@ -12,8 +12,8 @@ const mulberry32 = (seed: number) => {
 };
 import { blockRows, scoreInChunks, similarityBlocks, topClassesOfRows } from '../src/score/chunked.js';
 import { cosineScores, l2NormalizeRows } from '../src/score/similarity.js';
-import { loopKernel, onnxKernel } from '../src/score/similarity_kernel.js';
-import { argmaxRows, classScores, type Strategy } from '../src/score/strategies.js';
+import { loopKernel, onnxKernel, type SimilarityKernel } from '../src/score/similarity_kernel.js';
+import { argmaxRows, classScores, classScoresFromPrompts, type Strategy } from '../src/score/strategies.js';
 
 const STRATEGIES: Strategy[] = [{ kind: 'sum' }, { kind: 'mean' }, { kind: 'max' }, { kind: 'topk', k: 2 }, { kind: 'topk', k: 3 }, { kind: 'topk', k: 7 }, { kind: 'embedding-mean' }];
 
@@ -79,6 +79,34 @@ test('chunked scoring equals the unchunked strategies exactly, whatever the bloc
       assert.deepEqual(fastChunked.predictions.get(name), fastOne.predictions.get(name), `ONNX kernel, seed ${seed}, ${name}`);
       assert.deepEqual(fastOne.predictions.get(name), argmaxRows(classScores(fastWhole, strategy), classes), `ONNX kernel whole, seed ${seed}, ${name}`);
     }
+  }
+});
+
+test('a NaN prompt score is in its class\'s top-k wherever it comes, in blocks as in the unchunked strategies', async () => {
+  const inputs = randomCase(14, 9, 3, 1, 4);
+  // Classes of five prompts; the last prompt of class 0 scores NaN for image 2 only (a NaN image embedding would
+  // make every prompt NaN): after k better values, where top-k by insertion would leave it out.
+  const promptClass = Int32Array.from([0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
+  const textEmbeddings = randomCase(15, 15, 1, 1, 4).imageEmbeddings;
+  const cases = { ...inputs, textEmbeddings, promptClass };
+  const similarity = cosineScores(cases.imageEmbeddings, textEmbeddings, 4);
+  similarity.data[2 * 15 + 4] = NaN;
+  const kernel: SimilarityKernel = async (texts, dim) => ({
+    cols: texts.length / dim,
+    dim,
+    block: async (block) => {
+      const start = (block.byteOffset - cases.imageEmbeddings.byteOffset) / 4 / dim;
+      return similarity.data.slice(start * 15, (start + block.length / dim) * 15);
+    },
+    dispose: async () => {},
+  });
+  const strategies: Strategy[] = [{ kind: 'sum' }, { kind: 'max' }, { kind: 'topk', k: 2 }, { kind: 'topk', k: 3 }];
+  const chunked = await scoreInChunks(cases, strategies, { kernel, rows: 4 });
+  for (const strategy of strategies) {
+    const name = strategy.kind === 'topk' ? `topk:${strategy.k}` : strategy.kind;
+    const scores = classScoresFromPrompts(similarity, promptClass, 3, strategy);
+    assert.ok(Number.isNaN(scores[2 * 3]), `${name}: class 0 of image 2 is NaN`);
+    assert.deepEqual(chunked.predictions.get(name), argmaxRows(scores, 3), name);
   }
 });
 

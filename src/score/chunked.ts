@@ -87,26 +87,32 @@ function promptLevelScores(block: ScoreMatrix, plan: PromptLevelPlan, numClasses
       const first = firstColumn[c];
       let total = 0;
       let kept = 0;
+      let nan = false;
       // The same loop twice, so that neither pays for the other's addressing.
       if (first >= 0) {
         const end = row + first + n;
         for (let q = row + first; q < end; q++) {
           const value = data[q];
           total += value;
+          if (value !== value) nan = true;
           kept = keepBest(best, kept, keep, value);
         }
       } else {
         for (let p = 0; p < n; p++) {
           const value = data[row + prompts[p]];
           total += value;
+          if (value !== value) nan = true;
           kept = keepBest(best, kept, keep, value);
         }
       }
+      // A NaN among the class's scores is in its top-k too (a NaN sorts first, as in classScoresFromPrompts),
+      // wherever keepBest left it.
       const cell = i * numClasses + c;
       for (let s = 0; s < take.length; s++) {
         const k = take[s];
         if (k === 0 || k >= n) outs[s][cell] = total;
         else if (k < 0) outs[s][cell] = total / n;
+        else if (nan) outs[s][cell] = NaN;
         else {
           let sum = 0;
           for (let p = 0; p < k; p++) sum += best[p];

@@ -5,7 +5,7 @@ import { auditGroups, intersectPartitions, partitionByAttribute, tallyOutcomes, 
 import { auditProbes, type ProbeAudit, type ProbeGroupRates } from './probes.js';
 import { analysePrompts, compareStrategy, type PromptAnalysis, type StrategyComparisonRow } from './prompt_analysis.js';
 import { auditRankingBias, DEFAULT_RANKING_DEPTH, type RankingBiasAudit } from './ranking_bias.js';
-import { drawnCounts, type AuditMemo } from './audit_memo.js';
+import { drawnCounts, sameValues, type AuditMemo } from './audit_memo.js';
 import type { ReplicateCounts } from './wasm/replicate_counts.js';
 
 export interface AuditOptions {
@@ -149,12 +149,6 @@ function distinctPredictions(predictions: readonly Int32Array[]): { distinct: In
     return slot >= 0 ? slot : distinct.push(predicted) - 1;
   });
   return { distinct, slotOf };
-}
-
-function sameValues(a: Int32Array, b: Int32Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Strategy names that are score-level strategies (prompt leave-one-out reruns them from the score matrix). */

@@ -45,11 +45,18 @@ export function drawnCounts(partition: Partition, replicates: number, seed: numb
   return overflow ? null : counts;
 }
 
-const sameGroups = (a: Int32Array, b: Int32Array) => a.length === b.length && a.every((g, i) => g === b[i]);
+/** The same integers in the same order. */
+export function sameValues(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** Rankings kept at most (4 bytes per image each), and class-score columns (8 bytes per image each); the oldest go first. */
 const MAX_RANKINGS = 4096;
 const MAX_CLASS_SCORES = 512;
+/** Leave-one-out flip sums kept at most (a byte per image and 4 per replicate each): one per strategy and prompt. */
+const MAX_FLIP_SUMS = 512;
 
 export class AuditMemo {
   private readonly partitions = new Map<string, PartitionDraws | null>();
@@ -103,7 +110,7 @@ export class AuditMemo {
     const last = this.signed.get(key);
     const usable = last && last.resamples === resamples && last.signs.length === signs.length;
     const sums = usable ? resamples.signedSums(signs, last.signs, last.sums) : resamples.signedSums(signs);
-    if (!last && this.signed.size >= MAX_CLASS_SCORES) this.signed.delete(this.signed.keys().next().value!);
+    if (!last && this.signed.size >= MAX_FLIP_SUMS) this.signed.delete(this.signed.keys().next().value!);
     this.signed.set(key, { signs, sums, resamples });
     return sums;
   }
@@ -121,7 +128,7 @@ export class AuditMemo {
   private draws(partition: Partition, replicates: number, seed: number): PartitionDraws | null {
     const key = `${partition.name}\u0000${replicates}\u0000${seed}`;
     const known = this.partitions.get(key);
-    if (known !== undefined && (known === null || known.groupOf === partition.groupOf || sameGroups(known.groupOf, partition.groupOf))) return known;
+    if (known !== undefined && (known === null || known.groupOf === partition.groupOf || sameValues(known.groupOf, partition.groupOf))) return known;
     if (known) this.bytes -= known.groupOf.length * known.replicates;
     const n = partition.groupOf.length;
     let draws: PartitionDraws | null = null;

@@ -60,13 +60,21 @@ interface LeaveOneOut {
   readonly rescored: (removed: number) => Float64Array;
 }
 
-function leaveOneOut(similarity: ScoreMatrix, promptClass: Int32Array, numClasses: number, strategy: Strategy, allPrompts: Float64Array, kept?: KeptClassScores): LeaveOneOut {
+function leaveOneOut(
+  similarity: ScoreMatrix,
+  promptClass: Int32Array,
+  numClasses: number,
+  strategy: Strategy,
+  allPrompts: Float64Array,
+  kept?: KeptClassScores,
+  /** argmaxRows(allPrompts), when the caller has it. */
+  best = argmaxRows(allPrompts, numClasses),
+): LeaveOneOut {
   const C = numClasses;
   const rows = similarity.rows;
   const members = promptsByClass(promptClass, C);
   // Each row's best class and its best other class (ties to the class listed first, as argmaxRows): a change to
   // one class's score then decides the row's new argmax without rescanning the other classes.
-  const best = argmaxRows(allPrompts, C);
   const runnerUp = new Int32Array(rows);
   for (let i = 0; i < rows; i++) {
     let second = -1;
@@ -122,8 +130,8 @@ interface LeftOut {
  * prediction arrays: this runs images × prompts × strategies times per edit in the prompt lab), with the images
  * each prompt's removal flips (what its interval needs).
  */
-function accuracyWithoutEachPrompt(similarity: ScoreMatrix, promptClass: Int32Array, numClasses: number, strategy: Strategy, allPrompts: Float64Array, truth: Int32Array, kept?: KeptClassScores): LeftOut {
-  const plan = leaveOneOut(similarity, promptClass, numClasses, strategy, allPrompts, kept);
+function accuracyWithoutEachPrompt(similarity: ScoreMatrix, promptClass: Int32Array, numClasses: number, strategy: Strategy, allPrompts: Float64Array, best: Int32Array, truth: Int32Array, kept?: KeptClassScores): LeftOut {
+  const plan = leaveOneOut(similarity, promptClass, numClasses, strategy, allPrompts, kept, best);
   const labelled: number[] = [];
   const predictedAs: number[][] = Array.from({ length: numClasses }, () => []);
   let correctAll = 0;
@@ -245,11 +253,12 @@ export function analysePrompts(input: PromptAnalysisInput): PromptAnalysis {
   const analysed = [...new Map(strategies.map((s, k) => [analysedAs[k], equivalentStrategy(s, largestClass)])).values()];
   const slotOf = analysedAs.map((name) => analysed.findIndex((s) => strategyName(s) === name));
   const scores = analysed.map((s) => (kept ? classScoresFromKept(similarity, promptClass, C, s, kept) : classScoresFromPrompts(similarity, promptClass, C, s)));
-  const baseline = scores.map((classScores) => accuracyOf(argmaxRows(classScores, C)));
+  const best = scores.map((classScores) => argmaxRows(classScores, C));
+  const baseline = best.map(accuracyOf);
   const top = topPromptCounts(similarity, promptClass, truth);
   const support = new Int32Array(C);
   for (const t of truth) if (t >= 0) support[t] += 1;
-  const withoutEach = similarity.cols < 2 ? null : analysed.map((s, k) => accuracyWithoutEachPrompt(similarity, promptClass, C, s, scores[k], truth, kept));
+  const withoutEach = similarity.cols < 2 ? null : analysed.map((s, k) => accuracyWithoutEachPrompt(similarity, promptClass, C, s, scores[k], best[k], truth, kept));
   const { resamples } = input;
   const labelledPerReplicate = resamples && withoutEach && labelledCounts(resamples, truth, input.memo);
   // A prompt's flips move little between edits: the memo keeps each one's sums, by strategy and prompt text.

@@ -105,13 +105,13 @@ function promptLevelScores(block: ScoreMatrix, plan: PromptLevelPlan, numClasses
           kept = keepBest(best, kept, keep, value);
         }
       }
-      // A NaN among the class's scores is in its top-k too (a NaN sorts first, as in classScoresFromPrompts),
-      // wherever keepBest left it.
       const cell = i * numClasses + c;
       for (let s = 0; s < take.length; s++) {
         const k = take[s];
         if (k === 0 || k >= n) outs[s][cell] = total;
         else if (k < 0) outs[s][cell] = total / n;
+        // A NaN among the class's scores is in its top-k too (a NaN sorts first, as in classScoresFromPrompts),
+        // wherever keepBest left it.
         else if (nan) outs[s][cell] = NaN;
         else {
           let sum = 0;

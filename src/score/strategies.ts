@@ -117,8 +117,13 @@ export function defaultStrategies(promptsPerClass: ArrayLike<number>): Strategy[
  * is itself. Scoring and the prompt analysis compute each distinct one once.
  */
 export function equivalentStrategy(strategy: Strategy, largestClass: number): Strategy {
-  const k = strategy.kind === 'topk' ? strategy.k : strategy.kind === 'max' ? 1 : Infinity;
+  const k = bestScoresSummed(strategy);
   return k !== Infinity && k >= largestClass ? { kind: 'sum' } : strategy;
+}
+
+/** How many of a class's best prompt scores a score-level strategy sums: k for top-k, 1 for max, all (∞) otherwise. */
+function bestScoresSummed(strategy: Strategy): number {
+  return strategy.kind === 'topk' ? strategy.k : strategy.kind === 'max' ? 1 : Infinity;
 }
 
 /** Prompt indices of each class, in prompt order. */
@@ -137,7 +142,7 @@ export function classScoresFromPrompts(similarity: ScoreMatrix, promptClass: Int
   if (strategy.kind === 'embedding-mean') throw new Error('embedding-mean needs embeddings: use classScoresFromEmbeddings');
   if (promptClass.length !== similarity.cols) throw new Error(`${promptClass.length} prompt classes for ${similarity.cols} prompt columns`);
   const members = promptsByClass(promptClass, numClasses);
-  const k = strategy.kind === 'topk' ? strategy.k : strategy.kind === 'max' ? 1 : Infinity;
+  const k = bestScoresSummed(strategy);
   const out = new Float64Array(similarity.rows * numClasses);
   const buffer = new Float64Array(Math.max(0, ...members.map((m) => m.length)));
   for (let i = 0; i < similarity.rows; i++) {

@@ -1,19 +1,13 @@
 // One partition's bootstrap multiplicities and its strategies' resampled counters in WebAssembly memory, moved by
 // images in SIMD (replicate_counts.c): the prompt lab's per-edit tally work, ten times as fast as a JS loop here.
+import { align16, KernelInstance } from '../../score/wasm/kernel_instance.js';
 import { REPLICATE_COUNTS_WASM_BASE64 } from './replicate_counts_wasm.js';
 
-const PAGE_BYTES = 1 << 16;
-
-interface ReplicateCountsExports {
-  readonly memory: WebAssembly.Memory;
-  /** Where the data may start: after the module's 64 KiB stack. */
-  readonly __heap_base: WebAssembly.Global;
+interface ReplicateCountsKernels {
   move_images(weights: number, replicates: number, counters: number, numClasses: number, moves: number, count: number): void;
   replicates_outermost(counters: number, groups: number, stride: number, replicates: number, out: number): void;
   signed_sums(weights: number, replicates: number, signs: number, from: number, images: number, out: number): void;
 }
-
-let compiled: WebAssembly.Module | undefined;
 
 /**
  * Memory: the multiplicities (images × replicates bytes), a buffer of moves (two per image), the counters in
@@ -21,8 +15,9 @@ let compiled: WebAssembly.Module | undefined;
  */
 export class ReplicateCounts {
   readonly replicates: number;
-  private readonly exports: ReplicateCountsExports;
-  private readonly memory: WebAssembly.Memory;
+  private readonly instance = new KernelInstance<ReplicateCountsKernels>(REPLICATE_COUNTS_WASM_BASE64);
+  private readonly exports = this.instance.kernels;
+  private readonly memory = this.instance.memory;
   private readonly weightsAt: number;
   private readonly movesAt: number;
   private readonly outAt: number;
@@ -30,13 +25,10 @@ export class ReplicateCounts {
 
   constructor(private readonly images: number, replicates: number) {
     this.replicates = replicates;
-    compiled ??= new WebAssembly.Module(Buffer.from(REPLICATE_COUNTS_WASM_BASE64, 'base64'));
-    this.exports = new WebAssembly.Instance(compiled, {}).exports as unknown as ReplicateCountsExports;
-    this.memory = this.exports.memory;
-    this.weightsAt = align(this.exports.__heap_base.value as number);
-    this.movesAt = this.weightsAt + align(images * replicates);
+    this.weightsAt = this.instance.dataStart;
+    this.movesAt = this.weightsAt + align16(images * replicates);
     this.outAt = this.movesAt + images * 2 * 4 * 4;
-    this.reserve(this.slotAt(0, 0));
+    this.instance.reserve(this.slotAt(0, 0));
   }
 
   /** weights[i · replicates + b]: how often image i is drawn in replicate b (a view: take it again after layout()). */
@@ -46,7 +38,7 @@ export class ReplicateCounts {
 
   /** Room for `slots` blocks of `size` counters (a new size leaves the slots' contents meaningless: start them again). */
   layout(size: number, slots: number): void {
-    this.reserve(this.slotAt(slots, size));
+    this.instance.reserve(this.slotAt(slots, size));
     this.size = size;
   }
 
@@ -84,16 +76,10 @@ export class ReplicateCounts {
     return new Int32Array(this.memory.buffer, this.outAt, this.size).slice();
   }
 
-  /** Grows the module's memory to at least `bytes`. */
-  private reserve(bytes: number): void {
-    if (bytes > this.memory.buffer.byteLength) this.memory.grow(Math.ceil((bytes - this.memory.buffer.byteLength) / PAGE_BYTES));
-  }
-
   /** The answer's room (`size` counters, or one row of replicates) is followed by the slots. */
   private slotAt(slot: number, size: number): number {
-    return this.outAt + align(Math.max(size, this.replicates) * 4) + align(size * 4) * slot;
+    return this.outAt + align16(Math.max(size, this.replicates) * 4) + align16(size * 4) * slot;
   }
 }
 
-const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
 
